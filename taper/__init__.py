@@ -1,0 +1,76 @@
+"""taper: benzodiazepine taper schedules a pharmacy can dispense.
+
+A tool for clinicians; it does not replace their judgement. See README.md.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .catalog import Catalog, Drug, Product, load_catalog
+from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
+from .planner import plan
+from .rules import (
+    PRESETS,
+    Band,
+    Bands,
+    FixedAmount,
+    Hold,
+    Hyperbolic,
+    PercentOfCurrent,
+    PercentOfStart,
+    Phase,
+    Phases,
+    Rule,
+    build_rule,
+    load_protocol,
+)
+from .schedule import Administration, Finding, Schedule, Step
+
+
+def write_csv(schedule: Schedule, path: str) -> None:
+    """Write ``schedule`` as CSV to ``path`` (atomically)."""
+    from .reports.table import write_csv as _write
+
+    _write(schedule, path)
+
+
+def write_json(schedule: Schedule, path: str) -> None:
+    """Write ``schedule`` as JSON (format ``taper-plan/1``) to ``path`` (atomically)."""
+    from .reports.plan_json import write_json as _write
+
+    _write(schedule, path)
+
+
+__all__ = [
+    "PRESETS",
+    "Administration",
+    "Band",
+    "Bands",
+    "Catalog",
+    "CatalogError",
+    "Drug",
+    "Finding",
+    "FixedAmount",
+    "Hold",
+    "Hyperbolic",
+    "InputError",
+    "PercentOfCurrent",
+    "PercentOfStart",
+    "Phase",
+    "Phases",
+    "PlanRefused",
+    "Product",
+    "Rule",
+    "Schedule",
+    "Step",
+    "TaperError",
+    "UnknownNameError",
+    "__version__",
+    "build_rule",
+    "load_catalog",
+    "load_protocol",
+    "plan",
+    "write_csv",
+    "write_json",
+]

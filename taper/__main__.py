@@ -1,0 +1,5 @@
+"""``python -m taper``."""
+
+from .cli import main
+
+main()

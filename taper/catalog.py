@@ -1,0 +1,437 @@
+"""The drug catalog: drugs, products, documented dose ranges and their sources.
+
+The catalog is TOML shipped as package data (``taper/data/catalog.toml``) and
+read with :mod:`importlib.resources`; a clinician may pass a file of their
+own. Every product and range names a source from the file's ``[sources]``
+table, and the loader refuses a file where one does not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .doses import format_mg, normalize
+from .errors import CatalogError, UnknownNameError
+
+FORMS = ("tablet", "odt", "er-tablet", "capsule", "solution")
+SOLID_FORMS = ("tablet", "odt", "er-tablet", "capsule")
+#: how far a product may be split: the smallest fraction of a whole unit
+SPLITS = {"none": Decimal(1), "half": Decimal("0.5"), "quarter": Decimal("0.25")}
+#: forms that are never split, whatever a file says (FDA 2013 scoring guidance,
+#: USP <705>; ER tablets: "do not divide, crush or chew" in the Xanax XR label)
+NEVER_SPLIT = ("odt", "er-tablet", "capsule")
+REGIONS = ("us", "uk")
+POPULATIONS = ("adult", "older-adult", "child")
+TIMES = ("morning", "midday", "evening", "bedtime")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document a figure comes from."""
+
+    id: str
+    title: str
+    year: int | None = None
+    issuer: str = ""
+    url: str = ""
+
+    def cite(self) -> str:
+        """A short citation: title and year."""
+        year = f", {self.year}" if self.year else ""
+        return f"{self.title}{year}"
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product a pharmacy can dispense, with how far it may be split."""
+
+    id: str
+    name: str
+    form: str
+    source: str
+    strength_mg: Decimal | None = None
+    split: Decimal = Decimal(1)
+    regions: tuple[str, ...] = REGIONS
+    brands: tuple[str, ...] = ()
+    mg_per_ml: Decimal | None = None
+    note: str = ""
+
+    @property
+    def is_solid(self) -> bool:
+        """Whether the product is a tablet or capsule (counted in units)."""
+        return self.form in SOLID_FORMS
+
+    @property
+    def short(self) -> str:
+        """The product without the drug's name: ``0.5 mg tablet``, ``0.125 mg ODT``."""
+        form = {"odt": "ODT", "er-tablet": "extended-release tablet"}.get(self.form, self.form)
+        if self.strength_mg is None:
+            return self.name
+        return f"{format_mg(self.strength_mg)} {form}"
+
+    @property
+    def unit_word(self) -> str:
+        """What one unit is called on a schedule."""
+        return "capsule" if self.form == "capsule" else "tablet"
+
+
+@dataclass(frozen=True)
+class DoseRange:
+    """A documented daily dose range for one indication and population."""
+
+    indication: str
+    population: str
+    source: str
+    start_mg_per_day: Decimal | None = None
+    usual_min_mg_per_day: Decimal | None = None
+    usual_max_mg_per_day: Decimal | None = None
+    max_mg_per_day: Decimal | None = None
+    regions: tuple[str, ...] = REGIONS
+    note: str = ""
+
+    def describe(self) -> str:
+        """The range in one line."""
+        parts = []
+        if self.start_mg_per_day is not None:
+            parts.append(f"start {format_mg(self.start_mg_per_day)}/day")
+        if self.usual_min_mg_per_day is not None and self.usual_max_mg_per_day is not None:
+            low, high = self.usual_min_mg_per_day, self.usual_max_mg_per_day
+            usual = format_mg(low) if low == high else f"{format_mg(low)} to {format_mg(high)}"
+            parts.append(f"usual {usual}/day")
+        if self.max_mg_per_day is not None:
+            parts.append(f"at most {format_mg(self.max_mg_per_day)}/day")
+        return ", ".join(parts) if parts else "no figures"
+
+
+@dataclass(frozen=True)
+class Drug:
+    """A drug with its products, usual divisions and documented ranges."""
+
+    name: str
+    display: str
+    drug_class: str
+    doses_per_day: tuple[int, ...]
+    default_doses_per_day: int
+    doses_per_day_source: str
+    products: tuple[Product, ...]
+    ranges: tuple[DoseRange, ...] = ()
+    aliases: tuple[str, ...] = ()
+    tall_man: str = ""
+    once_daily_time: str = "bedtime"
+    doses_per_day_note: str = ""
+
+    def products_in(self, region: str) -> tuple[Product, ...]:
+        """The products marketed in ``region``."""
+        return tuple(p for p in self.products if region in p.regions)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Drugs and sources, as read from one catalog file."""
+
+    name: str
+    version: str
+    drugs: Mapping[str, Drug]
+    sources: Mapping[str, Source]
+    path: str = field(default="", compare=False)
+
+    def drug(self, name: str) -> Drug:
+        """Find a drug by generic name or brand alias, in any letter case.
+
+        Raises
+        ------
+        UnknownNameError
+            With the nearest known name suggested.
+        """
+        key = " ".join(str(name).split()).lower()
+        for drug in self.drugs.values():
+            if key == drug.name or key in (a.lower() for a in drug.aliases):
+                return drug
+        names = sorted(self.names())
+        near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]}?" if near else ""
+        raise UnknownNameError(
+            "drug", str(name), f"known drugs: {', '.join(sorted(self.drugs))}", hint
+        )
+
+    def names(self) -> Iterable[str]:
+        """Generic names and aliases, lower case."""
+        for drug in self.drugs.values():
+            yield drug.name
+            yield from (a.lower() for a in drug.aliases)
+
+    def source(self, source_id: str) -> Source:
+        """The source with this id."""
+        return self.sources[source_id]
+
+    def cite(self, source_id: str) -> str:
+        """A short citation for a source id."""
+        return self.sources[source_id].cite()
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read a catalog: the built-in one, or a clinician's own TOML file.
+
+    Parameters
+    ----------
+    path
+        A TOML file in the built-in catalog's format; ``None`` for the built-in catalog.
+
+    Raises
+    ------
+    CatalogError
+        When the file cannot be read or a field is missing, malformed or unsourced.
+
+    Examples
+    --------
+    >>> catalog = load_catalog()
+    >>> catalog.drug("Klonopin").name
+    'clonazepam'
+    """
+    if path is None:
+        return _builtin()
+    return _load_file(str(path))
+
+
+@cache
+def _builtin() -> Catalog:
+    text = resources.files("taper.data").joinpath("catalog.toml").read_text(encoding="utf-8")
+    return parse_catalog(text, "built-in catalog")
+
+
+def _load_file(path: str) -> Catalog:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CatalogError("--catalog", path, f"cannot read the file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CatalogError("--catalog", path, "the file must be UTF-8 text") from None
+    return parse_catalog(text, path)
+
+
+def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
+    """Build a :class:`Catalog` from TOML text; ``origin`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(origin, "", f"not valid TOML: {exc}") from None
+    reader = _Reader(origin)
+    head = reader.table(data, "catalog")
+    sources = {
+        sid: _source(reader, sid, reader.table(data["sources"], sid, "sources"))
+        for sid in reader.table(data, "sources")
+    }
+    drugs: dict[str, Drug] = {}
+    product_ids: set[str] = set()
+    for name, body in reader.table(data, "drugs").items():
+        drug = _drug(reader, name, reader.table(data["drugs"], name, "drugs"), sources)
+        for product in drug.products:
+            if product.id in product_ids:
+                raise CatalogError(origin, product.id, "product ids must be unique")
+            product_ids.add(product.id)
+        drugs[name] = drug
+        del body
+    if not drugs:
+        raise CatalogError(origin, "", "the catalog lists no drugs")
+    return Catalog(
+        name=reader.text(head, "name", "catalog"),
+        version=reader.text(head, "version", "catalog"),
+        drugs=drugs,
+        sources=sources,
+        path=origin,
+    )
+
+
+class _Reader:
+    """Typed access to parsed TOML with errors that name the file and key."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, where: str, given: object, allowed: str) -> CatalogError:
+        return CatalogError(f"{self.origin}: {where}", given, allowed)
+
+    def table(self, data: Mapping[str, Any], key: str, where: str = "") -> dict[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            raise self.fail(f"{where}.{key}" if where else key, value, "a table is required")
+        return value
+
+    def text(
+        self, data: Mapping[str, Any], key: str, where: str, default: str | None = None
+    ) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            raise self.fail(f"{where}.{key}", value, "text is required")
+        return value
+
+    def decimal(self, data: Mapping[str, Any], key: str, where: str) -> Decimal | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", value, 'write the number as a string, e.g. "0.5"')
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise self.fail(f"{where}.{key}", value, "an exact decimal is required") from None
+        if not number.is_finite() or number <= 0:
+            raise self.fail(f"{where}.{key}", value, "a number above zero is required")
+        return normalize(number)
+
+    def choice(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        where: str,
+        allowed: Iterable[str],
+        default: str | None = None,
+    ) -> str:
+        options = tuple(allowed)
+        value = data.get(key, default)
+        if value not in options:
+            raise self.fail(f"{where}.{key}", value, f"one of {', '.join(options)}")
+        return str(value)
+
+    def choices(
+        self, data: Mapping[str, Any], key: str, where: str, allowed: Iterable[str]
+    ) -> tuple[str, ...]:
+        options = tuple(allowed)
+        value = data.get(key, list(options))
+        if not isinstance(value, list) or not value or any(v not in options for v in value):
+            raise self.fail(f"{where}.{key}", value, f"a list drawn from {', '.join(options)}")
+        return tuple(value)
+
+    def words(self, data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+            raise self.fail(f"{where}.{key}", value, "a list of text is required")
+        return tuple(value)
+
+    def source_id(self, data: Mapping[str, Any], where: str, sources: Mapping[str, Source]) -> str:
+        value = data.get("source")
+        if value not in sources:
+            raise self.fail(
+                f"{where}.source", value, "every figure needs a source listed under [sources]"
+            )
+        return str(value)
+
+
+def _source(reader: _Reader, sid: str, body: Mapping[str, Any]) -> Source:
+    year = body.get("year")
+    if year is not None and not isinstance(year, int):
+        raise reader.fail(f"sources.{sid}.year", year, "a whole year such as 2023")
+    return Source(
+        id=sid,
+        title=reader.text(body, "title", f"sources.{sid}"),
+        year=year,
+        issuer=reader.text(body, "issuer", f"sources.{sid}", default=""),
+        url=reader.text(body, "url", f"sources.{sid}", default=""),
+    )
+
+
+def _product(
+    reader: _Reader, where: str, body: Mapping[str, Any], sources: Mapping[str, Source]
+) -> Product:
+    form = reader.choice(body, "form", where, FORMS)
+    split_word = reader.choice(body, "split", where, SPLITS, default="none")
+    if form in NEVER_SPLIT and split_word != "none":
+        raise reader.fail(f"{where}.split", split_word, f"a {form} is never split: use none")
+    strength = reader.decimal(body, "strength_mg", where)
+    per_ml = reader.decimal(body, "mg_per_ml", where)
+    if form == "solution":
+        if per_ml is None:
+            raise reader.fail(f"{where}.mg_per_ml", None, "a solution needs its concentration")
+    elif strength is None:
+        raise reader.fail(f"{where}.strength_mg", None, "a tablet or capsule needs its strength")
+    return Product(
+        id=reader.text(body, "id", where),
+        name=reader.text(body, "name", where),
+        form=form,
+        source=reader.source_id(body, where, sources),
+        strength_mg=strength,
+        split=SPLITS[split_word],
+        regions=reader.choices(body, "regions", where, REGIONS),
+        brands=reader.words(body, "brands", where),
+        mg_per_ml=per_ml,
+        note=reader.text(body, "note", where, default=""),
+    )
+
+
+def _range(
+    reader: _Reader, where: str, body: Mapping[str, Any], sources: Mapping[str, Source]
+) -> DoseRange:
+    return DoseRange(
+        indication=reader.text(body, "indication", where),
+        population=reader.choice(body, "population", where, POPULATIONS),
+        source=reader.source_id(body, where, sources),
+        start_mg_per_day=reader.decimal(body, "start_mg_per_day", where),
+        usual_min_mg_per_day=reader.decimal(body, "usual_min_mg_per_day", where),
+        usual_max_mg_per_day=reader.decimal(body, "usual_max_mg_per_day", where),
+        max_mg_per_day=reader.decimal(body, "max_mg_per_day", where),
+        regions=reader.choices(body, "regions", where, REGIONS),
+        note=reader.text(body, "note", where, default=""),
+    )
+
+
+def _drug(
+    reader: _Reader, name: str, body: Mapping[str, Any], sources: Mapping[str, Source]
+) -> Drug:
+    where = f"drugs.{name}"
+    products_raw = body.get("products")
+    if not isinstance(products_raw, list) or not products_raw:
+        raise reader.fail(f"{where}.products", products_raw, "at least one product is required")
+    products = tuple(
+        _product(reader, f"{where}.products[{i + 1}]", p if isinstance(p, dict) else {}, sources)
+        for i, p in enumerate(products_raw)
+    )
+    ranges_raw = body.get("ranges", [])
+    if not isinstance(ranges_raw, list):
+        raise reader.fail(f"{where}.ranges", ranges_raw, "a list of ranges")
+    ranges = tuple(
+        _range(reader, f"{where}.ranges[{i + 1}]", r if isinstance(r, dict) else {}, sources)
+        for i, r in enumerate(ranges_raw)
+    )
+    per_day = body.get("doses_per_day")
+    if (
+        not isinstance(per_day, list)
+        or not per_day
+        or any(not isinstance(n, int) or not 1 <= n <= len(TIMES) for n in per_day)
+    ):
+        raise reader.fail(
+            f"{where}.doses_per_day", per_day, f"a list of whole numbers 1 to {len(TIMES)}"
+        )
+    default = body.get("default_doses_per_day", per_day[0])
+    if default not in per_day:
+        raise reader.fail(f"{where}.default_doses_per_day", default, "one of doses_per_day")
+    dpd_source = body.get("doses_per_day_source")
+    if dpd_source not in sources:
+        raise reader.fail(
+            f"{where}.doses_per_day_source", dpd_source, "a source listed under [sources]"
+        )
+    return Drug(
+        name=name,
+        display=reader.text(body, "display", where, default=name) or name,
+        drug_class=reader.text(body, "class", where, default="benzodiazepine"),
+        doses_per_day=tuple(per_day),
+        default_doses_per_day=int(default),
+        doses_per_day_source=str(dpd_source),
+        products=products,
+        ranges=ranges,
+        aliases=reader.words(body, "aliases", where),
+        tall_man=reader.text(body, "tall_man", where, default=""),
+        once_daily_time=reader.choice(
+            body, "once_daily_time", where, ("bedtime", "morning"), default="bedtime"
+        ),
+        doses_per_day_note=reader.text(body, "doses_per_day_note", where, default=""),
+    )

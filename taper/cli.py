@@ -1,0 +1,236 @@
+"""The ``taper`` command: a thin shell over the library.
+
+Each command parses its options, makes one call into :mod:`taper`, and
+formats the result. Errors are mapped to one line and an exit code in one
+place (:class:`_Group`): 2 for a usage error, 1 for a refused plan.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import TaperError
+
+
+class _Group(click.Group):
+    """Turns every TaperError into ``Error: ...`` and its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TaperError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:
+            click.echo(f"Error: {exc.filename or 'file'}: {exc.strerror}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="taper")
+def cli() -> None:
+    """Plan benzodiazepine tapers that a pharmacy can dispense.
+
+    A tool for clinicians: every plan is for a clinician to review and sign.
+    """
+
+
+def _split_list(values: Sequence[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@cli.command("plan", context_settings={"ignore_unknown_options": True})
+@click.argument("drug")
+@click.argument("dose", nargs=-1, required=True)
+@click.option("--per-day", type=int, help="Doses a day (default: the drug's usual division).")
+@click.option("--rule", help="A preset name (see 'taper rules') or a protocol .toml file.")
+@click.option("--reduce", help="Inline cut: a percentage of the current dose (10%) or mg (0.25mg).")
+@click.option("--every", help="Interval between cuts, such as 14d or 2w.")
+@click.option("--hold", multiple=True, help="Hold a dose for a while: 1mg:28d or 50%:28d.")
+@click.option("--max-cut", help="Largest single cut before the stop (default: the rule's, 25%).")
+@click.option("--final-dose", help="Stop after this daily dose (0.25mg, or 10% of the start).")
+@click.option("--start", help="Day of the first cut, YYYY-MM-DD (default: today).")
+@click.option(
+    "--products",
+    multiple=True,
+    help="Products to use: ids, forms (tablet, odt) or form:strength (tablet:0.5mg).",
+)
+@click.option(
+    "--region",
+    type=click.Choice(["us", "uk"]),
+    default="us",
+    show_default=True,
+    help="Which market's products to use.",
+)
+@click.option(
+    "--max-units",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Most tablets or pieces at one administration.",
+)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="A catalog TOML file in place of the built-in one.",
+)
+@click.option("--csv", "csv_path", help="Write the schedule as CSV ('-' for standard output).")
+@click.option("--json", "json_path", help="Write the plan as JSON ('-' for standard output).")
+@click.option("--force", is_flag=True, help="Replace files that exist.")
+def plan_command(
+    drug: str,
+    dose: tuple[str, ...],
+    per_day: int | None,
+    rule: str | None,
+    reduce: str | None,
+    every: str | None,
+    hold: tuple[str, ...],
+    max_cut: str | None,
+    final_dose: str | None,
+    start: str | None,
+    products: tuple[str, ...],
+    region: str,
+    max_units: int,
+    catalog_path: str | None,
+    csv_path: str | None,
+    json_path: str | None,
+    force: bool,
+) -> None:
+    """Plan a taper from DOSE a day of DRUG (e.g. taper plan clonazepam 2mg)."""
+    from .planner import plan
+    from .reports import files
+    from .rules import build_rule
+
+    unknown = next((word for word in dose if word.startswith("--")), None)
+    if unknown is not None:
+        raise click.NoSuchOption(unknown)
+    outputs = {"--csv": csv_path, "--json": json_path}
+    if list(outputs.values()).count("-") > 1:
+        raise click.UsageError("only one of --csv and --json can write to standard output")
+    for field, path in outputs.items():
+        if path and path != "-":
+            files.check_writable(path, force, field)
+    the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
+    schedule = plan(
+        drug,
+        " ".join(dose),
+        rule=the_rule,
+        per_day=per_day,
+        start=start,
+        products=_split_list(products) or None,
+        region=region,
+        max_units=max_units,
+        catalog=catalog_path,
+    )
+    from .reports import csv_text, render_text, to_json
+
+    texts = {"--csv": csv_text, "--json": to_json}
+    for field, path in outputs.items():
+        if path:
+            content = texts[field](schedule)
+            if path == "-":
+                click.echo(content, nl=False)
+            else:
+                files.write_atomic(path, content.encode("utf-8"))
+    if "-" not in outputs.values():
+        click.echo(render_text(schedule), nl=False)
+        for path in outputs.values():
+            if path:
+                click.echo(f"Wrote {path}", err=True)
+
+
+@cli.command("drugs")
+@click.argument("drug", required=False)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="A catalog TOML file in place of the built-in one.",
+)
+def drugs_command(drug: str | None, catalog_path: str | None) -> None:
+    """List the catalog's drugs, or show one drug's products, ranges and sources."""
+    from decimal import Decimal
+
+    from .catalog import load_catalog
+    from .doses import format_mg
+
+    catalog = load_catalog(catalog_path)
+    if drug is None:
+        click.echo(f"{catalog.name} {catalog.version}")
+        for d in catalog.drugs.values():
+            aliases = f" ({', '.join(d.aliases)})" if d.aliases else ""
+            strengths = sorted({p.strength_mg for p in d.products if p.strength_mg is not None})
+            click.echo(
+                f"  {d.name}{aliases}: {len(d.products)} products, "
+                f"{', '.join(format_mg(s) for s in strengths)}"
+            )
+        return
+    d = catalog.drug(drug)
+    used: list[str] = []
+
+    def cite(source: str) -> str:
+        if source not in used:
+            used.append(source)
+        return f"[{source}]"
+
+    name = d.tall_man or d.display
+    aliases = f" (also {', '.join(d.aliases)})" if d.aliases else ""
+    click.echo(f"{name}{aliases}, {d.drug_class}")
+    note = f": {d.doses_per_day_note}" if d.doses_per_day_note else ""
+    click.echo(
+        f"Usual doses a day: {', '.join(map(str, d.doses_per_day))} (default "
+        f"{d.default_doses_per_day}){note} {cite(d.doses_per_day_source)}"
+    )
+    click.echo("Products:")
+    for p in d.products:
+        if p.strength_mg is not None:
+            split = {1: "not split", 0.5: "halves", 0.25: "quarters"}.get(float(p.split), "")
+            what = f"{format_mg(p.strength_mg)} {p.form}, {split}"
+        else:
+            what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
+        extra = f"; {p.note}" if p.note else ""
+        click.echo(
+            f"  {p.id}: {p.name}; {what}; {', '.join(r.upper() for r in p.regions)}"
+            f"{extra} {cite(p.source)}"
+        )
+    click.echo("Documented daily ranges:")
+    for r in d.ranges:
+        where = ", ".join(x.upper() for x in r.regions)
+        extra = f"; {r.note}" if r.note else ""
+        click.echo(
+            f"  {r.indication}, {r.population} ({where}): {r.describe()}{extra} {cite(r.source)}"
+        )
+    click.echo("Sources:")
+    for sid in used:
+        s = catalog.source(sid)
+        url = f" {s.url}" if s.url else ""
+        click.echo(f"  [{sid}] {s.cite()}{url}")
+
+
+@cli.command("rules")
+def rules_command() -> None:
+    """List the built-in reduction rules with their sources."""
+    from .rules import DEFAULT_PRESET, PRESETS
+
+    for name, rule in PRESETS.items():
+        default = " (default)" if name == DEFAULT_PRESET else ""
+        only = f" [for {', '.join(rule.drugs)}]" if rule.drugs else ""
+        click.echo(f"{name}{default}{only}")
+        click.echo(f"  {rule.describe()}")
+        click.echo(f"  cap: {rule.cap_note}")
+        click.echo(f"  source: {rule.source}")
+
+
+def main() -> None:
+    """Entry point of the ``taper`` console script."""
+    cli(prog_name="taper")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())  # type: ignore[func-returns-value]

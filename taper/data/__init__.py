@@ -1,0 +1,1 @@
+"""Catalog data shipped with taper."""

@@ -1,0 +1,357 @@
+"""plan(): a prescription and a rule in, a dispensable Schedule out.
+
+The planner walks down from the starting dose. At each step the rule names
+an ideal dose; the planner takes the dispensable daily dose nearest to it
+within the cap, never above the current dose. When the products force a
+steeper cut than the rule asked for, the step is lengthened so the rule's
+average pace holds; when they cannot cut within the cap at all, the plan
+stops from there and says so. Every change is reported as a Finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from .catalog import TIMES, Catalog, Drug, Product, load_catalog
+from .dispensing import DEFAULT_MAX_UNITS, Dispenser
+from .doses import ceil_int, format_mg, format_percent, normalize, parse_dose
+from .errors import InputError, PlanRefused, UnknownNameError
+from .rules import GUIDELINE_SOURCE, Rule, build_rule
+from .schedule import Administration, Finding, Prescription, Schedule, Step
+
+#: a plan longer than this is almost certainly a rule that barely cuts
+MAX_STEPS = 1000
+
+TIMES_BY_COUNT = {
+    2: ("morning", "bedtime"),
+    3: ("morning", "midday", "bedtime"),
+    4: TIMES,
+}
+
+
+def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
+    """When each of ``per_day`` doses is taken (a single dose where the label puts it)."""
+    if per_day == 1:
+        return (drug.once_daily_time,)
+    if per_day not in TIMES_BY_COUNT:
+        raise InputError("--per-day", per_day, "1 to 4 doses a day")
+    return TIMES_BY_COUNT[per_day]
+
+
+def select_products(
+    drug: Drug, region: str, choose: Sequence[str] | None = None
+) -> tuple[Product, ...]:
+    """The drug's products in ``region`` that may be dispensed, narrowed by ``choose``.
+
+    Each choice is a product id (``clonazepam-tab-0.5``), a form (``tablet``,
+    ``odt``) or a form with a strength (``tablet:0.5mg``).
+    """
+    if region not in ("us", "uk"):
+        raise InputError("--region", region, "us or uk")
+    available = tuple(p for p in drug.products_in(region) if p.is_solid)
+    if not available:
+        raise PlanRefused(
+            "--region", region, f"the catalog lists no {drug.name} tablets or capsules there"
+        )
+    if not choose:
+        return available
+    picked: list[Product] = []
+    for token in choose:
+        matches = _match_products(available, token.strip())
+        if not matches:
+            raise UnknownNameError(
+                "--products",
+                token,
+                f"{drug.name} products in {region.upper()}: " + ", ".join(p.id for p in available),
+            )
+        picked.extend(p for p in matches if p not in picked)
+    return tuple(p for p in available if p in picked)
+
+
+def _match_products(products: Sequence[Product], token: str) -> list[Product]:
+    token = token.lower()
+    form, _, strength = token.partition(":")
+    exact = [p for p in products if p.id == token or p.name.lower() == token]
+    if exact:
+        return exact
+    if strength:
+        mg = parse_dose(strength, "--products")
+        return [p for p in products if p.form == form and p.strength_mg == mg]
+    return [p for p in products if p.form == form]
+
+
+@dataclass(frozen=True)
+class _Choice:
+    dose: Decimal
+    days: int
+
+
+def plan(
+    drug: str,
+    dose: str | Decimal,
+    *,
+    rule: Rule | str | None = None,
+    per_day: int | None = None,
+    start: date | str | None = None,
+    products: Sequence[str] | None = None,
+    region: str = "us",
+    max_units: int = DEFAULT_MAX_UNITS,
+    catalog: Catalog | str | Path | None = None,
+) -> Schedule:
+    """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
+
+    Parameters
+    ----------
+    drug
+        Generic or brand name (``clonazepam``, ``Klonopin``).
+    dose
+        The starting total daily dose, such as ``"2 mg"``.
+    rule
+        A :class:`~taper.rules.Rule`, a preset name, a protocol file, or ``None``
+        for the default preset.
+    per_day
+        Doses a day; the drug's usual division by default.
+    start
+        The day of the first cut (the patient already takes ``dose``); today by default.
+    products
+        Product ids or forms to use (default: every tablet and capsule sold in ``region``).
+    region
+        ``us`` or ``uk``: which products exist.
+    max_units
+        The most pieces taken at one administration.
+    catalog
+        A :class:`~taper.catalog.Catalog` or a path to one; the built-in catalog by default.
+
+    Returns
+    -------
+    Schedule
+        Contiguous steps, each made from real products, ending in the stop.
+
+    Raises
+    ------
+    InputError, UnknownNameError
+        For input that cannot be used.
+    PlanRefused
+        When the products cannot make a taper within the rule's cap.
+
+    Examples
+    --------
+    >>> schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
+    >>> [str(s.dose) for s in schedule.steps], schedule.stop_date.isoformat()
+    (['0.75', '0.5', '0.25'], '2027-01-13')
+    """
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    the_drug = cat.drug(drug)
+    start_dose = parse_dose(dose, "dose")
+    the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
+    if the_rule.drugs and the_drug.name not in the_rule.drugs:
+        raise InputError(
+            "--rule",
+            the_rule.name,
+            f"this rule is written for {', '.join(the_rule.drugs)}; its doses do not carry over "
+            f"to {the_drug.name}",
+            "choose a rule for any drug, such as joint-guideline-2025",
+        )
+    n = the_drug.default_doses_per_day if per_day is None else per_day
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise InputError("--per-day", n, "a whole number of doses a day, 1 to 4")
+    times = administration_times(the_drug, n)
+    start_date = _start_date(start)
+    chosen = select_products(the_drug, region, products)
+    dispenser = Dispenser(chosen, max_units)
+    prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region)
+    steps, findings = _walk(prescription, the_rule, dispenser)
+    return Schedule(
+        prescription=prescription,
+        rule_name=the_rule.name,
+        rule_description=the_rule.describe(),
+        rule_source=the_rule.source,
+        max_cut=the_rule.max_cut,
+        steps=tuple(steps),
+        findings=tuple(findings),
+        products=chosen,
+        catalog_version=f"{cat.name} {cat.version}",
+        drug_display=the_drug.display,
+    )
+
+
+def _start_date(start: date | str | None) -> date:
+    if start is None:
+        return date.today()
+    if isinstance(start, date):
+        return start
+    try:
+        return date.fromisoformat(str(start).strip())
+    except ValueError:
+        raise InputError("--start", str(start), "a date written YYYY-MM-DD") from None
+
+
+def _cap_source(rule: Rule) -> str:
+    if rule.cap_note.startswith("the 2025"):
+        return GUIDELINE_SOURCE
+    return f"{rule.source} ({rule.cap_note})" if rule.source else rule.cap_note
+
+
+def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step], list[Finding]]:
+    n = len(rx.times)
+    start = rx.start_dose
+    daily = dispenser.daily_doses(n)
+    final = rule.final_level(start)
+    if final is not None and start <= final:
+        raise PlanRefused(
+            "dose",
+            format_mg(start),
+            f"the rule stops after {format_mg(final)}/day: there is nothing to taper",
+        )
+    previous = dispenser.split(start, n)
+    steps: list[Step] = []
+    findings: list[Finding] = []
+    holds_done: set[int] = set()
+    current = start
+    day = rx.start_date
+    while True:
+        if steps and final is not None and current <= final:
+            break
+        proposal = rule.propose(current, start, frozenset(holds_done))
+        if proposal.target <= 0 and steps:
+            break
+        number = len(steps) + 1
+        floor = current * (1 - rule.max_cut)
+        target = proposal.target
+        if target < floor:
+            findings.append(
+                Finding(
+                    "info",
+                    "cut-capped",
+                    f"The rule asked for {format_mg(max(target, Decimal(0)))}/day from "
+                    f"{format_mg(current)}/day; cuts are capped at "
+                    f"{format_percent(rule.max_cut)} %, "
+                    f"so the step aims at {format_mg(normalize(floor))}/day.",
+                    _cap_source(rule),
+                    number,
+                )
+            )
+            target = floor
+        candidates = [v for v in daily if floor <= v < current and v > 0]
+        if not candidates:
+            _stop_early(rx, rule, dispenser, daily, current, steps, findings)
+            break
+        choice = _choose(candidates, current, target, proposal.days)
+        if choice.dose != proposal.target and choice.dose != normalize(target):
+            findings.append(
+                _adjusted(number, current, proposal.target, target, choice, proposal.days, rule)
+            )
+        days = choice.days
+        for i, hold in enumerate(rule.holds):
+            if i not in holds_done and choice.dose <= hold.level(start):
+                holds_done.add(i)
+                days = max(days, hold.days)
+        shares = dispenser.split(choice.dose, n, rule.cut_order, previous)
+        assert shares is not None, "every candidate is a makeable daily dose"
+        administrations = tuple(
+            Administration(time, dispenser.compose(share).units)
+            for time, share in zip(rx.times, shares, strict=True)
+            if share > 0
+        )
+        steps.append(
+            Step(
+                number,
+                day,
+                days,
+                administrations,
+                normalize(proposal.target),
+                current,
+                proposal.days,
+            )
+        )
+        day += timedelta(days=days)
+        previous, current = shares, choice.dose
+        if len(steps) > MAX_STEPS:
+            raise PlanRefused(
+                "--rule",
+                rule.name,
+                f"the plan would run past {MAX_STEPS} steps; choose larger cuts",
+            )
+    return steps, findings
+
+
+def _choose(candidates: list[Decimal], current: Decimal, target: Decimal, days: int) -> _Choice:
+    """The makeable dose nearest the target (the gentler on a tie), with its step length."""
+    dose = min(candidates, key=lambda v: (abs(v - target), -v))
+    if dose < target and current > target:
+        # a steeper cut than asked: stretch the step so the average pace holds
+        days = ceil_int(Decimal(days) * (current - dose) / (current - target))
+    return _Choice(dose, days)
+
+
+def _adjusted(
+    number: int,
+    current: Decimal,
+    asked: Decimal,
+    aimed: Decimal,
+    choice: _Choice,
+    rule_days: int,
+    rule: Rule,
+) -> Finding:
+    asked_cut = (current - aimed) / current
+    made_cut = (current - choice.dose) / current
+    text = (
+        f"The rule asked for {format_mg(max(aimed, Decimal(0)))}/day "
+        f"({format_percent(asked_cut)} % less); the products make "
+        f"{format_mg(choice.dose)}/day ({format_percent(made_cut)} % less)"
+    )
+    if choice.days != rule_days:
+        text += (
+            f", so the step lasts {choice.days} days instead of {rule_days} to keep the rule's pace"
+        )
+    return Finding("info", "target-adjusted", text + ".", rule.source, number)
+
+
+def _stop_early(
+    rx: Prescription,
+    rule: Rule,
+    dispenser: Dispenser,
+    daily: list[Decimal],
+    current: Decimal,
+    steps: list[Step],
+    findings: list[Finding],
+) -> None:
+    below = [v for v in daily if 0 < v < current]
+    cap = format_percent(rule.max_cut)
+    if not below:
+        if not steps:
+            raise PlanRefused(
+                "dose",
+                format_mg(current),
+                f"the products make nothing smaller (the smallest is {format_mg(daily[1])}/day "
+                f"in {len(rx.times)} doses); there is nothing to taper with them",
+            )
+        return
+    nxt = below[-1]
+    cut = format_percent((current - nxt) / current)
+    if not steps:
+        raise PlanRefused(
+            "dose",
+            format_mg(current),
+            f"the products cannot cut it by {cap} % or less: the next dose they make is "
+            f"{format_mg(nxt)}/day ({cut} % less)",
+            "add a product with a smaller strength, allow more pieces per dose, "
+            "or raise the cap with --max-cut",
+        )
+    findings.append(
+        Finding(
+            "warning",
+            "stops-above-smallest",
+            f"The products cannot cut {format_mg(current)}/day by {cap} % or less "
+            f"(the next dose they make is {format_mg(nxt)}/day, {cut} % less), "
+            f"so the plan stops from {format_mg(current)}/day although they make doses "
+            f"down to {format_mg(daily[1])}/day; "
+            f"a larger cap (--max-cut) or a smaller product would taper further.",
+            _cap_source(rule),
+            len(steps),
+        )
+    )

@@ -1,0 +1,104 @@
+"""The plan as JSON, by the contract in docs (format ``taper-plan/1``)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..dispensing import Unit
+from ..doses import format_percent, plain_number
+from ..schedule import Schedule
+from .files import write_atomic
+
+FORMAT = "taper-plan/1"
+
+
+def _unit(unit: Unit) -> dict[str, Any]:
+    product = unit.product
+    assert product.strength_mg is not None
+    return {
+        "product": product.name,
+        "product_id": product.id,
+        "form": product.form,
+        "strength_mg": plain_number(product.strength_mg),
+        "count": plain_number(unit.count),
+        "split": plain_number(product.split),
+    }
+
+
+def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
+    """The plan as plain data in the ``taper-plan/1`` layout."""
+    rx = schedule.prescription
+    steps = []
+    for step in schedule.steps:
+        steps.append(
+            {
+                "step": step.number,
+                "start_date": step.start.isoformat(),
+                "end_date": step.end.isoformat(),
+                "days": step.days,
+                "daily_dose_mg": plain_number(step.dose),
+                "target_dose_mg": plain_number(max(step.target, Decimal(0))),
+                "cut_pct": format_percent(step.cut),
+                "administrations": [
+                    {
+                        "time": a.time,
+                        "dose_mg": plain_number(a.dose),
+                        "units": [_unit(u) for u in a.units],
+                    }
+                    for a in step.administrations
+                ],
+            }
+        )
+    return {
+        "format": FORMAT,
+        "taper_version": __version__,
+        "catalog": schedule.catalog_version,
+        "drug": rx.drug,
+        "region": rx.region,
+        "start_dose_mg": plain_number(rx.start_dose),
+        "doses_per_day": rx.doses_per_day,
+        "times": list(rx.times),
+        "rule": {
+            "name": schedule.rule_name,
+            "description": schedule.rule_description,
+            "source": schedule.rule_source,
+        },
+        "limits": {"max_cut_pct": format_percent(schedule.max_cut)},
+        "start_date": rx.start_date.isoformat(),
+        "stop_date": schedule.stop_date.isoformat(),
+        "duration_days": schedule.duration_days,
+        "steps": steps,
+        "dispensing": [
+            {
+                "product": p.name,
+                "product_id": p.id,
+                "quantity": plain_number(q),
+                "unit": p.unit_word,
+            }
+            for p, q in schedule.dispensing()
+        ],
+        "findings": [
+            {
+                "severity": f.severity,
+                "code": f.code,
+                "step": f.step,
+                "message": f.message,
+                "source": f.source,
+            }
+            for f in schedule.sorted_findings()
+        ],
+    }
+
+
+def to_json(schedule: Schedule) -> str:
+    """The plan as JSON text: stable key order, two-space indent, a final newline."""
+    return json.dumps(plan_to_dict(schedule), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(schedule: Schedule, path: str | Path) -> None:
+    """Write the plan's JSON to ``path`` atomically."""
+    write_atomic(path, to_json(schedule).encode("utf-8"))

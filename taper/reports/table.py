@@ -1,0 +1,113 @@
+"""The schedule as rows: for the terminal and for CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ..doses import format_mg, format_percent, plain_number
+from ..schedule import Schedule
+from .files import write_atomic
+
+#: cells a spreadsheet would run as a formula (OWASP CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
+    """Header and one row per step: dates, days, doses, what to take, cut and % of start."""
+    times = schedule.prescription.times
+    header = ["step", "start_date", "end_date", "days", "daily_dose_mg", "target_dose_mg"]
+    for time in times:
+        header += [f"{time}_mg", f"{time}_take"]
+    header += ["cut_pct", "pct_of_start"]
+    start = schedule.prescription.start_dose
+    rows = []
+    for step in schedule.steps:
+        row = [
+            str(step.number),
+            step.start.isoformat(),
+            step.end.isoformat(),
+            str(step.days),
+            plain_number(step.dose),
+            plain_number(step.target),
+        ]
+        for time in times:
+            admin = step.at(time)
+            if admin is None:
+                row += ["0", "none"]
+            else:
+                row += [plain_number(admin.dose), " + ".join(u.describe() for u in admin.units)]
+        row += [format_percent(step.cut), format_percent(step.dose / start)]
+        rows.append(row)
+    return header, rows
+
+
+def csv_text(schedule: Schedule) -> str:
+    """The schedule as CSV text (UTF-8, ``\\n`` line ends, ISO dates, ISMP numbers)."""
+    header, rows = plan_rows(schedule)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[_safe(c) for c in row] for row in rows])
+    return out.getvalue()
+
+
+def write_csv(schedule: Schedule, path: str | Path) -> None:
+    """Write the schedule's CSV to ``path`` atomically."""
+    write_atomic(path, csv_text(schedule).encode("utf-8"))
+
+
+def render_text(schedule: Schedule) -> str:
+    """The schedule as a terminal table, a summary line, then the findings, errors first."""
+    rx = schedule.prescription
+    times = rx.times
+    lines = [
+        f"{schedule.drug_display or rx.drug} {format_mg(rx.start_dose)}/day in {len(times)} "
+        f"dose{'s' if len(times) > 1 else ''} ({', '.join(times)}), region {rx.region.upper()}",
+        f"Rule: {schedule.rule_name}: {schedule.rule_description}",
+        f"Source: {schedule.rule_source}" if schedule.rule_source else "",
+        "",
+    ]
+    header = ["Step", "Dates", "Days", "mg/day", *[t.capitalize() for t in times], "Cut", "% start"]
+    body = []
+    for step in schedule.steps:
+        cells = [
+            str(step.number),
+            f"{step.start.isoformat()} to {step.end.isoformat()}",
+            str(step.days),
+            format_mg(step.dose),
+        ]
+        for time in times:
+            admin = step.at(time)
+            cells.append(admin.describe(short=True) if admin else "none")
+        cells += [f"{format_percent(step.cut)} %", f"{format_percent(step.dose / rx.start_dose)} %"]
+        body.append(cells)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    for row in [header, ["-" * w for w in widths], *body]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    lines += [
+        "",
+        f"{len(schedule.steps)} steps over {schedule.duration_days} days, "
+        f"{rx.start_date.isoformat()} to {schedule.steps[-1].end.isoformat()}; "
+        f"no dose from {schedule.stop_date.isoformat()}.",
+    ]
+    supply = ", ".join(f"{plain_number(q)} x {p.name}" for p, q in schedule.dispensing())
+    lines.append(f"Dispense for the whole plan: {supply}.")
+    findings = schedule.sorted_findings()
+    if findings:
+        lines += ["", "Findings:"]
+        shown = ""
+        for f in findings:
+            where = f"step {f.step}" if f.step is not None else "plan"
+            lines.append(f"  {f.severity.upper()} {f.code} ({where}): {f.message}")
+            if f.source and f.source != shown:
+                lines.append(f"    source: {f.source}")
+            shown = f.source
+    else:
+        lines += ["", "Findings: none."]
+    return "\n".join(line for i, line in enumerate(lines) if line or i > 2) + "\n"

@@ -1,0 +1,804 @@
+"""Reduction rules: small frozen objects that say what the next dose should be.
+
+A rule is a *pace* (how far and how often to cut) wrapped in a :class:`Rule`
+with the limits that surround it: a cap on any single cut, holds, a final
+dose, which administration to cut first, and the drugs it was written for.
+Rules give ideal doses; :mod:`taper.planner` makes them from real products.
+
+Notation follows ``clinical.md`` §4: ``D`` the current daily dose, ``D0`` the
+starting daily dose.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .doses import (
+    format_mg,
+    format_number,
+    normalize,
+    parse_days,
+    parse_dose,
+    parse_percent,
+    quantize_target,
+)
+from .errors import CatalogError, InputError, UnknownNameError
+
+#: The 2025 Joint Clinical Practice Guideline: the pace should typically not
+#: exceed 25 % every 2 weeks (Recommendation 6; ASAM et al., J Gen Intern Med 2025).
+GUIDELINE_CAP = Decimal("0.25")
+GUIDELINE_SOURCE = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering "
+    "(ASAM and nine societies, J Gen Intern Med), 2025, Recommendation 6"
+)
+CUT_ORDERS = ("even", "morning-first")
+
+
+def _pct(fraction: Decimal) -> str:
+    return f"{format_number(fraction * 100)} %"
+
+
+def _every(days: int) -> str:
+    return "every day" if days == 1 else f"every {days} days"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The rule's ideal next daily dose (``target`` <= 0 means stop) and its interval."""
+
+    target: Decimal
+    days: int
+
+
+class Pace:
+    """How far and how often to cut; subclasses are frozen dataclasses."""
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        """The ideal next dose from ``current`` (the plan started at ``start``)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The pace in plain words."""
+        raise NotImplementedError
+
+    def with_interval(self, days: int) -> Pace:
+        """The same pace at another interval."""
+        raise NotImplementedError
+
+
+def _check_interval(days: int) -> None:
+    if not isinstance(days, int) or not 1 <= days <= 3650:
+        raise InputError("every", days, "an interval of 1 to 3650 days")
+
+
+def _check_fraction(fraction: Decimal, name: str = "cut") -> None:
+    if not isinstance(fraction, Decimal) or not Decimal(0) < fraction < 1:
+        raise InputError(name, fraction, "a cut above 0 % and below 100 %")
+
+
+@dataclass(frozen=True)
+class PercentOfCurrent(Pace):
+    """Cut a fraction of the current dose: ``D_next = D * (1 - fraction)``.
+
+    Examples
+    --------
+    >>> PercentOfCurrent(Decimal("0.1"), 14).propose(Decimal(2), Decimal(2))
+    Proposal(target=Decimal('1.8'), days=14)
+    """
+
+    fraction: Decimal
+    every_days: int
+
+    def __post_init__(self) -> None:
+        _check_fraction(self.fraction)
+        _check_interval(self.every_days)
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        return Proposal(quantize_target(current * (1 - self.fraction)), self.every_days)
+
+    def describe(self) -> str:
+        return f"cut {_pct(self.fraction)} of the current dose {_every(self.every_days)}"
+
+    def with_interval(self, days: int) -> Pace:
+        return replace(self, every_days=days)
+
+
+@dataclass(frozen=True)
+class PercentOfStart(Pace):
+    """Cut a fraction of the starting dose: ``D_next = D - fraction * D0``."""
+
+    fraction: Decimal
+    every_days: int
+
+    def __post_init__(self) -> None:
+        _check_fraction(self.fraction)
+        _check_interval(self.every_days)
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        return Proposal(quantize_target(current - self.fraction * start), self.every_days)
+
+    def describe(self) -> str:
+        return f"cut {_pct(self.fraction)} of the starting dose {_every(self.every_days)}"
+
+    def with_interval(self, days: int) -> Pace:
+        return replace(self, every_days=days)
+
+
+@dataclass(frozen=True)
+class FixedAmount(Pace):
+    """Cut a fixed amount of the daily dose: ``D_next = D - amount``.
+
+    Examples
+    --------
+    >>> FixedAmount(Decimal("0.25"), 3).propose(Decimal("0.25"), Decimal(1)).target
+    Decimal('0')
+    """
+
+    amount_mg: Decimal
+    every_days: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount_mg, Decimal) or not self.amount_mg > 0:
+            raise InputError("cut", self.amount_mg, "a cut above 0 mg")
+        _check_interval(self.every_days)
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        return Proposal(normalize(current - self.amount_mg), self.every_days)
+
+    def describe(self) -> str:
+        return f"cut {format_mg(self.amount_mg)}/day {_every(self.every_days)}"
+
+    def with_interval(self, days: int) -> Pace:
+        return replace(self, every_days=days)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A pace that applies while the current dose is above ``above_mg``."""
+
+    above_mg: Decimal
+    pace: Pace
+
+
+@dataclass(frozen=True)
+class Bands(Pace):
+    """A different pace in each dose band; a cut never crosses a band's floor in one step.
+
+    Bands are listed from the highest floor down; the last floor is 0 mg.
+    """
+
+    bands: tuple[Band, ...]
+
+    def __post_init__(self) -> None:
+        floors = [b.above_mg for b in self.bands]
+        if not floors or floors != sorted(floors, reverse=True) or len(set(floors)) != len(floors):
+            raise InputError(
+                "bands",
+                [format_mg(f) for f in floors],
+                "bands listed from the highest floor down, each floor once",
+            )
+        if floors[-1] != 0:
+            raise InputError("bands", format_mg(floors[-1]), "the last band must reach 0 mg")
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        band = next(b for b in self.bands if current > b.above_mg)
+        proposal = band.pace.propose(current, start)
+        return Proposal(max(proposal.target, band.above_mg), proposal.days)
+
+    def describe(self) -> str:
+        parts = []
+        for upper, b in zip((None, *self.bands), self.bands, strict=False):
+            where = (
+                f"above {format_mg(b.above_mg)}"
+                if b.above_mg
+                else f"at {format_mg(upper.above_mg)} or less"
+                if upper
+                else "at any dose"
+            )
+            parts.append(f"{where}: {b.pace.describe()}")
+        return "; ".join(parts)
+
+    def with_interval(self, days: int) -> Pace:
+        return replace(
+            self, bands=tuple(replace(b, pace=b.pace.with_interval(days)) for b in self.bands)
+        )
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A pace that applies until the dose falls to ``until_fraction`` of the start."""
+
+    until_fraction: Decimal
+    pace: Pace
+
+
+@dataclass(frozen=True)
+class Phases(Pace):
+    """A different pace once the dose falls below a fraction of the start.
+
+    Examples
+    --------
+    >>> rule = Phases((Phase(Decimal("0.2"), PercentOfCurrent(Decimal("0.1"), 14)),
+    ...                Phase(Decimal(0), PercentOfCurrent(Decimal("0.05"), 28))))
+    >>> rule.propose(Decimal("0.4"), Decimal(2))
+    Proposal(target=Decimal('0.38'), days=28)
+    """
+
+    phases: tuple[Phase, ...]
+
+    def __post_init__(self) -> None:
+        ends = [p.until_fraction for p in self.phases]
+        if not ends or ends != sorted(ends, reverse=True) or len(set(ends)) != len(ends):
+            raise InputError(
+                "phases",
+                [format_number(e) for e in ends],
+                "phases in order, each ending at a smaller fraction of the start",
+            )
+        if ends[-1] != 0 or any(not 0 <= e < 1 for e in ends):
+            raise InputError(
+                "phases",
+                format_number(ends[-1]),
+                "fractions below 1, and the last phase must run to 0",
+            )
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        phase = next(p for p in self.phases if current > p.until_fraction * start)
+        floor = quantize_target(phase.until_fraction * start)
+        proposal = phase.pace.propose(current, start)
+        return Proposal(max(proposal.target, floor), proposal.days)
+
+    def describe(self) -> str:
+        parts = []
+        for p in self.phases:
+            if p.until_fraction:
+                parts.append(
+                    f"{p.pace.describe()} until {_pct(p.until_fraction)} of the start remains"
+                )
+            else:
+                parts.append(f"then {p.pace.describe()}")
+        return ", ".join(parts)
+
+    def with_interval(self, days: int) -> Pace:
+        return replace(
+            self, phases=tuple(replace(p, pace=p.pace.with_interval(days)) for p in self.phases)
+        )
+
+
+@dataclass(frozen=True)
+class Hyperbolic(Pace):
+    """Equal steps of receptor occupancy, ``occupancy = D / (ED50 + D)``.
+
+    No benzodiazepine ED50 is published in the sources taper ships, so none is
+    built in: a protocol must give ``ed50_mg`` with its source.
+    """
+
+    ed50_mg: Decimal
+    points: Decimal
+    every_days: int
+    ed50_source: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ed50_mg, Decimal) or self.ed50_mg <= 0:
+            raise InputError("ed50", self.ed50_mg, "an ED50 above 0 mg")
+        if not isinstance(self.points, Decimal) or not Decimal(0) < self.points < 100:
+            raise InputError("points", self.points, "occupancy points above 0 and below 100")
+        if not str(self.ed50_source).strip():
+            raise InputError("ed50_source", self.ed50_source, "the ED50 needs its source")
+        _check_interval(self.every_days)
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        occupancy = current / (self.ed50_mg + current) - self.points / 100
+        if occupancy <= 0:
+            return Proposal(Decimal(0), self.every_days)
+        return Proposal(
+            quantize_target(self.ed50_mg * occupancy / (1 - occupancy)), self.every_days
+        )
+
+    def describe(self) -> str:
+        return (
+            f"lower receptor occupancy by {format_number(self.points)} percentage points "
+            f"{_every(self.every_days)} (ED50 {format_mg(self.ed50_mg)}, {self.ed50_source})"
+        )
+
+    def with_interval(self, days: int) -> Pace:
+        return replace(self, every_days=days)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Stay at a dose (``at_mg``) or a fraction of the start (``at_fraction``) for ``days``."""
+
+    days: int
+    at_mg: Decimal | None = None
+    at_fraction: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if (self.at_mg is None) == (self.at_fraction is None):
+            raise InputError("hold", "", "a hold needs either a dose or a fraction of the start")
+        if self.at_fraction is not None and not Decimal(0) < self.at_fraction < 1:
+            raise InputError(
+                "hold", self.at_fraction, "a fraction of the start above 0 and below 1"
+            )
+        _check_interval(self.days)
+
+    def level(self, start: Decimal) -> Decimal:
+        """The dose held, in mg/day."""
+        if self.at_mg is not None:
+            return self.at_mg
+        assert self.at_fraction is not None
+        return quantize_target(self.at_fraction * start)
+
+    def describe(self) -> str:
+        at = (
+            format_mg(self.at_mg) + "/day"
+            if self.at_mg is not None
+            else f"{_pct(self.at_fraction or Decimal(0))} of the starting dose"
+        )
+        return f"hold at {at} for at least {self.days} days"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A reduction rule: a pace and the limits around it.
+
+    Parameters
+    ----------
+    name
+        The rule's name (a preset name, or the protocol's own).
+    pace
+        How far and how often to cut.
+    max_cut
+        The largest cut any step but the final stop may make, as a fraction.
+    holds
+        Doses to stay at for a while on the way down.
+    final_mg, final_fraction
+        A dose (or fraction of the start) after which the next step is the stop.
+    cut_order
+        ``even`` (share the day's dose evenly, the larger share at bedtime) or
+        ``morning-first`` (cut the morning dose to zero before later ones).
+    drugs
+        The drugs the rule was written for; empty for any drug.
+    source
+        Where the rule comes from.
+    cap_note
+        Why the cap is what it is.
+    """
+
+    name: str
+    pace: Pace
+    max_cut: Decimal = GUIDELINE_CAP
+    holds: tuple[Hold, ...] = ()
+    final_mg: Decimal | None = None
+    final_fraction: Decimal | None = None
+    cut_order: str = "even"
+    drugs: tuple[str, ...] = ()
+    source: str = ""
+    cap_note: str = field(default="the 2025 Joint Clinical Practice Guideline's upper bound")
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_cut, Decimal) or not Decimal(0) < self.max_cut < 1:
+            raise InputError("max_cut", self.max_cut, "a cap above 0 % and below 100 %")
+        if self.cut_order not in CUT_ORDERS:
+            raise InputError("cut_order", self.cut_order, f"one of {', '.join(CUT_ORDERS)}")
+        if self.final_fraction is not None and not Decimal(0) < self.final_fraction < 1:
+            raise InputError("final_dose", self.final_fraction, "a fraction above 0 and below 1")
+
+    def final_level(self, start: Decimal) -> Decimal | None:
+        """The dose after which the next step is the stop, if the rule sets one."""
+        if self.final_mg is not None:
+            return self.final_mg
+        if self.final_fraction is not None:
+            return quantize_target(self.final_fraction * start)
+        return None
+
+    def propose(self, current: Decimal, start: Decimal, holds_done: frozenset[int]) -> Proposal:
+        """The ideal next dose, stopping at any hold not yet made."""
+        proposal = self.pace.propose(current, start)
+        target = proposal.target
+        for i, hold in enumerate(self.holds):
+            level = hold.level(start)
+            if i not in holds_done and current > level > target:
+                target = level
+        return Proposal(target, proposal.days)
+
+    def describe(self) -> str:
+        """The rule in plain words."""
+        words = self.summary or self.pace.describe()
+        extra = [hold.describe() for hold in self.holds]
+        if self.final_mg is not None:
+            extra.append(f"stop after {format_mg(self.final_mg)}/day")
+        if self.final_fraction is not None:
+            extra.append(f"stop after {_pct(self.final_fraction)} of the starting dose")
+        if self.cut_order == "morning-first":
+            extra.append("the morning dose is cut to zero before later doses")
+        extra.append(f"no single cut above {_pct(self.max_cut)} before the stop")
+        return "; ".join([words, *extra])
+
+
+def _preset(name: str, pace: Pace, source: str, **kw: Any) -> Rule:
+    return Rule(name=name, pace=pace, source=source, **kw)
+
+
+_D = Decimal
+_LABEL_CAP = "its own fixed steps: the last cut before the stop halves the dose"
+#: Built-in presets (clinical.md §4). Rules written for one drug refuse others:
+#: their milligram figures mean nothing for another drug.
+PRESETS: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        _preset(
+            "joint-guideline-2025",
+            PercentOfCurrent(_D("0.1"), 14),
+            GUIDELINE_SOURCE + " and algorithm card: start with 5 to 10 % every 2 to 4 weeks",
+        ),
+        _preset(
+            "joint-guideline-2025-slow",
+            PercentOfCurrent(_D("0.05"), 28),
+            GUIDELINE_SOURCE + " and patient guide: slow tapers of 5 % every 2 to 4 weeks",
+        ),
+        _preset(
+            "fda-label-clonazepam",
+            FixedAmount(_D("0.25"), 3),
+            "Klonopin (clonazepam) US Prescribing Information, rev. 2023: decrease by "
+            "0.125 mg twice daily every 3 days until completely withdrawn",
+            max_cut=_D("0.5"),
+            drugs=("clonazepam",),
+            cap_note=_LABEL_CAP,
+            summary="cut 0.125 mg at each of the two daily doses (0.25 mg/day) every 3 days",
+        ),
+        _preset(
+            "bnf-eighth",
+            PercentOfCurrent(_D("0.125"), 14),
+            "NICE Clinical Knowledge Summary, Benzodiazepine and z-drug withdrawal "
+            "(adapted from the Ashton Manual): one eighth of the dose fortnightly",
+        ),
+        _preset(
+            "nice-cks-diazepam",
+            Bands(
+                (
+                    Band(_D(20), FixedAmount(_D(2), 14)),
+                    Band(_D(5), FixedAmount(_D(1), 14)),
+                    Band(_D(0), FixedAmount(_D("0.5"), 14)),
+                )
+            ),
+            "NICE Clinical Knowledge Summary, Benzodiazepine and z-drug withdrawal "
+            "(diazepam bands adapted from the Ashton Manual), cautious end of each range",
+            max_cut=_D("0.5"),
+            drugs=("diazepam",),
+            cap_note=_LABEL_CAP,
+        ),
+        _preset(
+            "nhs-scotland-diazepam",
+            FixedAmount(_D(1), 14),
+            "Scottish Government, Quality Prescribing for Benzodiazepines and z-drugs "
+            "2024-2027, reduction schedules: 1 mg steps, morning dose to zero first",
+            max_cut=_D("0.5"),
+            cut_order="morning-first",
+            drugs=("diazepam",),
+            cap_note=_LABEL_CAP,
+        ),
+        _preset(
+            "deprescribing-bzra",
+            Phases(
+                (
+                    Phase(_D("0.25"), PercentOfStart(_D("0.25"), 14)),
+                    Phase(_D(0), PercentOfStart(_D("0.125"), 14)),
+                )
+            ),
+            "Pottie et al., Deprescribing benzodiazepine receptor agonists, Can Fam Physician "
+            "2018, and the deprescribing.org BZRA algorithm: about 25 % every two weeks, "
+            "12.5 % near the end",
+            max_cut=_D("0.5"),
+            cap_note="its own steps: 25 % of the start becomes 33 % then 50 % of the current dose",
+        ),
+        _preset(
+            "nougg-proportional",
+            Phases(
+                (
+                    Phase(_D("0.2"), PercentOfCurrent(_D("0.1"), 14)),
+                    Phase(_D(0), PercentOfCurrent(_D("0.05"), 28)),
+                )
+            ),
+            "Canadian Guideline for Safe and Effective Use of Opioids for Chronic Non-Cancer "
+            "Pain (NOUGG), 2010, Appendix B-6: 10 % every 1 to 2 weeks until 20 % remains, "
+            "then 5 % every 2 to 4 weeks",
+        ),
+        _preset(
+            "alprazolam-label",
+            FixedAmount(_D("0.5"), 3),
+            "Xanax and Xanax XR (alprazolam) US labels: decrease by no more than 0.5 mg "
+            "every 3 days",
+            max_cut=_D("0.5"),
+            drugs=("alprazolam", "alprazolam-xr"),
+            cap_note=_LABEL_CAP,
+        ),
+    )
+}
+
+#: The default: the most recent multi-society guideline, which covers every
+#: benzodiazepine and keeps each cut within its own 25 % cap.
+DEFAULT_PRESET = "joint-guideline-2025"
+
+
+def preset(name: str) -> Rule:
+    """A built-in rule by name.
+
+    Raises
+    ------
+    UnknownNameError
+        Naming the presets there are.
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownNameError(
+            "--rule", name, f"presets: {', '.join(PRESETS)}, or a .toml file"
+        ) from None
+
+
+# --- protocol files -------------------------------------------------------
+
+
+def load_protocol(path: str | Path) -> Rule:
+    """Read a clinician's protocol TOML file (format in docs/protocols.md).
+
+    Raises
+    ------
+    CatalogError
+        When the file cannot be read or a key is missing or malformed.
+    """
+    origin = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise CatalogError("--rule", origin, f"cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CatalogError("--rule", origin, "the file must be UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError("--rule", origin, f"not valid TOML: {exc}") from None
+    return parse_protocol(data, origin)
+
+
+_PACE_KEYS = ("cut", "bands", "phases", "hyperbolic")
+_TOP_KEYS = {
+    *_PACE_KEYS,
+    "name",
+    "source",
+    "description",
+    "every",
+    "of",
+    "max_cut",
+    "final_dose",
+    "cut_order",
+    "drugs",
+    "holds",
+}
+
+
+def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
+    """Build a :class:`Rule` from a parsed protocol table."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise CatalogError(
+            f"{origin}: {unknown[0]}", unknown[0], f"known keys: {', '.join(sorted(_TOP_KEYS))}"
+        )
+    given = [k for k in _PACE_KEYS if k in data]
+    if len(given) != 1:
+        raise CatalogError(
+            origin,
+            ", ".join(given) or "none",
+            "give exactly one of cut, bands, phases or hyperbolic",
+        )
+    try:
+        pace = _pace_from(data, given[0], origin)
+        kw: dict[str, Any] = {}
+        if "max_cut" in data:
+            kw["max_cut"] = parse_percent(_text(data, "max_cut", origin), f"{origin}: max_cut")
+            kw["cap_note"] = "set by the protocol"
+        if "final_dose" in data:
+            raw = _text(data, "final_dose", origin)
+            if raw.strip().endswith("%"):
+                kw["final_fraction"] = parse_percent(raw, f"{origin}: final_dose")
+            else:
+                kw["final_mg"] = parse_dose(raw, f"{origin}: final_dose")
+        if "cut_order" in data:
+            kw["cut_order"] = _text(data, "cut_order", origin)
+        drugs = data.get("drugs", [])
+        if not isinstance(drugs, list) or any(not isinstance(d, str) for d in drugs):
+            raise CatalogError(f"{origin}: drugs", drugs, "a list of drug names")
+        holds_raw = data.get("holds", [])
+        if not isinstance(holds_raw, list):
+            raise CatalogError(f"{origin}: holds", holds_raw, "a list of [[holds]] tables")
+        holds = tuple(_hold_from(h, f"{origin}: holds[{i + 1}]") for i, h in enumerate(holds_raw))
+        name = data.get("name", Path(origin).stem)
+        if not isinstance(name, str) or not name.strip():
+            raise CatalogError(f"{origin}: name", name, "a name is required")
+        return Rule(
+            name=name,
+            pace=pace,
+            holds=holds,
+            drugs=tuple(d.lower() for d in drugs),
+            source=str(data.get("source", f"protocol file {Path(origin).name}")),
+            summary=str(data.get("description", "")),
+            **kw,
+        )
+    except InputError as exc:
+        if exc.field.startswith(origin):
+            raise CatalogError(exc.field, exc.given, exc.allowed, exc.hint) from None
+        raise CatalogError(f"{origin}: {exc.field}", exc.given, exc.allowed, exc.hint) from None
+
+
+def _text(data: Mapping[str, Any], key: str, origin: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise CatalogError(f"{origin}: {key}", value, 'text is required, e.g. "10%" or "14d"')
+    return value
+
+
+def _simple_pace(data: Mapping[str, Any], origin: str) -> Pace:
+    cut = _text(data, "cut", origin)
+    every = parse_days(_text(data, "every", origin), f"{origin}: every")
+    of = data.get("of", "current")
+    if cut.strip().endswith("%"):
+        fraction = parse_percent(cut, f"{origin}: cut")
+        if of == "current":
+            return PercentOfCurrent(fraction, every)
+        if of == "start":
+            return PercentOfStart(fraction, every)
+        raise CatalogError(f"{origin}: of", of, "current or start")
+    if "of" in data:
+        raise CatalogError(f"{origin}: of", of, "only a percentage cut takes 'of'")
+    return FixedAmount(parse_dose(cut, f"{origin}: cut"), every)
+
+
+def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
+    if kind == "cut":
+        return _simple_pace(data, origin)
+    if kind == "hyperbolic":
+        body = data["hyperbolic"]
+        if not isinstance(body, dict):
+            raise CatalogError(f"{origin}: hyperbolic", body, "a [hyperbolic] table")
+        where = f"{origin}: hyperbolic"
+        points = _text(body, "points", where)
+        try:
+            points_value = normalize(Decimal(points))
+        except Exception:
+            raise CatalogError(f"{where}.points", points, 'occupancy points, e.g. "2.5"') from None
+        return Hyperbolic(
+            ed50_mg=parse_dose(_text(body, "ed50", where), f"{where}.ed50"),
+            points=points_value,
+            every_days=parse_days(_text(body, "every", where), f"{where}.every"),
+            ed50_source=_text(body, "ed50_source", where),
+        )
+    items = data[kind]
+    if not isinstance(items, list) or not items:
+        raise CatalogError(f"{origin}: {kind}", items, f"a list of [[{kind}]] tables")
+    if kind == "bands":
+        bands = []
+        for i, b in enumerate(items):
+            where = f"{origin}: bands[{i + 1}]"
+            if not isinstance(b, dict):
+                raise CatalogError(where, b, "a table")
+            above = b.get("above", "0 mg")
+            floor = (
+                Decimal(0) if above in ("0", "0 mg") else parse_dose(str(above), f"{where}.above")
+            )
+            bands.append(Band(floor, _simple_pace(b, where)))
+        return Bands(tuple(bands))
+    phases = []
+    for i, p in enumerate(items):
+        where = f"{origin}: phases[{i + 1}]"
+        if not isinstance(p, dict):
+            raise CatalogError(where, p, "a table")
+        until = p.get("until")
+        fraction = Decimal(0) if until is None else parse_percent(str(until), f"{where}.until")
+        phases.append(Phase(fraction, _simple_pace(p, where)))
+    return Phases(tuple(phases))
+
+
+def _hold_from(body: object, where: str) -> Hold:
+    if not isinstance(body, dict):
+        raise CatalogError(where, body, "a table with at and days")
+    at = body.get("at")
+    if not isinstance(at, str):
+        raise CatalogError(f"{where}.at", at, 'a dose such as "1 mg" or a share such as "50%"')
+    days = parse_days(_text(body, "days", where), f"{where}.days")
+    if at.strip().endswith("%"):
+        return Hold(days, at_fraction=parse_percent(at, f"{where}.at"))
+    return Hold(days, at_mg=parse_dose(at, f"{where}.at"))
+
+
+def parse_hold(text: str) -> Hold:
+    """Read an inline hold, ``1mg:28d`` or ``50%:28d``.
+
+    Examples
+    --------
+    >>> parse_hold("1mg:28d").describe()
+    'hold at 1 mg/day for at least 28 days'
+    """
+    at, sep, days = str(text).partition(":")
+    if not sep:
+        raise InputError("--hold", text, "give DOSE:DAYS, such as 1mg:28d or 50%:28d")
+    if at.strip().endswith("%"):
+        return Hold(parse_days(days, "--hold"), at_fraction=parse_percent(at, "--hold"))
+    return Hold(parse_days(days, "--hold"), at_mg=parse_dose(at, "--hold"))
+
+
+def build_rule(
+    rule: str | None = None,
+    reduce: str | None = None,
+    every: str | None = None,
+    holds: tuple[str, ...] = (),
+    max_cut: str | None = None,
+    final_dose: str | None = None,
+) -> Rule:
+    """A rule from the CLI's choices: a preset or protocol file, then inline overrides.
+
+    ``reduce`` (``10%`` or ``0.25mg``) replaces the rule's pace; ``every`` alone
+    changes its interval; ``holds`` add holds; ``max_cut`` replaces the cap.
+
+    Examples
+    --------
+    >>> build_rule(reduce="0.25mg", every="2w").describe().split(";")[0]
+    'cut 0.25 mg/day every 2 weeks'
+    """
+    if rule is None:
+        base = PRESETS[DEFAULT_PRESET]
+    elif rule.lower().endswith(".toml") or "/" in rule or Path(rule).suffix:
+        base = load_protocol(rule)
+    else:
+        base = preset(rule)
+    if reduce is not None:
+        days = parse_days(every, "--every") if every is not None else _simple_interval(base)
+        if reduce.strip().endswith("%"):
+            pace: Pace = PercentOfCurrent(parse_percent(reduce, "--reduce"), days)
+        else:
+            pace = FixedAmount(parse_dose(reduce, "--reduce"), days)
+        name = "custom" if rule is None else f"{base.name} (modified)"
+        base = replace(
+            base,
+            pace=pace,
+            name=name,
+            summary="",
+            source=base.source if rule else "clinician's own rule",
+        )
+    elif every is not None:
+        base = replace(
+            base,
+            pace=base.pace.with_interval(parse_days(every, "--every")),
+            name=f"{base.name} (modified)",
+            summary="",
+        )
+    if holds:
+        base = replace(base, holds=base.holds + tuple(parse_hold(h) for h in holds))
+    if max_cut is not None:
+        base = replace(
+            base, max_cut=parse_percent(max_cut, "--max-cut"), cap_note="set by the clinician"
+        )
+    if final_dose is not None:
+        if final_dose.strip().endswith("%"):
+            base = replace(
+                base, final_fraction=parse_percent(final_dose, "--final-dose"), final_mg=None
+            )
+        else:
+            base = replace(
+                base, final_mg=parse_dose(final_dose, "--final-dose"), final_fraction=None
+            )
+    return base
+
+
+def _simple_interval(rule: Rule) -> int:
+    days = getattr(rule.pace, "every_days", None)
+    if isinstance(days, int):
+        return days
+    raise InputError(
+        "--every", "", "give --every with --reduce when the rule has several intervals"
+    )

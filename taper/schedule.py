@@ -1,0 +1,181 @@
+"""The plan's value objects: Schedule, Step, Administration, Finding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from .catalog import Product
+from .dispensing import Unit, totals
+from .doses import format_mg, normalize
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a clinician should know about a plan, with its source.
+
+    Parameters
+    ----------
+    severity
+        ``error``, ``warning`` or ``info``.
+    code
+        A stable identifier, documented in docs/findings.md.
+    message
+        One sentence, with the numbers.
+    source
+        The label, guideline or table behind it.
+    step
+        The step it concerns, or ``None`` for the whole plan.
+    """
+
+    severity: str
+    code: str
+    message: str
+    source: str = ""
+    step: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity: got {self.severity!r}; one of {', '.join(SEVERITIES)}")
+
+    def sort_key(self) -> tuple[int, int]:
+        """Errors first, then warnings, then information; by step within each."""
+        return (SEVERITIES.index(self.severity), self.step if self.step is not None else 0)
+
+
+@dataclass(frozen=True)
+class Administration:
+    """What is taken at one time of day."""
+
+    time: str
+    units: tuple[Unit, ...]
+
+    @property
+    def dose(self) -> Decimal:
+        """The mg taken at this time: the sum of its units."""
+        return normalize(sum((u.dose for u in self.units), Decimal(0)))
+
+    def describe(self, short: bool = False) -> str:
+        """``0.75 mg (1½ x clonazepam 0.5 mg tablet)``; without the drug's name when ``short``."""
+        what = " + ".join(u.describe(short) for u in self.units)
+        return f"{format_mg(self.dose)} ({what})"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A dosing period: the same administrations every day from ``start`` for ``days`` days.
+
+    ``target`` is the rule's ideal daily dose for the step; ``dose`` (the sum of
+    the administrations) is what is actually taken.
+    """
+
+    number: int
+    start: date
+    days: int
+    administrations: tuple[Administration, ...]
+    target: Decimal
+    previous_dose: Decimal
+    rule_days: int
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ValueError(f"days: got {self.days}; a step lasts at least one day")
+
+    @property
+    def dose(self) -> Decimal:
+        """The realised daily dose."""
+        return normalize(sum((a.dose for a in self.administrations), Decimal(0)))
+
+    @property
+    def end(self) -> date:
+        """The last day of the step (inclusive)."""
+        return self.start + timedelta(days=self.days - 1)
+
+    @property
+    def cut(self) -> Decimal:
+        """The realised cut from the previous daily dose, as a fraction."""
+        return (self.previous_dose - self.dose) / self.previous_dose
+
+    def at(self, time: str) -> Administration | None:
+        """The administration at ``time``, if anything is taken then."""
+        return next((a for a in self.administrations if a.time == time), None)
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """What the patient takes now."""
+
+    drug: str
+    start_dose: Decimal
+    doses_per_day: int
+    times: tuple[str, ...]
+    start_date: date
+    region: str = "us"
+    indication: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A complete taper: contiguous steps from the first cut to the stop.
+
+    Attributes
+    ----------
+    prescription
+        The drug, starting daily dose, doses per day and start date.
+    rule_name, rule_description, rule_source
+        The rule the plan follows, in plain words, with its source.
+    max_cut
+        The largest cut any step but the final stop may make (a fraction).
+    steps
+        The dosing periods; every step's dose is above zero.
+    findings
+        What the planner had to change or wants the clinician to see.
+    """
+
+    prescription: Prescription
+    rule_name: str
+    rule_description: str
+    rule_source: str
+    max_cut: Decimal
+    steps: tuple[Step, ...]
+    findings: tuple[Finding, ...] = ()
+    products: tuple[Product, ...] = ()
+    catalog_version: str = ""
+    drug_display: str = ""
+    overrides: tuple[tuple[str, str], ...] = field(default=())
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def start_date(self) -> date:
+        """The day of the first cut."""
+        return self.prescription.start_date
+
+    @property
+    def stop_date(self) -> date:
+        """The first day with no dose."""
+        return self.steps[-1].end + timedelta(days=1)
+
+    @property
+    def duration_days(self) -> int:
+        """Days from the first cut to the last dose, inclusive: the sum of the steps."""
+        return sum(s.days for s in self.steps)
+
+    def dispensing(self) -> list[tuple[Product, Decimal]]:
+        """Whole tablets to supply per product for the whole plan, in catalog order."""
+        uses = ((u, s.days) for s in self.steps for a in s.administrations for u in a.units)
+        supply = totals(uses)
+        order = {p.id: i for i, p in enumerate(self.products)}
+        return sorted(supply.values(), key=lambda pc: order.get(pc[0].id, len(order)))
+
+    def sorted_findings(self) -> list[Finding]:
+        """Findings, errors first."""
+        return sorted(self.findings, key=Finding.sort_key)

@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from taper import __version__
+from taper.cli import cli
+
+from .conftest import TINY
+
+TINY_ARGS = ["--catalog", str(TINY), "--start", "2027-01-04"]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0
+    assert out.strip() == f"taper, version {__version__}"
+
+
+def test_every_command_is_documented() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, name
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert getattr(param, "help", None), f"{name} {param.name}"
+
+
+def test_plan_to_the_terminal() -> None:
+    code, out, err = run("plan", "testazepam", "4mg", *TINY_ARGS)
+    assert code == 0, err
+    assert out.startswith("testazepam 4 mg/day in 2 doses (morning, bedtime)")
+    assert "Step  Dates" in out
+    assert "steps over" in out
+    assert "Dispense for the whole plan:" in out
+
+
+def test_terminal_ends_with_findings_errors_first() -> None:
+    code, out, _ = run("plan", "testazepam", "4mg", *TINY_ARGS)
+    assert code == 0
+    tail = out.split("Findings:")[1]
+    severities = [
+        line.split()[0]
+        for line in tail.splitlines()
+        if line.startswith("  ") and not line.startswith("    ")
+    ]
+    order = {"ERROR": 0, "WARNING": 1, "INFO": 2}
+    assert severities == sorted(severities, key=order.__getitem__)
+    assert severities[0] == "WARNING"
+
+
+def test_dose_may_be_given_in_two_words() -> None:
+    code, out, _ = run("plan", "testazepam", "4", "mg", *TINY_ARGS)
+    assert code == 0
+    assert "testazepam 4 mg/day" in out
+
+
+def test_brand_name() -> None:
+    code, out, _ = run("plan", "Testo", "4mg", *TINY_ARGS)
+    assert code == 0
+    assert out.startswith("testazepam")
+
+
+def test_writes_csv_and_json(tmp_path: Path) -> None:
+    csv_path, json_path = tmp_path / "p.csv", tmp_path / "p.json"
+    code, _, err = run(
+        "plan", "testazepam", "4mg", *TINY_ARGS, "--csv", str(csv_path), "--json", str(json_path)
+    )
+    assert code == 0, err
+    header = csv_path.read_text(encoding="utf-8").splitlines()[0]
+    assert header == (
+        "step,start_date,end_date,days,daily_dose_mg,target_dose_mg,morning_mg,"
+        "morning_take,bedtime_mg,bedtime_take,cut_pct,pct_of_start"
+    )
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert data["format"] == "taper-plan/1"
+    assert data["start_date"] == "2027-01-04"
+    assert f"Wrote {csv_path}" in err
+
+
+def test_csv_to_stdout_prints_only_csv() -> None:
+    code, out, _ = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", "-")
+    assert code == 0
+    assert out.startswith("step,start_date,")
+    assert "Findings" not in out
+
+
+def test_json_to_stdout() -> None:
+    code, out, _ = run("plan", "testazepam", "4mg", *TINY_ARGS, "--json", "-")
+    assert code == 0
+    assert json.loads(out)["drug"] == "testazepam"
+
+
+def test_existing_file_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "p.csv"
+    target.write_text("old", encoding="utf-8")
+    code, _, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", str(target))
+    assert code == 2
+    assert err == f"Error: --csv: got '{target}'; the file exists; pass --force to replace it\n"
+    assert target.read_text(encoding="utf-8") == "old"
+    code, _, _ = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", str(target), "--force")
+    assert code == 0
+    assert target.read_text(encoding="utf-8").startswith("step,")
+
+
+def test_a_refused_plan_writes_no_file(tmp_path: Path) -> None:
+    target = tmp_path / "p.json"
+    code, _, err = run("plan", "onlybig", "5mg", *TINY_ARGS, "--json", str(target))
+    assert code == 1
+    assert err.startswith("Error: dose: got '5 mg'; the products make nothing smaller")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_file_bad_means_no_file_written(tmp_path: Path) -> None:
+    existing = tmp_path / "p.json"
+    existing.write_text("{}", encoding="utf-8")
+    code, _, _ = run(
+        "plan",
+        "testazepam",
+        "4mg",
+        *TINY_ARGS,
+        "--csv",
+        str(tmp_path / "p.csv"),
+        "--json",
+        str(existing),
+    )
+    assert code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["plan", "testazepam", "2"], "Error: dose: got '2'; give a unit: 2 mg or 2000 mcg"),
+        (
+            ["plan", "testazepan", "2mg"],
+            "Error: drug: got 'testazepan'; known drugs: onlybig, testazepam "
+            "(did you mean testazepam?)",
+        ),
+        (["plan", "testazepam", "0mg"], "Error: dose: got '0mg'; a dose must be above zero"),
+        (
+            ["plan", "testazepam", "-1mg"],
+            "Error: dose: got '-1mg'; give a dose with a unit, such as 2 mg or 500 mcg",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--start", "2027-13-01"],
+            "Error: --start: got '2027-13-01'; a date written YYYY-MM-DD",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--reduce", "100%", "--every", "14d"],
+            "Error: --reduce: got '100%'; a cut must be above 0 % and below 100 %",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--reduce", "10%", "--every", "0d"],
+            "Error: --every: got '0d'; an interval must be at least 1 day",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--rule", "fastest"],
+            "Error: --rule: got 'fastest'; presets: "
+            + ", ".join(__import__("taper").PRESETS)
+            + ", or a .toml file",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--per-day", "7"],
+            "Error: --per-day: got 7; 1 to 4 doses a day",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--products", "syrup"],
+            "Error: --products: got 'syrup'; testazepam products in US: testazepam-tab-1, "
+            "testazepam-tab-2, testazepam-cap-0.25",
+        ),
+        (
+            ["plan", "testazepam", "2mg", "--rule", "fda-label-clonazepam"],
+            "Error: --rule: got 'fda-label-clonazepam'; this rule is written for clonazepam; its "
+            "doses do not carry over to testazepam (choose a rule for any drug, such as "
+            "joint-guideline-2025)",
+        ),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], line: str) -> None:
+    full = args if "--catalog" in args else [*args, "--catalog", str(TINY)]
+    code, out, err = run(*full)
+    assert code == 2
+    assert out == ""
+    assert err == line + "\n"
+
+
+def test_refused_plan_exits_1() -> None:
+    code, _, err = run("plan", "testazepam", "2mg", *TINY_ARGS, "--products", "testazepam-tab-2")
+    assert code == 1
+    assert err.startswith("Error: dose: got '2 mg'; the products make nothing smaller")
+    assert len(err.splitlines()) == 1
+
+
+def test_bad_catalog_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "c.toml"
+    bad.write_text("[catalog\n", encoding="utf-8")
+    code, _, err = run("plan", "x", "2mg", "--catalog", str(bad))
+    assert code == 2
+    assert err.startswith(f"Error: {bad}: got ''; not valid TOML")
+
+
+def test_click_usage_errors_exit_2() -> None:
+    code, _, err = run("plan", "testazepam")
+    assert code == 2
+    assert "Missing argument" in err
+
+
+def test_protocol_file(tmp_path: Path) -> None:
+    protocol = tmp_path / "clinic.toml"
+    protocol.write_text(
+        'name = "clinic"\ncut = "0.5 mg"\nevery = "7d"\nmax_cut = "50%"\n', encoding="utf-8"
+    )
+    code, out, _ = run("plan", "testazepam", "2mg", *TINY_ARGS, "--rule", str(protocol))
+    assert code == 0
+    assert "Rule: clinic: cut 0.5 mg/day every 7 days" in out
+
+
+def test_inline_rule_and_hold() -> None:
+    code, out, _ = run(
+        "plan",
+        "testazepam",
+        "4mg",
+        *TINY_ARGS,
+        "--reduce",
+        "1mg",
+        "--every",
+        "2w",
+        "--hold",
+        "2mg:28d",
+        "--max-cut",
+        "50%",
+    )
+    assert code == 0
+    assert "Rule: custom: cut 1 mg/day every 14 days; hold at 2 mg/day for at least 28 days" in out
+    assert "2027-01-18 to 2027-02-14  28    2 mg" in out
+
+
+def test_drugs_lists_the_catalog() -> None:
+    code, out, _ = run("drugs", "--catalog", str(TINY))
+    assert code == 0
+    assert out.splitlines()[0] == "test catalog 0"
+    assert "  testazepam (Testo): 3 products, 0.25 mg, 1 mg, 2 mg" in out
+
+
+def test_drugs_shows_one_drug_with_sources() -> None:
+    code, out, _ = run("drugs", "testo", "--catalog", str(TINY))
+    assert code == 0
+    assert "testazepam-tab-1: testazepam 1 mg tablet; 1 mg tablet, halves; US, UK [T1]" in out
+    assert "anxiety, adult (US, UK): at most 10 mg/day [T1]" in out
+    assert "[T1] Test source, 2026" in out
+
+
+def test_rules_lists_presets_with_sources() -> None:
+    code, out, _ = run("rules")
+    assert code == 0
+    assert "joint-guideline-2025 (default)" in out
+    assert "fda-label-clonazepam [for clonazepam]" in out
+    assert out.count("  source: ") == len(__import__("taper").PRESETS)
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "taper", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"taper, version {__version__}"
+
+
+def test_subprocess_error_has_no_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "taper", "plan", "clonazepam", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "Error: dose: got '2'; give a unit: 2 mg or 2000 mcg\n"
+
+
+def test_unknown_option_is_still_a_usage_error() -> None:
+    code, _, err = run("plan", "testazepam", "2mg", "--speed", "fast", "--catalog", str(TINY))
+    assert code == 2
+    assert "Error: No such option '--speed'." in err

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from taper.catalog import Catalog, Product
+from taper.dispensing import Dispenser, Unit, totals
+from taper.errors import InputError
+
+D = Decimal
+
+
+def product(pid: str, strength: str, split: str = "1", form: str = "tablet") -> Product:
+    return Product(pid, f"{pid} {strength} mg {form}", form, "T1", D(strength), D(split))
+
+
+HALF_1 = product("one", "1", "0.5")
+WHOLE_2 = product("two", "2")
+CAP_025 = product("cap", "0.25", form="capsule")
+
+
+def test_every_made_dose_is_an_exact_sum_of_allowed_units() -> None:
+    dispenser = Dispenser([HALF_1, WHOLE_2, CAP_025], max_units=3)
+    for dose, comp in dispenser.best.items():
+        assert comp.dose == dose
+        assert comp.pieces <= 3
+        for unit in comp.units:
+            assert unit.count % unit.product.split == 0
+            assert unit.count > 0
+
+
+def test_unscored_and_never_split_products_are_whole() -> None:
+    dispenser = Dispenser([WHOLE_2, CAP_025], max_units=3)
+    for comp in dispenser.best.values():
+        assert all(u.count == int(u.count) for u in comp.units)
+    assert D("0.125") not in dispenser.best
+    assert D(1) not in dispenser.best  # 2 mg is not scored, and 4 capsules are too many
+    assert Dispenser([WHOLE_2, CAP_025], max_units=4).compose(D(1)).pieces == 4
+
+
+def test_max_units_limits_pieces() -> None:
+    dispenser = Dispenser([HALF_1], max_units=2)
+    assert max(dispenser.values) == D(2)
+    assert D("1.5") in dispenser.best  # one whole and one half: two pieces
+    with pytest.raises(InputError, match="--max-units"):
+        Dispenser([HALF_1], max_units=0)
+
+
+def test_fewest_pieces_win() -> None:
+    dispenser = Dispenser([HALF_1, WHOLE_2], max_units=4)
+    assert dispenser.compose(D(2)).units == (Unit(WHOLE_2, D(1)),)
+    assert dispenser.compose(D("2.5")).units == (Unit(HALF_1, D("0.5")), Unit(WHOLE_2, D(1)))
+
+
+def test_liquids_and_empty_sets_are_refused() -> None:
+    liquid = Product("drops", "drops", "solution", "T1", None, mg_per_ml=D("2.5"))
+    with pytest.raises(InputError, match="at least one tablet"):
+        Dispenser([liquid])
+
+
+def _brute_even(dispenser: Dispenser, daily: Decimal, n: int) -> Decimal | None:
+    best = None
+    for combo in itertools.product(dispenser.values, repeat=n):
+        if sum(combo) == daily:
+            spread = max(combo) - min(combo)
+            best = spread if best is None else min(best, spread)
+    return best
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_even_split_matches_an_exhaustive_search(n: int) -> None:
+    dispenser = Dispenser([HALF_1, CAP_025], max_units=2)
+    for daily in dispenser.daily_doses(n):
+        shares = dispenser.split(daily, n)
+        assert shares is not None
+        assert sum(shares) == daily
+        assert list(shares) == sorted(shares)  # the larger share at bedtime
+        assert all(s in dispenser.best for s in shares)
+        assert shares[-1] - shares[0] == _brute_even(dispenser, daily, n)
+
+
+def test_daily_doses_are_exactly_the_makeable_totals() -> None:
+    dispenser = Dispenser([HALF_1], max_units=1)
+    assert dispenser.values == [D(0), D("0.5"), D(1)]
+    assert dispenser.daily_doses(2) == [D(0), D("0.5"), D(1), D("1.5"), D(2)]
+    assert dispenser.split(D("2.5"), 2) is None
+
+
+def test_morning_first_keeps_later_doses() -> None:
+    dispenser = Dispenser([HALF_1], max_units=4)
+    assert dispenser.split(D(3), 2, "morning-first", (D(2), D(2))) == (D(1), D(2))
+    assert dispenser.split(D(2), 2, "morning-first", (D(1), D(2))) == (D(0), D(2))
+    assert dispenser.split(D("1.5"), 2, "morning-first", (D(0), D(2))) == (D(0), D("1.5"))
+
+
+def test_totals_count_halves_of_whole_tablets() -> None:
+    half = Unit(HALF_1, D("0.5"))
+    one_and_half = Unit(HALF_1, D("1.5"))
+    supply = totals([(half, 3), (one_and_half, 18)])
+    product_, quantity = supply["one"]
+    assert product_ is HALF_1
+    assert quantity == D(29)  # 1.5 + 27 = 28.5 tablets, supplied as 29 whole ones
+
+
+def test_unit_words() -> None:
+    assert Unit(HALF_1, D("1.5")).describe() == "1½ x one 1 mg tablet"
+    assert Unit(HALF_1, D("0.5")).describe() == "½ x one 1 mg tablet"
+    assert Unit(WHOLE_2, D(2)).describe() == "2 x two 2 mg tablet"
+
+
+def test_builtin_clonazepam_smallest_unit(builtin: Catalog) -> None:
+    clonazepam = builtin.drug("clonazepam")
+    dispenser = Dispenser(clonazepam.products_in("us"))
+    assert dispenser.smallest == D("0.125")
+    tablets = Dispenser([p for p in clonazepam.products_in("us") if p.form == "tablet"])
+    assert tablets.smallest == D("0.25")
