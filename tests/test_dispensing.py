@@ -51,7 +51,7 @@ def test_max_units_limits_pieces() -> None:
 def test_fewest_pieces_win() -> None:
     dispenser = Dispenser([HALF_1, WHOLE_2], max_units=4)
     assert dispenser.compose(D(2)).units == (Unit(WHOLE_2, D(1)),)
-    assert dispenser.compose(D("2.5")).units == (Unit(HALF_1, D("0.5")), Unit(WHOLE_2, D(1)))
+    assert dispenser.compose(D("2.5")).units == (Unit(WHOLE_2, D(1)), Unit(HALF_1, D("0.5")))
 
 
 def test_liquids_and_empty_sets_are_refused() -> None:
