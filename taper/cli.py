@@ -191,7 +191,7 @@ def drugs_command(drug: str | None, catalog_path: str | None) -> None:
     for p in d.products:
         if p.strength_mg is not None:
             split = {1: "not split", 0.5: "halves", 0.25: "quarters"}.get(float(p.split), "")
-            what = f"{format_mg(p.strength_mg)} {p.form}, {split}"
+            what = f"{p.short}, {split}"
         else:
             what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
         extra = f"; {p.note}" if p.note else ""

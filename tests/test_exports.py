@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taper import plan
+from taper.reports import csv_text, plan_to_dict, to_json
+from taper.reports.files import write_atomic
+
+from .conftest import CHECK_PLAN
+
+PACKAGE = Path(__file__).parent.parent / "taper"
+
+
+@pytest.fixture(scope="module")
+def clonazepam_json() -> dict[str, object]:
+    return plan_to_dict(plan("clonazepam", "2 mg", start="2027-01-04"))
+
+
+def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> None:
+    data = clonazepam_json
+    assert data["format"] == "taper-plan/1"
+    assert data["drug"] == "clonazepam"
+    assert data["start_dose_mg"] == "2"
+    assert data["doses_per_day"] == 2
+    assert data["limits"] == {"max_cut_pct": "25"}
+    assert data["start_date"] == "2027-01-04"
+    assert data["rule"]["name"] == "joint-guideline-2025"  # type: ignore[index]
+    assert data["rule"]["description"].startswith("cut 10 % of the current dose every 14 days")  # type: ignore[index]
+    step = data["steps"][0]  # type: ignore[index]
+    assert step == {
+        "step": 1,
+        "start_date": "2027-01-04",
+        "end_date": "2027-01-21",
+        "days": 18,
+        "daily_dose_mg": "1.75",
+        "target_dose_mg": "1.8",
+        "cut_pct": "12.5",
+        "administrations": [
+            {
+                "time": t,
+                "dose_mg": "0.875",
+                "units": [
+                    {
+                        "product": "clonazepam 0.5 mg tablet",
+                        "product_id": "clonazepam-tab-0.5",
+                        "form": "tablet",
+                        "strength_mg": "0.5",
+                        "count": "1.5",
+                        "split": "0.5",
+                    },
+                    {
+                        "product": "clonazepam 0.125 mg orally disintegrating tablet",
+                        "product_id": "clonazepam-odt-0.125",
+                        "form": "odt",
+                        "strength_mg": "0.125",
+                        "count": "1",
+                        "split": "1",
+                    },
+                ],
+            }
+            for t in ("morning", "bedtime")
+        ],
+    }
+    assert data["stop_date"] == "2027-08-21"
+    assert {f["severity"] for f in data["findings"]} == {"warning", "info"}  # type: ignore[attr-defined]
+    first = data["findings"][0]  # type: ignore[index]
+    assert first["severity"] == "warning"
+    assert set(first) == {"severity", "code", "step", "message", "source"}
+    assert data["dispensing"][0] == {  # type: ignore[index]
+        "product": "clonazepam 0.5 mg tablet",
+        "product_id": "clonazepam-tab-0.5",
+        "quantity": "279",
+        "unit": "tablet",
+    }
+
+
+@pytest.mark.skipif(
+    not CHECK_PLAN.exists(), reason="the shared plan checker is not beside the repo"
+)
+def test_independent_checker_holds(tmp_path: Path) -> None:
+    for i, (drug, dose, rule) in enumerate(
+        [
+            ("clonazepam", "2 mg", "joint-guideline-2025"),
+            ("clonazepam", "0.5 mg", "fda-label-clonazepam"),
+            ("clonazepam", "4 mg", "deprescribing-bzra"),
+            ("alprazolam-xr", "3 mg", "alprazolam-label"),
+        ]
+    ):
+        (tmp_path / f"{i}.json").write_text(
+            to_json(plan(drug, dose, rule=rule, start="2027-01-04")), encoding="utf-8"
+        )
+    result = subprocess.run(
+        [sys.executable, str(CHECK_PLAN), *sorted(map(str, tmp_path.iterdir()))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip() == "4 plans hold, 0 fall short"
+
+
+def _export_in_a_new_process(kind: str) -> bytes:
+    code = (
+        "import sys, taper; from taper.reports import csv_text, to_json; "
+        "s = taper.plan('clonazepam', '2 mg', start='2027-01-04'); "
+        f"sys.stdout.buffer.write(({'csv_text' if kind == 'csv' else 'to_json'})(s).encode())"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_exports_are_byte_identical_across_processes(kind: str) -> None:
+    assert _export_in_a_new_process(kind) == _export_in_a_new_process(kind)
+
+
+def test_csv_cells_cannot_start_a_formula(tmp_path: Path) -> None:
+    catalog = tmp_path / "c.toml"
+    catalog.write_text(
+        (Path(__file__).parent / "data" / "tiny_catalog.toml")
+        .read_text(encoding="utf-8")
+        .replace('name = "testazepam 1 mg tablet"', 'name = "=HYPERLINK(1)"'),
+        encoding="utf-8",
+    )
+    text = csv_text(plan("testazepam", "4 mg", catalog=str(catalog), start="2027-01-04"))
+    assert ",=" not in text
+    assert "'1½ x =HYPERLINK(1)" not in text  # the cell starts with the count, not the name
+    assert all(not cell.startswith("=") for row in text.splitlines() for cell in row.split(","))
+
+
+def test_write_atomic_leaves_the_old_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "plan.json"
+    target.write_text("old", encoding="utf-8")
+
+    def fail(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("taper.reports.files.os.fsync", fail)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, b"new")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+    monkeypatch.undo()
+    write_atomic(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+
+
+CORE = ["__init__", "errors", "doses", "catalog", "rules", "dispensing", "planner", "schedule"]
+HEAVY = {"pandas", "matplotlib", "reportlab", "click", "numpy"}
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_imports_only_the_standard_library(module: str) -> None:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    # the package's front door may reach the exports lazily, inside a function
+    nodes = tree.body if module == "__init__" else list(ast.walk(tree))
+    for node in nodes:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            assert not node.module.startswith(("cli", "reports")), f"{module} imports {node.module}"
+        for name in names:
+            assert name.split(".")[0] not in HEAVY, f"{module} imports {name}"
+            assert name.split(".")[0] != "taper" or module == "__init__"
+
+
+def test_cli_start_up_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, taper.cli; from click.testing import CliRunner; "
+        "CliRunner().invoke(taper.cli.cli, ['plan', 'clonazepam', '2mg']); "
+        "print(sorted(m for m in ('pandas', 'matplotlib', 'reportlab', 'numpy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_json_round_trips() -> None:
+    schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
+    assert json.loads(to_json(schedule)) == plan_to_dict(schedule)

@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from taper import plan
+from taper.catalog import Catalog
+from taper.errors import InputError, PlanRefused, UnknownNameError
+from taper.rules import FixedAmount, PercentOfCurrent, Rule, build_rule
+
+from .conftest import TINY
+
+D = Decimal
+START = "2027-01-04"
+
+
+def doses(schedule: object) -> list[str]:
+    return [str(s.dose) for s in schedule.steps]  # type: ignore[attr-defined]
+
+
+def test_label_preset_from_1_mg() -> None:
+    """clinical.md RC1: 0.75, 0.5 and 0.25 mg/day for 3 days each, no dose from day 10."""
+    schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start=START)
+    assert doses(schedule) == ["0.75", "0.5", "0.25"]
+    assert [s.days for s in schedule.steps] == [3, 3, 3]
+    assert schedule.stop_date == date(2027, 1, 13)
+    assert [a.dose for a in schedule.steps[0].administrations] == [D("0.375"), D("0.375")]
+
+
+def test_label_preset_from_4_mg() -> None:
+    """clinical.md RC2: 15 steps of 3 days, 0.25 mg/day less each time, stop on day 46."""
+    schedule = plan("clonazepam", "4 mg", rule="fda-label-clonazepam", start=START)
+    assert len(schedule) == 15
+    assert all(s.days == 3 for s in schedule)
+    assert all(s.previous_dose - s.dose == D("0.25") for s in schedule)
+    assert (schedule.stop_date - schedule.start_date).days + 1 == 46
+    assert schedule.findings == ()
+
+
+def test_a_steeper_cut_lengthens_the_step() -> None:
+    """The plan contract's example: 10 % asked, 1.75 mg made, 18 days in place of 14."""
+    schedule = plan("clonazepam", "2 mg", start=START)
+    first = schedule.steps[0]
+    assert (first.dose, first.target, first.days) == (D("1.75"), D("1.8"), 18)
+    finding = next(f for f in schedule.findings if f.step == 1)
+    assert finding.code == "target-adjusted"
+    assert "lasts 18 days instead of 14" in finding.message
+
+
+def test_a_gentler_cut_keeps_the_interval() -> None:
+    schedule = plan("clonazepam", "2 mg", start=START)
+    second = schedule.steps[1]
+    assert (second.target, second.dose, second.days) == (D("1.575"), D("1.625"), 14)
+
+
+def test_cap_is_never_exceeded_and_the_stop_is_explained() -> None:
+    schedule = plan("clonazepam", "2 mg", start=START)
+    assert max(s.cut for s in schedule) <= D("0.25")
+    assert schedule.steps[-1].dose == D("0.375")
+    last = (
+        schedule.findings[-1]
+        if schedule.findings[-1].severity == "warning"
+        else next(f for f in schedule.findings if f.severity == "warning")
+    )
+    assert last.code == "stops-above-smallest"
+    assert "next dose they make is 0.25 mg/day, 33.3 % less" in last.message
+
+
+def test_a_larger_cap_tapers_to_the_smallest_unit() -> None:
+    rule = build_rule(max_cut="50%")
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert schedule.steps[-1].dose == D("0.125")
+    assert not [f for f in schedule.findings if f.severity == "warning"]
+
+
+def test_cut_capped_finding() -> None:
+    rule = Rule("big", FixedAmount(D(1), 14))
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert schedule.steps[0].dose == D("1.5")
+    assert schedule.findings[0].code == "cut-capped" or any(
+        f.code == "cut-capped" and f.step == 1 for f in schedule.findings
+    )
+
+
+def test_tablets_only_never_round_a_dose_up() -> None:
+    """RC1 with tablets only: 0.375 mg per dose cannot be made; the day is split unevenly."""
+    schedule = plan(
+        "clonazepam", "1 mg", rule="fda-label-clonazepam", start=START, products=["tablet"]
+    )
+    assert doses(schedule) == ["0.75", "0.5", "0.25"]
+    assert [a.dose for a in schedule.steps[0].administrations] == [D("0.25"), D("0.5")]
+    assert all(
+        u.product.form == "tablet" for s in schedule for a in s.administrations for u in a.units
+    )
+
+
+def test_products_by_id_and_strength() -> None:
+    schedule = plan("clonazepam", "2 mg", start=START, products=["tablet:0.5mg"])
+    used = {u.product.id for s in schedule for a in s.administrations for u in a.units}
+    assert used == {"clonazepam-tab-0.5"}
+    with pytest.raises(UnknownNameError, match="clonazepam products in US"):
+        plan("clonazepam", "2 mg", start=START, products=["clonazepam-drops"])
+
+
+def test_uk_products() -> None:
+    schedule = plan("Rivotril", "2 mg", start=START, region="uk")
+    used = {u.product.id for s in schedule for a in s.administrations for u in a.units}
+    assert used <= {"clonazepam-tab-0.5-uk", "clonazepam-tab-2-uk"}
+
+
+def test_three_doses_a_day() -> None:
+    schedule = plan("clonazepam", "1.5 mg", per_day=3, start=START)
+    assert schedule.prescription.times == ("morning", "midday", "bedtime")
+
+
+def test_once_daily_at_bedtime() -> None:
+    schedule = plan("clonazepam", "1 mg", per_day=1, start=START)
+    assert {a.time for s in schedule for a in s.administrations} == {"bedtime"}
+
+
+def test_morning_first_cuts_the_morning_dose_to_zero() -> None:
+    rule = Rule("am-first", FixedAmount(D("0.5"), 14), max_cut=D("0.5"), cut_order="morning-first")
+    schedule = plan("testazepam", "4 mg", rule=rule, catalog=str(TINY), start=START)
+    shares = [(s.at("morning"), s.at("bedtime")) for s in schedule]
+    mornings = [m.dose if m else D(0) for m, _ in shares]
+    bedtimes = [b.dose if b else D(0) for _, b in shares]
+    assert mornings[:4] == [D("1.5"), D(1), D("0.5"), D(0)]
+    assert bedtimes[:4] == [D(2)] * 4
+    assert doses(schedule) == ["3.5", "3", "2.5", "2", "1.5", "1", "0.5"]
+
+
+def test_nhs_scotland_preset_keeps_the_bedtime_dose_where_the_tablets_allow() -> None:
+    schedule = plan("diazepam", "10 mg", rule="nhs-scotland-diazepam", start=START)
+    assert doses(schedule)[:6] == ["9", "8", "7", "6", "5", "4"]
+    assert schedule.steps[0].at("bedtime").dose == D(5)  # type: ignore[union-attr]
+    assert schedule.steps[4].at("morning") is None
+
+
+def test_deprescribing_preset_runs_on_the_starting_dose() -> None:
+    schedule = plan("clonazepam", "2 mg", rule="deprescribing-bzra", start=START)
+    assert doses(schedule) == ["1.5", "1", "0.5", "0.25"]
+    assert schedule.stop_date == date(2027, 3, 1)
+
+
+def test_nougg_phases_slow_down() -> None:
+    schedule = plan("clonazepam", "4 mg", rule="nougg-proportional", start=START)
+    early = [s.rule_days for s in schedule if s.previous_dose > D("0.8")]
+    late = [s.rule_days for s in schedule if s.previous_dose <= D("0.8")]
+    assert set(early) == {14}
+    assert set(late) == {28}
+
+
+def test_hold_stays_at_least_as_long_as_asked() -> None:
+    rule = build_rule(holds=("1mg:28d",))
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    held = next(s for s in schedule if s.dose <= 1)
+    assert held.dose == D(1)
+    assert held.days >= 28
+
+
+def test_final_dose_stops_the_plan() -> None:
+    rule = build_rule(final_dose="0.5mg")
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert schedule.steps[-1].dose == D("0.5")
+
+
+def test_rule_written_for_another_drug_is_refused() -> None:
+    with pytest.raises(InputError, match="written for diazepam"):
+        plan("clonazepam", "2 mg", rule="nice-cks-diazepam", start=START)
+
+
+def test_a_rule_that_would_stop_at_once_makes_one_capped_step() -> None:
+    schedule = plan("alprazolam", "0.5 mg", rule="alprazolam-label", start=START)
+    assert doses(schedule) == ["0.25"]
+
+
+@pytest.mark.parametrize("dose", ["0.1 mg", "0.125 mg"])
+def test_a_dose_at_or_below_the_smallest_unit_is_refused(dose: str) -> None:
+    with pytest.raises(PlanRefused, match="the products make nothing smaller"):
+        plan("clonazepam", dose, start=START)
+
+
+def test_products_that_cannot_cut_within_the_cap_are_refused() -> None:
+    with pytest.raises(PlanRefused, match="cannot cut it by 25 % or less"):
+        plan("clonazepam", "2 mg", start=START, products=["clonazepam-tab-1"])
+
+
+def test_start_date_parsing() -> None:
+    assert plan("clonazepam", "2 mg", start=date(2027, 1, 4)).start_date == date(2027, 1, 4)
+    with pytest.raises(InputError, match="YYYY-MM-DD"):
+        plan("clonazepam", "2 mg", start="04/01/2027")
+
+
+def test_unknown_drug_suggests_the_nearest(builtin: Catalog) -> None:
+    with pytest.raises(UnknownNameError, match="did you mean clonazepam"):
+        plan("clonazepan", "2 mg", start=START)
+
+
+def test_a_rule_that_barely_cuts_is_refused() -> None:
+    crawl = Rule("crawl", PercentOfCurrent(D("0.0001"), 1), max_cut=D("0.0001"))
+    with pytest.raises(PlanRefused):
+        plan("testazepam", "4 mg", rule=crawl, catalog=str(TINY), start=START)
+
+
+def test_dispensing_totals_cover_every_dose() -> None:
+    schedule = plan("clonazepam", "2 mg", start=START)
+    need: dict[str, Decimal] = {}
+    for step in schedule:
+        for admin in step.administrations:
+            for unit in admin.units:
+                need[unit.product.id] = need.get(unit.product.id, D(0)) + unit.count * step.days
+    supply = {p.id: q for p, q in schedule.dispensing()}
+    assert supply.keys() == need.keys()
+    for pid, quantity in supply.items():
+        assert need[pid] <= quantity < need[pid] + 1

@@ -1,0 +1,200 @@
+"""Property tests: every plan taper returns keeps the eight invariants of the design."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import tempfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from taper import plan
+from taper.catalog import load_catalog
+from taper.errors import PlanRefused, TaperError
+from taper.reports import csv_text, to_json
+from taper.rules import PRESETS, FixedAmount, PercentOfCurrent, PercentOfStart, Rule
+from taper.schedule import Schedule
+
+from .conftest import CHECK_PLAN
+
+D = Decimal
+CATALOG = load_catalog()
+ISMP = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")
+DRUG_REGIONS = [
+    (drug.name, region)
+    for drug in CATALOG.drugs.values()
+    for region in ("us", "uk")
+    if any(p.is_solid for p in drug.products_in(region))
+]
+
+
+def _load_checker() -> ModuleType | None:
+    if not CHECK_PLAN.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("check_plan", CHECK_PLAN)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECKER = _load_checker()
+
+doses = st.decimals(min_value=D("0.125"), max_value=D(20), places=3).map(lambda d: d.normalize())
+custom_rules = st.one_of(
+    st.builds(
+        lambda p, n, cap: Rule("pct", PercentOfCurrent(D(p) / 100, n), max_cut=D(cap) / 100),
+        st.integers(1, 50),
+        st.integers(1, 56),
+        st.integers(10, 90),
+    ),
+    st.builds(
+        lambda p, n, cap: Rule("start", PercentOfStart(D(p) / 100, n), max_cut=D(cap) / 100),
+        st.integers(5, 50),
+        st.integers(1, 56),
+        st.integers(10, 90),
+    ),
+    st.builds(
+        lambda mg, n, cap: Rule("fixed", FixedAmount(D(mg) / 8, n), max_cut=D(cap) / 100),
+        st.integers(1, 40),
+        st.integers(1, 56),
+        st.integers(10, 90),
+    ),
+)
+
+
+@st.composite
+def prescriptions(draw: st.DrawFn) -> dict[str, object]:
+    drug, region = draw(st.sampled_from(DRUG_REGIONS))
+    applicable = [r for r in PRESETS.values() if not r.drugs or drug in r.drugs]
+    rule = draw(st.one_of(st.sampled_from(applicable), custom_rules))
+    products = [p for p in CATALOG.drug(drug).products_in(region) if p.is_solid]
+    chosen = draw(
+        st.one_of(st.just(products), st.lists(st.sampled_from(products), min_size=1, unique=True))
+    )
+    smallest = min(p.strength_mg for p in products if p.strength_mg is not None)
+    made = st.integers(2, 60).map(lambda k: min(D(20), smallest * k / 2).normalize())
+    return {
+        "drug": drug,
+        "dose": draw(st.one_of(made, doses)),
+        "rule": rule,
+        "region": region,
+        "per_day": draw(st.integers(1, 4)),
+        "products": [p.id for p in chosen],
+        "max_units": draw(st.integers(2, 6)),
+        "start": date(2027, 1, 4) + timedelta(days=draw(st.integers(0, 400))),
+    }
+
+
+def _plan(kw: dict[str, object]) -> Schedule | None:
+    try:
+        return plan(
+            kw["drug"],  # type: ignore[arg-type]
+            kw["dose"],  # type: ignore[arg-type]
+            rule=kw["rule"],  # type: ignore[arg-type]
+            region=kw["region"],  # type: ignore[arg-type]
+            per_day=kw["per_day"],  # type: ignore[arg-type]
+            products=kw["products"],  # type: ignore[arg-type]
+            max_units=kw["max_units"],  # type: ignore[arg-type]
+            start=kw["start"],  # type: ignore[arg-type]
+        )
+    except PlanRefused:
+        return None
+
+
+def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
+    rx = schedule.prescription
+    allowed = set(kw["products"])  # type: ignore[call-overload]
+    assert schedule.steps, "a plan has at least one reduced step"
+    previous = rx.start_dose
+    day = rx.start_date
+    for step in schedule:
+        # 1. dispensable: exact sums of allowed units, split only as far as allowed
+        for admin in step.administrations:
+            assert admin.units
+            assert sum(u.pieces for u in admin.units) <= kw["max_units"]  # type: ignore[operator]
+            for unit in admin.units:
+                assert unit.product.id in allowed
+                assert unit.count > 0
+                assert unit.count % unit.product.split == 0
+                if unit.product.form in ("odt", "er-tablet", "capsule"):
+                    assert unit.count == int(unit.count)
+        # 2. never up
+        assert 0 < step.dose < previous
+        # 3. within the rule's cap
+        assert (previous - step.dose) / previous <= schedule.max_cut
+        # 4. one truth: the day's dose is the sum of its administrations and their units
+        assert step.dose == sum(a.dose for a in step.administrations)
+        assert step.dose == sum(u.dose for a in step.administrations for u in a.units)
+        # 5. complete: contiguous days
+        assert step.start == day
+        assert step.days >= 1
+        day = step.end + timedelta(days=1)
+        previous = step.dose
+    assert schedule.stop_date == day
+    assert schedule.duration_days == (schedule.stop_date - rx.start_date).days
+    # 4. one truth: the supply covers every dose, counting halves of whole tablets
+    need: dict[str, Decimal] = {}
+    for step in schedule:
+        for admin in step.administrations:
+            for unit in admin.units:
+                need[unit.product.id] = need.get(unit.product.id, D(0)) + unit.count * step.days
+    for product, quantity in schedule.dispensing():
+        assert need[product.id] <= quantity < need[product.id] + 1
+        assert quantity == int(quantity)
+
+
+def assert_exports(schedule: Schedule) -> None:
+    text = to_json(schedule)
+    # 7. reproducible
+    assert text == to_json(schedule)
+    data = json.loads(text)
+    # 6. exact, printed the ISMP way
+    for step in data["steps"]:
+        assert ISMP.match(step["daily_dose_mg"])
+        for admin in step["administrations"]:
+            assert ISMP.match(admin["dose_mg"])
+    for row in csv_text(schedule).splitlines()[1:]:
+        assert ".0," not in row
+        assert ",." not in row
+    if CHECKER is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "plan.json"
+            path.write_text(text, encoding="utf-8")
+            assert CHECKER.check(path) == []
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prescriptions())
+def test_every_plan_keeps_the_invariants(kw: dict[str, object]) -> None:
+    schedule = _plan(kw)
+    event("planned" if schedule is not None else "refused")
+    if schedule is None:
+        return
+    assert_invariants(schedule, kw)
+    assert_exports(schedule)
+
+
+@settings(max_examples=60, deadline=None)
+@given(prescriptions())
+def test_refusals_are_taper_errors(kw: dict[str, object]) -> None:
+    try:
+        plan(
+            kw["drug"],
+            kw["dose"],
+            rule=kw["rule"],
+            region=kw["region"],  # type: ignore[arg-type]
+            per_day=kw["per_day"],
+            products=kw["products"],  # type: ignore[arg-type]
+            max_units=kw["max_units"],
+            start=kw["start"],
+        )  # type: ignore[arg-type]
+    except TaperError as exc:
+        assert str(exc)
+        assert "\n" not in str(exc)
