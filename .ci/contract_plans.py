@@ -17,7 +17,7 @@ from taper.rules import PRESETS
 
 CLONAZEPAM_DOSES = ("0.5mg", "1mg", "2mg", "4mg")
 OWN_DRUG_DOSES = {
-    "diazepam": ("2mg", "5mg", "10mg", "20mg", "40mg"),
+    "diazepam": ("5mg", "10mg", "20mg", "40mg"),
     "alprazolam": ("0.5mg", "1mg", "3mg", "4mg"),
     "alprazolam-xr": ("1mg", "3mg", "6mg"),
 }
