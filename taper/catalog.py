@@ -31,6 +31,49 @@ NEVER_SPLIT = ("odt", "er-tablet", "capsule")
 REGIONS = ("us", "uk")
 POPULATIONS = ("adult", "older-adult", "child")
 TIMES = ("morning", "midday", "evening", "bedtime")
+_KEYS = {
+    "catalog": {"name", "version", "note"},
+    "source": {"title", "year", "issuer", "url", "note"},
+    "drug": {
+        "display",
+        "tall_man",
+        "aliases",
+        "class",
+        "doses_per_day",
+        "default_doses_per_day",
+        "doses_per_day_source",
+        "doses_per_day_note",
+        "once_daily_time",
+        "once_daily_time_source",
+        "products",
+        "ranges",
+    },
+    "product": {
+        "id",
+        "name",
+        "form",
+        "strength_mg",
+        "split",
+        "regions",
+        "brands",
+        "source",
+        "note",
+        "mg_per_ml",
+        "increment_ml",
+        "dispensable",
+    },
+    "range": {
+        "indication",
+        "population",
+        "start_mg_per_day",
+        "usual_min_mg_per_day",
+        "usual_max_mg_per_day",
+        "max_mg_per_day",
+        "regions",
+        "source",
+        "note",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -62,12 +105,19 @@ class Product:
     regions: tuple[str, ...] = REGIONS
     brands: tuple[str, ...] = ()
     mg_per_ml: Decimal | None = None
+    increment_ml: Decimal | None = None
+    dispensable: bool = True
     note: str = ""
 
     @property
     def is_solid(self) -> bool:
         """Whether the product is a tablet or capsule (counted in units)."""
         return self.form in SOLID_FORMS
+
+    @property
+    def usable(self) -> bool:
+        """Whether plans may use it: a dispensable tablet or capsule (liquids come later)."""
+        return self.is_solid and self.dispensable and self.strength_mg is not None
 
     @property
     def short(self) -> str:
@@ -227,6 +277,10 @@ def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
         raise CatalogError(origin, "", f"not valid TOML: {exc}") from None
     reader = _Reader(origin)
     head = reader.table(data, "catalog")
+    reader.known(head, "catalog", "catalog")
+    extra = sorted(set(data) - {"catalog", "sources", "drugs"})
+    if extra:
+        raise reader.fail(extra[0], extra[0], "top-level tables: catalog, sources, drugs")
     sources = {
         sid: _source(reader, sid, reader.table(data["sources"], sid, "sources"))
         for sid in reader.table(data, "sources")
@@ -260,6 +314,16 @@ class _Reader:
 
     def fail(self, where: str, given: object, allowed: str) -> CatalogError:
         return CatalogError(f"{self.origin}: {where}", given, allowed)
+
+    def known(self, data: Mapping[str, Any], kind: str, where: str) -> None:
+        """Refuse keys the format does not have, so a misspelt key is never ignored."""
+        unknown = sorted(set(data) - _KEYS[kind])
+        if unknown:
+            raise self.fail(
+                f"{where}.{unknown[0]}",
+                unknown[0],
+                f"keys allowed here: {', '.join(sorted(_KEYS[kind]))}",
+            )
 
     def table(self, data: Mapping[str, Any], key: str, where: str = "") -> dict[str, Any]:
         value = data.get(key)
@@ -328,6 +392,7 @@ class _Reader:
 
 
 def _source(reader: _Reader, sid: str, body: Mapping[str, Any]) -> Source:
+    reader.known(body, "source", f"sources.{sid}")
     year = body.get("year")
     if year is not None and not isinstance(year, int):
         raise reader.fail(f"sources.{sid}.year", year, "a whole year such as 2023")
@@ -343,15 +408,26 @@ def _source(reader: _Reader, sid: str, body: Mapping[str, Any]) -> Source:
 def _product(
     reader: _Reader, where: str, body: Mapping[str, Any], sources: Mapping[str, Source]
 ) -> Product:
+    reader.known(body, "product", where)
     form = reader.choice(body, "form", where, FORMS)
     split_word = reader.choice(body, "split", where, SPLITS, default="none")
     if form in NEVER_SPLIT and split_word != "none":
         raise reader.fail(f"{where}.split", split_word, f"a {form} is never split: use none")
     strength = reader.decimal(body, "strength_mg", where)
     per_ml = reader.decimal(body, "mg_per_ml", where)
+    increment = reader.decimal(body, "increment_ml", where)
+    dispensable = body.get("dispensable", True)
+    if not isinstance(dispensable, bool):
+        raise reader.fail(f"{where}.dispensable", dispensable, "true or false")
     if form == "solution":
         if per_ml is None:
             raise reader.fail(f"{where}.mg_per_ml", None, "a solution needs its concentration")
+        if dispensable and increment is None:
+            raise reader.fail(
+                f"{where}.increment_ml",
+                None,
+                "a dispensable solution needs its smallest measurable volume",
+            )
     elif strength is None:
         raise reader.fail(f"{where}.strength_mg", None, "a tablet or capsule needs its strength")
     return Product(
@@ -364,6 +440,8 @@ def _product(
         regions=reader.choices(body, "regions", where, REGIONS),
         brands=reader.words(body, "brands", where),
         mg_per_ml=per_ml,
+        increment_ml=increment,
+        dispensable=dispensable,
         note=reader.text(body, "note", where, default=""),
     )
 
@@ -371,6 +449,7 @@ def _product(
 def _range(
     reader: _Reader, where: str, body: Mapping[str, Any], sources: Mapping[str, Source]
 ) -> DoseRange:
+    reader.known(body, "range", where)
     return DoseRange(
         indication=reader.text(body, "indication", where),
         population=reader.choice(body, "population", where, POPULATIONS),
@@ -388,6 +467,7 @@ def _drug(
     reader: _Reader, name: str, body: Mapping[str, Any], sources: Mapping[str, Source]
 ) -> Drug:
     where = f"drugs.{name}"
+    reader.known(body, "drug", where)
     products_raw = body.get("products")
     if not isinstance(products_raw, list) or not products_raw:
         raise reader.fail(f"{where}.products", products_raw, "at least one product is required")

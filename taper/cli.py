@@ -193,7 +193,7 @@ def drugs_command(drug: str | None, catalog_path: str | None) -> None:
             split = {1: "not split", 0.5: "halves", 0.25: "quarters"}.get(float(p.split), "")
             what = f"{p.short}, {split}"
         else:
-            what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
+            what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans yet)"
         extra = f"; {p.note}" if p.note else ""
         click.echo(
             f"  {p.id}: {p.name}; {what}; {', '.join(r.upper() for r in p.regions)}"

@@ -105,7 +105,7 @@ class Dispenser:
     def __init__(self, products: Sequence[Product], max_units: int = DEFAULT_MAX_UNITS) -> None:
         if not 1 <= max_units <= 20:
             raise InputError("--max-units", max_units, "1 to 20 pieces per administration")
-        solids = tuple(p for p in products if p.is_solid and p.strength_mg is not None)
+        solids = tuple(p for p in products if p.usable)
         if not solids:
             raise InputError("--products", "", "at least one tablet or capsule is needed")
         self.products = solids

@@ -52,7 +52,7 @@ def select_products(
     """
     if region not in ("us", "uk"):
         raise InputError("--region", region, "us or uk")
-    available = tuple(p for p in drug.products_in(region) if p.is_solid)
+    available = tuple(p for p in drug.products_in(region) if p.usable)
     if not available:
         raise PlanRefused(
             "--region", region, f"the catalog lists no {drug.name} tablets or capsules there"

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from taper.catalog import Catalog, load_catalog, parse_catalog
+from taper.errors import CatalogError, UnknownNameError
+
+from .conftest import TINY
+
+D = Decimal
+
+
+def test_builtin_catalog_has_the_required_drugs(builtin: Catalog) -> None:
+    assert {"clonazepam", "diazepam", "alprazolam", "alprazolam-xr", "lorazepam"} <= set(
+        builtin.drugs
+    )
+    assert builtin.version
+
+
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [
+        ("Klonopin", "clonazepam"),
+        ("rivotril", "clonazepam"),
+        ("Valium", "diazepam"),
+        ("XANAX", "alprazolam"),
+        ("Xanax XR", "alprazolam-xr"),
+        ("Ativan", "lorazepam"),
+    ],
+)
+def test_brand_names_resolve(builtin: Catalog, alias: str, name: str) -> None:
+    assert builtin.drug(alias).name == name
+
+
+def test_every_figure_has_a_listed_source(builtin: Catalog) -> None:
+    for drug in builtin.drugs.values():
+        assert drug.doses_per_day_source in builtin.sources
+        for product in drug.products:
+            assert product.source in builtin.sources, product.id
+        for rng in drug.ranges:
+            assert rng.source in builtin.sources, (drug.name, rng.indication)
+    for source in builtin.sources.values():
+        assert source.title
+
+
+def test_clonazepam_products_and_splitting(builtin: Catalog) -> None:
+    products = {p.id: p for p in builtin.drug("clonazepam").products}
+    assert products["clonazepam-tab-0.5"].split == D("0.5")
+    assert products["clonazepam-tab-1"].split == D(1)
+    assert products["clonazepam-tab-2"].split == D(1)
+    odts = [p for p in products.values() if p.form == "odt"]
+    assert sorted(p.strength_mg for p in odts) == [D("0.125"), D("0.25"), D("0.5"), D(1), D(2)]  # type: ignore[type-var]
+    assert all(p.split == 1 and p.regions == ("us",) for p in odts)
+    uk = builtin.drug("clonazepam").products_in("uk")
+    assert {p.strength_mg for p in uk} == {D("0.5"), D(2)}
+
+
+def test_extended_release_is_never_split(builtin: Catalog) -> None:
+    for drug in builtin.drugs.values():
+        for product in drug.products:
+            if product.form in ("odt", "er-tablet", "capsule"):
+                assert product.split == 1, product.id
+    assert all(p.form == "er-tablet" for p in builtin.drug("alprazolam-xr").products)
+
+
+def test_clonazepam_documented_ranges(builtin: Catalog) -> None:
+    ranges = builtin.drug("clonazepam").ranges
+    panic = next(r for r in ranges if r.indication == "panic-disorder" and r.population == "adult")
+    assert (panic.start_mg_per_day, panic.max_mg_per_day) == (D("0.5"), D(4))
+    seizure = next(
+        r
+        for r in ranges
+        if r.indication == "seizure" and r.population == "adult" and "us" in r.regions
+    )
+    assert seizure.max_mg_per_day == D(20)
+
+
+def test_liquids_are_listed_but_not_used_without_an_increment(builtin: Catalog) -> None:
+    liquids = [p for d in builtin.drugs.values() for p in d.products if p.form == "solution"]
+    assert liquids
+    assert all(not p.usable for p in liquids)
+
+
+def test_tiny_catalog(tiny: Catalog) -> None:
+    assert tiny.drug("testo").name == "testazepam"
+    assert tiny.cite("T1") == "Test source, 2026"
+
+
+def test_unknown_drug_suggests(tiny: Catalog) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        tiny.drug("testazepan")
+    assert info.value.hint == "did you mean testazepam?"
+    with pytest.raises(UnknownNameError) as far:
+        tiny.drug("aspirin")
+    assert far.value.hint == ""
+
+
+BASE = TINY.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'regions = ["us", "uk"]\nsource = "T1"',
+            'regions = ["us", "uk"]\nsource = "T9"',
+            "every figure needs a source",
+        ),
+        ('strength_mg = "2"', "strength_mg = 2", "write the number as a string"),
+        ('strength_mg = "2"', 'strength_mg = "-2"', "a number above zero"),
+        ('strength_mg = "2"', 'strength_mg = "two"', "an exact decimal"),
+        ('form = "capsule"', 'form = "patch"', "one of tablet, odt"),
+        (
+            'form = "capsule"\nstrength_mg = "0.25"',
+            'form = "capsule"\nsplit = "half"\nstrength_mg = "0.25"',
+            "a capsule is never split",
+        ),
+        ('regions = ["us"]', 'regions = ["fr"]', "a list drawn from us, uk"),
+        ("default_doses_per_day = 2", "default_doses_per_day = 4", "one of doses_per_day"),
+        ("default_doses_per_day = 2", "default_doses_per_dya = 2", "keys allowed here"),
+        ('id = "testazepam-tab-2"', 'id = "testazepam-tab-1"', "product ids must be unique"),
+        ('max_mg_per_day = "10"', 'max_mg_per_day = "10"\npopulation2 = "x"', "keys allowed here"),
+        ("[catalog]", "[catalogue]\n[catalog]", "top-level tables"),
+    ],
+)
+def test_malformed_catalogs_name_the_key(old: str, new: str, message: str) -> None:
+    assert old in BASE
+    with pytest.raises(CatalogError, match=message) as info:
+        parse_catalog(BASE.replace(old, new, 1), "mine.toml")
+    assert str(info.value).startswith("mine.toml: ")
+
+
+def test_a_solution_needs_its_measurable_volume() -> None:
+    solution = (
+        '\n[[drugs.onlybig.products]]\nid = "onlybig-sol"\nname = "onlybig 1 mg/mL solution"\n'
+        'form = "solution"\nmg_per_ml = "1"\nsource = "T1"\n'
+    )
+    with pytest.raises(CatalogError, match="smallest measurable volume"):
+        parse_catalog(BASE + solution)
+    catalog = parse_catalog(BASE + solution + "dispensable = false\n")
+    assert not catalog.drug("onlybig").products[-1].usable
+    measured = parse_catalog(BASE + solution + 'increment_ml = "0.1"\n')
+    assert measured.drug("onlybig").products[-1].increment_ml == D("0.1")
+
+
+def test_unreadable_catalog_files(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="cannot read the file"):
+        load_catalog(tmp_path / "missing.toml")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(CatalogError, match="UTF-8"):
+        load_catalog(binary)
+    with pytest.raises(CatalogError, match="not valid TOML"):
+        parse_catalog("[catalog", "x.toml")
+    with pytest.raises(CatalogError, match="a table is required"):
+        parse_catalog("", "empty.toml")
