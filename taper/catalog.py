@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .doses import format_mg, normalize
+from .doses import format_mg, format_number, normalize
 from .errors import CatalogError, UnknownNameError
 
 FORMS = ("tablet", "odt", "er-tablet", "capsule", "solution")
@@ -47,6 +47,9 @@ _KEYS = {
         "once_daily_time_source",
         "products",
         "ranges",
+        "half_life_hours",
+        "metabolite_half_life_hours",
+        "half_life_source",
     },
     "product": {
         "id",
@@ -69,6 +72,9 @@ _KEYS = {
         "usual_min_mg_per_day",
         "usual_max_mg_per_day",
         "max_mg_per_day",
+        "start_max_mg_per_kg_per_day",
+        "usual_min_mg_per_kg_per_day",
+        "usual_max_mg_per_kg_per_day",
         "regions",
         "source",
         "note",
@@ -146,6 +152,9 @@ class DoseRange:
     max_mg_per_day: Decimal | None = None
     regions: tuple[str, ...] = REGIONS
     note: str = ""
+    start_max_mg_per_kg_per_day: Decimal | None = None
+    usual_min_mg_per_kg_per_day: Decimal | None = None
+    usual_max_mg_per_kg_per_day: Decimal | None = None
 
     def describe(self) -> str:
         """The range in one line."""
@@ -177,6 +186,26 @@ class Drug:
     tall_man: str = ""
     once_daily_time: str = "bedtime"
     doses_per_day_note: str = ""
+    half_life_hours: tuple[Decimal, Decimal] | None = None
+    metabolite_half_life_hours: tuple[Decimal, Decimal] | None = None
+    half_life_source: str = ""
+
+    @property
+    def longest_half_life_hours(self) -> Decimal | None:
+        """The upper end of the documented half-life, the active metabolite's if longer."""
+        values = [r[1] for r in (self.half_life_hours, self.metabolite_half_life_hours) if r]
+        return max(values) if values else None
+
+    def describe_half_life(self) -> str:
+        """``18 to 50 hours`` (and the active metabolite's, where documented)."""
+        if self.half_life_hours is None:
+            return "not documented"
+        low, high = self.half_life_hours
+        text = f"{format_number(low)} to {format_number(high)} hours"
+        if self.metabolite_half_life_hours:
+            m_low, m_high = self.metabolite_half_life_hours
+            text += f" (active metabolite {format_number(m_low)} to {format_number(m_high)} hours)"
+        return text
 
     def products_in(self, region: str) -> tuple[Product, ...]:
         """The products marketed in ``region``."""
@@ -339,6 +368,18 @@ class _Reader:
             raise self.fail(f"{where}.{key}", value, "text is required")
         return value
 
+    def pair(self, data: Mapping[str, Any], key: str, where: str) -> tuple[Decimal, Decimal] | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) != 2:
+            raise self.fail(f"{where}.{key}", value, 'a range of two numbers, e.g. ["18", "50"]')
+        low = self.decimal({"v": value[0]}, "v", f"{where}.{key}")
+        high = self.decimal({"v": value[1]}, "v", f"{where}.{key}")
+        if low is None or high is None or low > high:
+            raise self.fail(f"{where}.{key}", value, "a low and a high value, low first")
+        return (low, high)
+
     def decimal(self, data: Mapping[str, Any], key: str, where: str) -> Decimal | None:
         value = data.get(key)
         if value is None:
@@ -460,6 +501,9 @@ def _range(
         max_mg_per_day=reader.decimal(body, "max_mg_per_day", where),
         regions=reader.choices(body, "regions", where, REGIONS),
         note=reader.text(body, "note", where, default=""),
+        start_max_mg_per_kg_per_day=reader.decimal(body, "start_max_mg_per_kg_per_day", where),
+        usual_min_mg_per_kg_per_day=reader.decimal(body, "usual_min_mg_per_kg_per_day", where),
+        usual_max_mg_per_kg_per_day=reader.decimal(body, "usual_max_mg_per_kg_per_day", where),
     )
 
 
@@ -514,4 +558,20 @@ def _drug(
             body, "once_daily_time", where, ("bedtime", "morning"), default="bedtime"
         ),
         doses_per_day_note=reader.text(body, "doses_per_day_note", where, default=""),
+        half_life_hours=reader.pair(body, "half_life_hours", where),
+        metabolite_half_life_hours=reader.pair(body, "metabolite_half_life_hours", where),
+        half_life_source=_optional_source(reader, body, "half_life_source", where, sources),
     )
+
+
+def _optional_source(
+    reader: _Reader, body: Mapping[str, Any], key: str, where: str, sources: Mapping[str, Source]
+) -> str:
+    value = body.get(key)
+    if value is None:
+        if "half_life_hours" in body:
+            raise reader.fail(f"{where}.{key}", None, "a half-life needs its source")
+        return ""
+    if value not in sources:
+        raise reader.fail(f"{where}.{key}", value, "a source listed under [sources]")
+    return str(value)
