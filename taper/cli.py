@@ -55,6 +55,15 @@ def _split_list(values: Sequence[str]) -> list[str]:
 @click.option("--max-cut", help="Largest single cut before the stop (default: the rule's, 25%).")
 @click.option("--final-dose", help="Stop after this daily dose (0.25mg, or 10% of the start).")
 @click.option("--start", help="Day of the first cut, YYYY-MM-DD (default: today).")
+@click.option("--indication", help="What it is taken for: the range the dose is checked against.")
+@click.option("--age", type=int, help="Age in years (65 and over, under 18: checked as such).")
+@click.option("--weight-kg", help="Weight in kg (needed under 18: doses checked in mg/kg/day).")
+@click.option("--use-months", type=int, help="How long it has been taken, in months.")
+@click.option(
+    "--override",
+    multiple=True,
+    help='Accept a finding with a reason: CODE="reason" (see docs/findings.md).',
+)
 @click.option(
     "--products",
     multiple=True,
@@ -70,9 +79,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
 @click.option(
     "--max-units",
     type=int,
-    default=4,
-    show_default=True,
-    help="Most tablets or pieces at one administration.",
+    help="Most tablets or pieces at one administration (default 4, or what the start needs).",
 )
 @click.option(
     "--catalog",
@@ -94,9 +101,14 @@ def plan_command(
     max_cut: str | None,
     final_dose: str | None,
     start: str | None,
+    indication: str | None,
+    age: int | None,
+    weight_kg: str | None,
+    use_months: int | None,
+    override: tuple[str, ...],
     products: tuple[str, ...],
     region: str,
-    max_units: int,
+    max_units: int | None,
     catalog_path: str | None,
     csv_path: str | None,
     json_path: str | None,
@@ -116,6 +128,8 @@ def plan_command(
     for field, path in outputs.items():
         if path and path != "-":
             files.check_writable(path, force, field)
+    if csv_path and csv_path != "-":
+        files.check_writable(files.sidecar(csv_path), force, "--csv")
     the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
     schedule = plan(
         drug,
@@ -127,22 +141,126 @@ def plan_command(
         region=region,
         max_units=max_units,
         catalog=catalog_path,
+        indication=indication,
+        age=age,
+        weight_kg=weight_kg,
+        use_months=use_months,
+        overrides=override,
     )
-    from .reports import csv_text, render_text, to_json
+    from .reports import csv_text, findings_csv_text, render_text, to_json
 
     texts = {"--csv": csv_text, "--json": to_json}
+    written = []
     for field, path in outputs.items():
         if path:
             content = texts[field](schedule)
             if path == "-":
                 click.echo(content, nl=False)
-            else:
-                files.write_atomic(path, content.encode("utf-8"))
+                continue
+            files.write_atomic(path, content.encode("utf-8"))
+            written.append(path)
+            if field == "--csv":
+                side = files.sidecar(path)
+                files.write_atomic(side, findings_csv_text(schedule.findings).encode("utf-8"))
+                written.append(str(side))
     if "-" not in outputs.values():
         click.echo(render_text(schedule), nl=False)
-        for path in outputs.values():
-            if path:
-                click.echo(f"Wrote {path}", err=True)
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
+
+
+@cli.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--drug", help="The drug, when the file has no drug column.")
+@click.option("--start-dose", help="The daily dose before the first row (default: the first row).")
+@click.option("--per-day", type=int, help="Doses a day (default: the file's time columns).")
+@click.option("--max-cut", help="The cap on a single cut (default: the file's, or 25%).")
+@click.option(
+    "--max-units",
+    type=int,
+    help="Most tablets or pieces at one administration (default: the file's, or 4).",
+)
+@click.option(
+    "--region",
+    type=click.Choice(["us", "uk"]),
+    default="us",
+    show_default=True,
+    help="Which market's products may make the doses.",
+)
+@click.option("--indication", help="What it is taken for: the range the dose is checked against.")
+@click.option("--age", type=int, help="Age in years.")
+@click.option("--weight-kg", help="Weight in kg (needed under 18).")
+@click.option("--use-months", type=int, help="How long it has been taken, in months.")
+@click.option("--override", multiple=True, help='Accept a finding with a reason: CODE="reason".')
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="A catalog TOML file in place of the built-in one.",
+)
+@click.option("--json", "json_path", help="Write the findings as JSON ('-' for standard output).")
+@click.option("--force", is_flag=True, help="Replace a file that exists.")
+def check_command(
+    file: str,
+    drug: str | None,
+    start_dose: str | None,
+    per_day: int | None,
+    max_cut: str | None,
+    max_units: int | None,
+    region: str,
+    indication: str | None,
+    age: int | None,
+    weight_kg: str | None,
+    use_months: int | None,
+    override: tuple[str, ...],
+    catalog_path: str | None,
+    json_path: str | None,
+    force: bool,
+) -> None:
+    """Check a schedule made elsewhere (CSV or taper JSON) against ranges and guidelines.
+
+    Exits 0 when there is no error (warnings allowed), 1 when there is one.
+    """
+    from .catalog import load_catalog
+    from .doses import parse_dose, parse_percent
+    from .external import ExternalOptions, check_file
+    from .planner import make_patient
+    from .reports import files, findings_json, render_findings
+    from .validation import parse_overrides
+
+    if json_path and json_path != "-":
+        files.check_writable(json_path, force, "--json")
+    if per_day is not None and not 1 <= per_day <= 4:
+        raise click.BadParameter("1 to 4 doses a day", param_hint="--per-day")
+    catalog = load_catalog(catalog_path)
+    accepted = parse_overrides(override)
+    options = ExternalOptions(
+        drug=drug,
+        start_dose=parse_dose(start_dose, "--start-dose") if start_dose else None,
+        per_day=per_day,
+        max_cut=parse_percent(max_cut, "--max-cut") if max_cut else None,
+        max_units=max_units or 4,
+        max_units_given=max_units is not None,
+        region=region,
+    )
+    from .external import read_schedule
+
+    timeline, _ = read_schedule(file, options, catalog)
+    patient = make_patient(timeline.drug, indication, age, weight_kg, use_months)
+    from dataclasses import replace
+
+    findings = check_file(file, replace(options, patient=patient), catalog, accepted)
+    if json_path:
+        text = findings_json(findings, checked=file)
+        if json_path == "-":
+            click.echo(text, nl=False)
+        else:
+            files.write_atomic(json_path, text.encode("utf-8"))
+    if json_path != "-":
+        click.echo(f"{file}: {timeline.drug.name}, {len(timeline.periods)} steps")
+        click.echo("\n".join(render_findings(findings)))
+    if any(f.severity == "error" and not f.override for f in findings):
+        raise SystemExit(1)
 
 
 @cli.command("drugs")

@@ -54,3 +54,22 @@ class PlanRefused(TaperError):
     """The inputs are well formed but no safe plan can be made from them."""
 
     exit_code = 1
+
+
+class FindingsRefused(PlanRefused):
+    """A check found errors the clinician has not overridden.
+
+    ``field`` is the first error's code, ``given`` its message (with its source),
+    and ``allowed`` how to go on.
+    """
+
+    def __init__(self, code: str, message: str, more: int, overridable: bool) -> None:
+        if overridable:
+            how = f'to plan anyway, give --override {code}="reason"'
+        else:
+            how = "this cannot be overridden"
+        extra = f" ({more} more error{'s' if more > 1 else ''} after it)" if more else ""
+        super().__init__(code, message, how + extra)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.given} {self.allowed}"

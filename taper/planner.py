@@ -10,8 +10,8 @@ stops from there and says so. Every change is reported as a Finding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +19,17 @@ from pathlib import Path
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog
 from .dispensing import DEFAULT_MAX_UNITS, Dispenser
 from .doses import ceil_int, format_mg, format_percent, normalize, parse_dose
-from .errors import InputError, PlanRefused, UnknownNameError
+from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
 from .rules import GUIDELINE_SOURCE, Rule, build_rule
-from .schedule import Administration, Finding, Prescription, Schedule, Step
+from .schedule import Administration, Finding, Patient, Prescription, Schedule, Step
+from .validation import (
+    CODES,
+    apply_overrides,
+    check,
+    check_prescription,
+    min_pieces,
+    parse_overrides,
+)
 
 #: a plan longer than this is almost certainly a rule that barely cuts
 MAX_STEPS = 1000
@@ -99,8 +107,13 @@ def plan(
     start: date | str | None = None,
     products: Sequence[str] | None = None,
     region: str = "us",
-    max_units: int = DEFAULT_MAX_UNITS,
+    max_units: int | None = None,
     catalog: Catalog | str | Path | None = None,
+    indication: str | None = None,
+    age: int | None = None,
+    weight_kg: str | Decimal | None = None,
+    use_months: int | None = None,
+    overrides: Mapping[str, str] | Sequence[str] | None = None,
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -122,9 +135,22 @@ def plan(
     region
         ``us`` or ``uk``: which products exist.
     max_units
-        The most pieces taken at one administration.
+        The most pieces taken at one administration. By default 4, or as many as the
+        starting dose already needs (said in a finding) when that is more.
     catalog
         A :class:`~taper.catalog.Catalog` or a path to one; the built-in catalog by default.
+    indication
+        What the drug is taken for (``panic-disorder``, ``seizure``...): the range the
+        starting dose is checked against. Without one, the widest documented adult range.
+    age, weight_kg
+        Older adults (65 and over) and children (under 18, who need a weight) are
+        checked against the figures the sources give for them.
+    use_months
+        How long the drug has been taken; the duration check applies from 3 months.
+    overrides
+        Error or warning codes the clinician accepts, each with a reason
+        (``{"dose-above-range": "transferred from inpatient care"}`` or
+        ``["dose-above-range=transferred from inpatient care"]``).
 
     Returns
     -------
@@ -136,7 +162,8 @@ def plan(
     InputError, UnknownNameError
         For input that cannot be used.
     PlanRefused
-        When the products cannot make a taper within the rule's cap.
+        When the products cannot make a taper within the rule's cap, when the dose is a
+        likely unit slip, or when a check finds an error that is not overridden.
 
     Examples
     --------
@@ -161,11 +188,21 @@ def plan(
         raise InputError("--per-day", n, "a whole number of doses a day, 1 to 4")
     times = administration_times(the_drug, n)
     start_date = _start_date(start)
+    patient = make_patient(the_drug, indication, age, weight_kg, use_months)
+    accepted = (
+        dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides or ())
+    )
+    _refuse_errors(
+        apply_overrides(check_prescription(the_drug, cat, start_dose, n, patient, region), accepted)
+    )
     chosen = select_products(the_drug, region, products)
-    dispenser = Dispenser(chosen, max_units)
-    prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region)
+    limit, raised = _unit_limit(chosen, start_dose, n, max_units)
+    dispenser = Dispenser(chosen, limit)
+    prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
     steps, findings = _walk(prescription, the_rule, dispenser)
-    return Schedule(
+    if raised:
+        findings.insert(0, raised)
+    schedule = Schedule(
         prescription=prescription,
         rule_name=the_rule.name,
         rule_description=the_rule.describe(),
@@ -176,7 +213,87 @@ def plan(
         products=chosen,
         catalog_version=f"{cat.name} {cat.version}",
         drug_display=the_drug.display,
+        max_units=limit,
+        cap_source=_cap_source(the_rule),
+        overrides=tuple(sorted(accepted.items())),
     )
+    schedule = replace(schedule, findings=tuple(check(schedule, catalog=cat)))
+    _refuse_errors(schedule.findings)
+    return schedule
+
+
+def _unit_limit(
+    products: Sequence[Product], start: Decimal, n: int, asked: int | None
+) -> tuple[int, Finding | None]:
+    """The pieces allowed per administration: as asked, or the default raised to the start's need.
+
+    A patient already taking 20 tablets a day in two doses cannot start a taper
+    within 4 tablets a dose; rather than refuse, the default grows to what the
+    starting dose needs, and a finding says so. A limit the clinician gave is kept.
+    """
+    if asked is not None:
+        return asked, None
+    share = start / n
+    largest = max(p.strength_mg for p in products if p.strength_mg is not None)
+    need = min_pieces(normalize(share), products) if share == normalize(share) else None
+    if need is None:
+        need = ceil_int(share / largest) + 1
+    if need <= DEFAULT_MAX_UNITS:
+        return DEFAULT_MAX_UNITS, None
+    return need, Finding(
+        "warning",
+        "units-limit-raised",
+        f"The starting dose needs about {need} tablets at each of {n} doses a day, so this plan "
+        f"allows up to {need} a dose in place of {DEFAULT_MAX_UNITS}; give --max-units to set "
+        f"the limit yourself.",
+        "taper's default limit per administration",
+    )
+
+
+def make_patient(
+    drug: Drug,
+    indication: str | None = None,
+    age: int | None = None,
+    weight_kg: str | Decimal | None = None,
+    use_months: int | None = None,
+) -> Patient:
+    """The patient facts the checks use, each validated."""
+    if indication is not None:
+        known = sorted({r.indication for r in drug.ranges} - {"any"})
+        if indication not in known:
+            raise InputError(
+                "--indication",
+                indication,
+                f"documented for {drug.name}: {', '.join(known) or 'none'}",
+            )
+    if age is not None and (isinstance(age, bool) or not 0 <= age <= 130):
+        raise InputError("--age", age, "an age in whole years, 0 to 130")
+    weight: Decimal | None = None
+    if weight_kg is not None:
+        try:
+            weight = Decimal(str(weight_kg).strip())
+        except ArithmeticError:
+            weight = None
+        if weight is None or not weight.is_finite() or not 0 < weight <= 500:
+            raise InputError("--weight-kg", str(weight_kg), "a weight in kg above 0 and up to 500")
+    if age is not None and age < 18 and weight is None:
+        raise InputError("--weight-kg", "", "children are checked in mg/kg/day: give the weight")
+    if use_months is not None and (isinstance(use_months, bool) or not 0 <= use_months <= 1200):
+        raise InputError("--use-months", use_months, "whole months, 0 to 1200")
+    return Patient(indication, age, weight, use_months)
+
+
+def _refuse_errors(findings: Sequence[Finding]) -> None:
+    errors = [f for f in findings if f.severity == "error" and not f.override]
+    if errors:
+        first = errors[0]
+        source = f" (source: {first.source})" if first.source else ""
+        raise FindingsRefused(
+            first.code,
+            first.message.rstrip(".") + source + ";",
+            len(errors) - 1,
+            CODES[first.code].overridable,
+        )
 
 
 def _start_date(start: date | str | None) -> date:
@@ -238,7 +355,9 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
             target = floor
         candidates = [v for v in daily if floor <= v < current and v > 0]
         if not candidates:
-            _stop_early(rx, rule, dispenser, daily, current, steps, findings)
+            if not steps:
+                _refuse_first_cut(rx, rule, daily, current)
+            # the products cannot cut within the cap: the next step is the stop
             break
         choice = _choose(candidates, current, target, proposal.days)
         if choice.dose != proposal.target and choice.dose != normalize(target):
@@ -311,47 +430,22 @@ def _adjusted(
     return Finding("info", "target-adjusted", text + ".", rule.source, number)
 
 
-def _stop_early(
-    rx: Prescription,
-    rule: Rule,
-    dispenser: Dispenser,
-    daily: list[Decimal],
-    current: Decimal,
-    steps: list[Step],
-    findings: list[Finding],
-) -> None:
+def _refuse_first_cut(rx: Prescription, rule: Rule, daily: list[Decimal], current: Decimal) -> None:
+    """Refuse a plan whose products cannot make even its first cut within the cap."""
     below = [v for v in daily if 0 < v < current]
-    cap = format_percent(rule.max_cut)
     if not below:
-        if not steps:
-            raise PlanRefused(
-                "dose",
-                format_mg(current),
-                f"the products make nothing smaller (the smallest is {format_mg(daily[1])}/day "
-                f"in {len(rx.times)} doses); there is nothing to taper with them",
-            )
-        return
-    nxt = below[-1]
-    cut = format_percent((current - nxt) / current)
-    if not steps:
         raise PlanRefused(
             "dose",
             format_mg(current),
-            f"the products cannot cut it by {cap} % or less: the next dose they make is "
-            f"{format_mg(nxt)}/day ({cut} % less)",
-            "add a product with a smaller strength, allow more pieces per dose, "
-            "or raise the cap with --max-cut",
+            f"the products make nothing smaller (the smallest is {format_mg(daily[1])}/day "
+            f"in {len(rx.times)} doses); there is nothing to taper with them",
         )
-    findings.append(
-        Finding(
-            "warning",
-            "stops-above-smallest",
-            f"The products cannot cut {format_mg(current)}/day by {cap} % or less "
-            f"(the next dose they make is {format_mg(nxt)}/day, {cut} % less), "
-            f"so the plan stops from {format_mg(current)}/day although they make doses "
-            f"down to {format_mg(daily[1])}/day; "
-            f"a larger cap (--max-cut) or a smaller product would taper further.",
-            _cap_source(rule),
-            len(steps),
-        )
+    nxt = below[-1]
+    raise PlanRefused(
+        "dose",
+        format_mg(current),
+        f"the products cannot cut it by {format_percent(rule.max_cut)} % or less: the next dose "
+        f"they make is {format_mg(nxt)}/day ({format_percent((current - nxt) / current)} % less)",
+        "add a product with a smaller strength, allow more pieces per dose, "
+        "or raise the cap with --max-cut",
     )

@@ -30,6 +30,8 @@ class Finding:
         The label, guideline or table behind it.
     step
         The step it concerns, or ``None`` for the whole plan.
+    override
+        The clinician's reason for accepting it, when they did.
     """
 
     severity: str
@@ -37,6 +39,7 @@ class Finding:
     message: str
     source: str = ""
     step: int | None = None
+    override: str = ""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -115,7 +118,26 @@ class Prescription:
     times: tuple[str, ...]
     start_date: date
     region: str = "us"
+    patient: Patient = field(default_factory=lambda: Patient())
+
+
+@dataclass(frozen=True)
+class Patient:
+    """What the checks need to know about the patient; all optional."""
+
     indication: str | None = None
+    age: int | None = None
+    weight_kg: Decimal | None = None
+    use_months: int | None = None
+
+    @property
+    def population(self) -> str:
+        """``child`` under 18, ``older-adult`` from 65, else ``adult``."""
+        if self.age is not None and self.age < 18:
+            return "child"
+        if self.age is not None and self.age >= 65:
+            return "older-adult"
+        return "adult"
 
 
 @dataclass(frozen=True)
@@ -146,7 +168,9 @@ class Schedule:
     products: tuple[Product, ...] = ()
     catalog_version: str = ""
     drug_display: str = ""
-    overrides: tuple[tuple[str, str], ...] = field(default=())
+    max_units: int = 4
+    cap_source: str = ""
+    overrides: tuple[tuple[str, str], ...] = ()
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
@@ -179,3 +203,7 @@ class Schedule:
     def sorted_findings(self) -> list[Finding]:
         """Findings, errors first."""
         return sorted(self.findings, key=Finding.sort_key)
+
+    def errors(self) -> list[Finding]:
+        """Error findings the clinician has not overridden."""
+        return [f for f in self.findings if f.severity == "error" and not f.override]

@@ -28,7 +28,7 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
     assert data["drug"] == "clonazepam"
     assert data["start_dose_mg"] == "2"
     assert data["doses_per_day"] == 2
-    assert data["limits"] == {"max_cut_pct": "25"}
+    assert data["limits"] == {"max_cut_pct": "25", "max_units_per_administration": 4}
     assert data["start_date"] == "2027-01-04"
     assert data["rule"]["name"] == "joint-guideline-2025"  # type: ignore[index]
     assert data["rule"]["description"].startswith("cut 10 % of the current dose every 14 days")  # type: ignore[index]
@@ -71,7 +71,7 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
     assert {f["severity"] for f in data["findings"]} == {"warning", "info"}  # type: ignore[attr-defined]
     first = data["findings"][0]  # type: ignore[index]
     assert first["severity"] == "warning"
-    assert set(first) == {"severity", "code", "step", "message", "source"}
+    assert set(first) == {"severity", "code", "step", "message", "source", "override"}
     assert data["dispensing"][0] == {  # type: ignore[index]
         "product": "clonazepam 0.5 mg tablet",
         "product_id": "clonazepam-tab-0.5",

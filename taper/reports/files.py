@@ -10,6 +10,12 @@ from pathlib import Path
 from ..errors import InputError
 
 
+def sidecar(path: str | Path) -> Path:
+    """The findings file written beside a CSV schedule: ``plan.csv`` -> ``plan.findings.csv``."""
+    target = Path(path)
+    return target.with_name(f"{target.stem}.findings.csv")
+
+
 def check_writable(path: str | Path, force: bool, field: str) -> Path:
     """Refuse an existing file unless ``force``; refuse a missing folder."""
     target = Path(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from .. import __version__
 from ..dispensing import Unit
 from ..doses import format_percent, plain_number
-from ..schedule import Schedule
+from ..schedule import Finding, Schedule
 from .files import write_atomic
 
 FORMAT = "taper-plan/1"
@@ -67,7 +68,10 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
             "description": schedule.rule_description,
             "source": schedule.rule_source,
         },
-        "limits": {"max_cut_pct": format_percent(schedule.max_cut)},
+        "limits": {
+            "max_cut_pct": format_percent(schedule.max_cut),
+            "max_units_per_administration": schedule.max_units,
+        },
         "start_date": rx.start_date.isoformat(),
         "stop_date": schedule.stop_date.isoformat(),
         "duration_days": schedule.duration_days,
@@ -81,17 +85,36 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
             }
             for p, q in schedule.dispensing()
         ],
-        "findings": [
-            {
-                "severity": f.severity,
-                "code": f.code,
-                "step": f.step,
-                "message": f.message,
-                "source": f.source,
-            }
-            for f in schedule.sorted_findings()
-        ],
+        "findings": _findings(schedule.sorted_findings()),
     }
+
+
+def _findings(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    return [
+        {
+            "severity": f.severity,
+            "code": f.code,
+            "step": f.step,
+            "message": f.message,
+            "source": f.source,
+            "override": f.override or None,
+        }
+        for f in findings
+    ]
+
+
+def findings_json(findings: Iterable[Finding], checked: str = "") -> str:
+    """Findings of ``taper check`` as JSON text."""
+    items = _findings(sorted(findings, key=Finding.sort_key))
+    errors = sum(1 for f in items if f["severity"] == "error" and not f["override"])
+    body = {
+        "format": "taper-findings/1",
+        "taper_version": __version__,
+        "checked": checked,
+        "errors": errors,
+        "findings": items,
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_json(schedule: Schedule) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..doses import format_mg, format_percent, plain_number
-from ..schedule import Schedule
+from ..schedule import Finding, Schedule
 from .files import write_atomic
 
 #: cells a spreadsheet would run as a formula (OWASP CSV injection)
@@ -57,6 +58,24 @@ def csv_text(schedule: Schedule) -> str:
     return out.getvalue()
 
 
+def findings_csv_text(findings: Iterable[Finding]) -> str:
+    """Findings as CSV, errors first, with any override and its reason."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["severity", "code", "step", "message", "source", "override"])
+    for f in sorted(findings, key=Finding.sort_key):
+        row = [
+            f.severity,
+            f.code,
+            "" if f.step is None else str(f.step),
+            f.message,
+            f.source,
+            f.override,
+        ]
+        writer.writerow([_safe(c) for c in row])
+    return out.getvalue()
+
+
 def write_csv(schedule: Schedule, path: str | Path) -> None:
     """Write the schedule's CSV to ``path`` atomically."""
     write_atomic(path, csv_text(schedule).encode("utf-8"))
@@ -98,16 +117,48 @@ def render_text(schedule: Schedule) -> str:
     ]
     supply = ", ".join(f"{plain_number(q)} x {p.name}" for p, q in schedule.dispensing())
     lines.append(f"Dispense for the whole plan: {supply}.")
-    findings = schedule.sorted_findings()
-    if findings:
-        lines += ["", "Findings:"]
-        shown = ""
-        for f in findings:
-            where = f"step {f.step}" if f.step is not None else "plan"
-            lines.append(f"  {f.severity.upper()} {f.code} ({where}): {f.message}")
-            if f.source and f.source != shown:
-                lines.append(f"    source: {f.source}")
-            shown = f.source
-    else:
-        lines += ["", "Findings: none."]
+    lines += ["", *render_findings(schedule.sorted_findings())]
     return "\n".join(line for i, line in enumerate(lines) if line or i > 2) + "\n"
+
+
+#: information findings of one code shown on the terminal before the rest are counted
+SHOW_INFO = 3
+
+
+def render_findings(findings: Sequence[Finding]) -> list[str]:
+    """Findings as terminal lines, errors first; long runs of one kind of note are counted."""
+    if not findings:
+        return ["Findings: none."]
+    lines = ["Findings:"]
+    shown = ""
+    seen: dict[str, int] = {}
+    for f in sorted(findings, key=Finding.sort_key):
+        seen[f.code] = seen.get(f.code, 0) + 1
+        if f.severity == "info" and seen[f.code] > SHOW_INFO:
+            continue
+        where = f"step {f.step}" if f.step is not None else "plan"
+        lines.append(f"  {f.severity.upper()} {f.code} ({where}): {f.message}")
+        if f.override:
+            lines.append(f"    overridden: {f.override}")
+        if f.source and f.source != shown:
+            lines.append(f"    source: {f.source}")
+        shown = f.source
+    for code, count in seen.items():
+        if count > SHOW_INFO and all(f.severity == "info" for f in findings if f.code == code):
+            lines.append(
+                f"  ... and {count - SHOW_INFO} more {code} notes (all are in the "
+                f"JSON and the CSV findings file)"
+            )
+    errors = sum(1 for f in findings if f.severity == "error" and not f.override)
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    notes = sum(1 for f in findings if f.severity == "info")
+    overridden = sum(1 for f in findings if f.override)
+    tail = f", {overridden} overridden" if overridden else ""
+    lines.append(
+        f"{_count(errors, 'error')}, {_count(warnings, 'warning')}, {_count(notes, 'note')}{tail}."
+    )
+    return lines
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

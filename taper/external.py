@@ -1,0 +1,362 @@
+"""Schedules made elsewhere: read a CSV or a taper-plan JSON file for checking.
+
+A CSV needs ``start_date``, either ``days`` or ``end_date``, and
+``daily_dose_mg``; it may give the dose at each time (``morning_mg``,
+``midday_mg``, ``evening_mg``, ``bedtime_mg``), a ``step`` number and a
+``drug`` column. A row of 0 mg marks the stop and must come last.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .catalog import TIMES, Catalog, Drug, Product, load_catalog
+from .doses import ceil_int, normalize
+from .errors import InputError
+from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
+from .schedule import Finding, Patient
+from .validation import (
+    Period,
+    Timeline,
+    apply_overrides,
+    check_prescription,
+    check_timeline,
+)
+
+#: a file larger than this is not a taper schedule
+MAX_BYTES = 5_000_000
+MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class ExternalOptions:
+    """What the command line adds to a schedule read from a file."""
+
+    drug: str | None = None
+    start_dose: Decimal | None = None
+    per_day: int | None = None
+    max_cut: Decimal | None = None
+    max_units: int = 4
+    max_units_given: bool = False
+    region: str = "us"
+    patient: Patient = field(default_factory=Patient)
+
+
+def _number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
+    text = str(raw).strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero) or "e" in text.lower():
+        raise InputError(where, text, "a number of mg such as 0.5")
+    return normalize(value)
+
+
+def _date(raw: object, where: str) -> date:
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise InputError(where, str(raw), "a date written YYYY-MM-DD") from None
+
+
+def _read_text(path: str | Path) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError("FILE", str(path), f"cannot read the file ({exc.strerror})") from None
+    if len(data) > MAX_BYTES:
+        raise InputError("FILE", str(path), f"a schedule file of at most {MAX_BYTES} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("FILE", str(path), "the file must be UTF-8 text") from None
+
+
+def read_schedule(
+    path: str | Path, options: ExternalOptions, catalog: Catalog | None = None
+) -> tuple[Timeline, list[Finding]]:
+    """Read a CSV or taper-plan JSON schedule as a :class:`Timeline`, with reading notes."""
+    cat = catalog or load_catalog()
+    text = _read_text(path)
+    if not text.strip():
+        raise InputError("FILE", str(path), "the file is empty")
+    if str(path).lower().endswith(".json") or text.lstrip().startswith("{"):
+        return _from_json(text, str(path), options, cat)
+    return _from_csv(text, str(path), options, cat)
+
+
+def _drug(cat: Catalog, name: object, options: ExternalOptions) -> Drug:
+    chosen = options.drug or name
+    if not chosen:
+        raise InputError("--drug", "", "name the drug with --drug or a drug column")
+    return cat.drug(str(chosen))
+
+
+def _products(drug: Drug, region: str) -> tuple[Product, ...]:
+    return tuple(p for p in drug.products_in(region) if p.usable)
+
+
+def _from_csv(
+    text: str, origin: str, options: ExternalOptions, cat: Catalog
+) -> tuple[Timeline, list[Finding]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if len(set(header)) != len(header):
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"{origin}: columns", repeated[0], "each column once")
+    missing = [c for c in ("start_date", "daily_dose_mg") if c not in header]
+    if missing or ("days" not in header and "end_date" not in header):
+        need = missing[0] if missing else "days or end_date"
+        raise InputError(
+            f"{origin}: columns",
+            ",".join(header),
+            f"a {need} column is required (start_date, days or end_date, daily_dose_mg)",
+        )
+    times = [t for t in TIMES if f"{t}_mg" in header]
+    rows: list[dict[str, str]] = []
+    for i, raw in enumerate(reader, start=2):
+        if i - 1 > MAX_ROWS:
+            raise InputError(origin, f"{i - 1} rows", f"at most {MAX_ROWS} rows")
+        if None in raw or any(v is None for v in raw.values()):
+            raise InputError(f"{origin}: row {i}", "", "every row needs one cell per column")
+        rows.append({k.strip(): (v or "").strip() for k, v in raw.items()})
+    if not rows:
+        raise InputError(origin, "", "the file has no rows")
+    drugs = {r.get("drug", "") for r in rows} - {""}
+    if len(drugs) > 1:
+        raise InputError(f"{origin}: drug", ", ".join(sorted(drugs)), "one drug per schedule")
+    drug = _drug(cat, next(iter(drugs), None), options)
+    periods: list[Period] = []
+    stop_seen = False
+    for i, row in enumerate(rows, start=2):
+        where = f"{origin}: row {i}"
+        dose = _number(row["daily_dose_mg"], f"{where}, daily_dose_mg", allow_zero=True)
+        start = _date(row["start_date"], f"{where}, start_date")
+        if stop_seen:
+            raise InputError(f"{where}", row["daily_dose_mg"], "no row may follow the 0 mg stop")
+        if dose == 0:
+            stop_seen = True
+            continue
+        if row.get("days", ""):
+            days_text = row["days"]
+            if not days_text.isdigit() or not 1 <= int(days_text) <= 3650:
+                raise InputError(f"{where}, days", days_text, "whole days, 1 to 3650")
+            days = int(days_text)
+        else:
+            end = _date(row.get("end_date", ""), f"{where}, end_date")
+            days = (end - start).days + 1
+            if days < 1:
+                raise InputError(
+                    f"{where}, end_date", row["end_date"], "a day on or after start_date"
+                )
+        shares = tuple(
+            (t, _number(row[f"{t}_mg"] or "0", f"{where}, {t}_mg", allow_zero=True)) for t in times
+        )
+        periods.append(
+            Period(len(periods) + 1, start, days, dose, tuple(s for s in shares if s[1] > 0))
+        )
+    if not periods:
+        raise InputError(origin, "", "the schedule has no dose above 0 mg")
+    per_day = options.per_day or (len(times) if times else drug.default_doses_per_day)
+    notes: list[Finding] = []
+    first_is_start = options.start_dose is None
+    if first_is_start:
+        notes.append(
+            Finding(
+                "info",
+                "no-start-dose",
+                f"No starting dose was given (--start-dose), so the first row "
+                f"({periods[0].dose} mg/day) is taken as the dose before the first cut.",
+                "taper check",
+            )
+        )
+    timeline = Timeline(
+        drug=drug,
+        start_dose=options.start_dose or periods[0].dose,
+        doses_per_day=per_day,
+        periods=tuple(periods),
+        products=_products(drug, options.region),
+        max_cut=options.max_cut or GUIDELINE_CAP,
+        max_units=options.max_units,
+        region=options.region,
+        patient=options.patient,
+        first_is_start=first_is_start,
+        cap_source=GUIDELINE_SOURCE
+        if options.max_cut is None
+        else "the clinician's cap (--max-cut)",
+    )
+    return timeline, notes
+
+
+def _get(data: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in data:
+        raise InputError(f"{where}.{key}", "", "the key is required by the taper-plan/1 format")
+    return data[key]
+
+
+def _from_json(
+    text: str, origin: str, options: ExternalOptions, cat: Catalog
+) -> tuple[Timeline, list[Finding]]:
+    try:
+        data = json.loads(text, parse_float=str, parse_int=str)
+    except json.JSONDecodeError as exc:
+        raise InputError(origin, "", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != "taper-plan/1":
+        raise InputError(
+            f"{origin}: format",
+            str(data.get("format") if isinstance(data, dict) else type(data).__name__),
+            "a taper-plan/1 JSON file",
+        )
+    drug = _drug(cat, data.get("drug"), options)
+    start_dose = options.start_dose or _number(
+        _get(data, "start_dose_mg", origin), f"{origin}: start_dose_mg"
+    )
+    limits = data.get("limits") or {}
+    cap = options.max_cut
+    if cap is None and isinstance(limits, dict) and limits.get("max_cut_pct") is not None:
+        cap = _number(limits["max_cut_pct"], f"{origin}: limits.max_cut_pct") / 100
+    units_limit = options.max_units
+    if options.max_units_given is False and isinstance(limits, dict):
+        stated = str(limits.get("max_units_per_administration", ""))
+        if stated.isdigit() and int(stated) > 0:
+            units_limit = int(stated)
+    steps = _get(data, "steps", origin)
+    if not isinstance(steps, list) or not steps:
+        raise InputError(f"{origin}: steps", "", "a list of at least one step")
+    region = str(data.get("region") or options.region)
+    products = _products(drug, region)
+    periods = [_json_period(s, i, origin, products) for i, s in enumerate(steps, start=1)]
+    per_day_raw = data.get("doses_per_day", drug.default_doses_per_day)
+    per_day = options.per_day or (int(str(per_day_raw)) if str(per_day_raw).isdigit() else 0)
+    if not 1 <= per_day <= len(TIMES):
+        raise InputError(f"{origin}: doses_per_day", str(per_day_raw), "1 to 4")
+    timeline = Timeline(
+        drug=drug,
+        start_dose=start_dose,
+        doses_per_day=per_day,
+        periods=tuple(periods),
+        products=products,
+        max_cut=cap or GUIDELINE_CAP,
+        max_units=units_limit,
+        region=region,
+        patient=options.patient,
+        cap_source=GUIDELINE_SOURCE
+        if cap is None
+        else "the plan's stated cap (limits.max_cut_pct)",
+    )
+    return timeline, []
+
+
+def recorded_overrides(path: str | Path) -> dict[str, str]:
+    """The overrides a plan records: in a taper-plan JSON file's findings, or in the
+    findings file taper writes beside a CSV schedule (``plan.findings.csv``)."""
+    target = Path(path)
+    side = target.with_name(f"{target.stem}.findings.csv")
+    if not str(path).lower().endswith(".json") and side.exists():
+        try:
+            rows = csv.DictReader(io.StringIO(_read_text(side)))
+            return {r["code"]: r["override"] for r in rows if r.get("code") and r.get("override")}
+        except (InputError, KeyError, csv.Error):
+            return {}
+    try:
+        data = json.loads(_read_text(path))
+    except (InputError, ValueError):
+        return {}
+    found = data.get("findings") if isinstance(data, dict) else None
+    if not isinstance(found, list):
+        return {}
+    return {
+        str(f["code"]): str(f["override"])
+        for f in found
+        if isinstance(f, dict) and f.get("code") and f.get("override")
+    }
+
+
+def _json_period(step: object, i: int, origin: str, products: Sequence[Product]) -> Period:
+    where = f"{origin}: steps[{i}]"
+    if not isinstance(step, dict):
+        raise InputError(where, type(step).__name__, "an object")
+    start = _date(_get(step, "start_date", where), f"{where}.start_date")
+    days_text = str(_get(step, "days", where))
+    if not days_text.isdigit() or not 1 <= int(days_text) <= 3650:
+        raise InputError(f"{where}.days", days_text, "whole days, 1 to 3650")
+    dose = _number(_get(step, "daily_dose_mg", where), f"{where}.daily_dose_mg")
+    admins = step.get("administrations") or []
+    if not isinstance(admins, list):
+        raise InputError(f"{where}.administrations", "", "a list")
+    shares, pieces, made = [], [], []
+    allowed = True
+    by_id = {p.id: p for p in products}
+    by_name = {p.name: p for p in products}
+    for j, admin in enumerate(admins, start=1):
+        aw = f"{where}.administrations[{j}]"
+        if not isinstance(admin, dict):
+            raise InputError(aw, type(admin).__name__, "an object")
+        shares.append(
+            (str(admin.get("time", j)), _number(_get(admin, "dose_mg", aw), f"{aw}.dose_mg"))
+        )
+        total, count_pieces = Decimal(0), 0
+        for k, unit in enumerate(admin.get("units") or [], start=1):
+            uw = f"{aw}.units[{k}]"
+            if not isinstance(unit, dict):
+                raise InputError(uw, type(unit).__name__, "an object")
+            product = by_id.get(str(unit.get("product_id"))) or by_name.get(
+                str(unit.get("product"))
+            )
+            count = _number(_get(unit, "count", uw), f"{uw}.count")
+            if unit.get("form") == "solution" or product is None or count % product.split != 0:
+                allowed = False
+            strength = (
+                product.strength_mg
+                if product and product.strength_mg is not None
+                else _number(unit.get("strength_mg", "0"), f"{uw}.strength_mg", allow_zero=True)
+            )
+            total += strength * count
+            count_pieces += ceil_int(count)
+        pieces.append(count_pieces)
+        made.append(normalize(total))
+    return Period(
+        i,
+        start,
+        int(days_text),
+        dose,
+        tuple(shares),
+        tuple(pieces) if admins else None,
+        tuple(made) if admins else None,
+        allowed,
+    )
+
+
+def check_file(
+    path: str | Path,
+    options: ExternalOptions,
+    catalog: Catalog | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Read a schedule made elsewhere and check it as a plan of taper's own would be.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as a schedule (a usage error, not a finding).
+    """
+    cat = catalog or load_catalog()
+    timeline, notes = read_schedule(path, options, cat)
+    accepted = recorded_overrides(path)
+    accepted.update(overrides or {})
+    start = timeline.start_dose
+    found = check_prescription(
+        timeline.drug, cat, start, timeline.doses_per_day, timeline.patient, timeline.region
+    )
+    found += check_timeline(timeline, cat)
+    found += notes
+    return sorted(apply_overrides(found, accepted), key=Finding.sort_key)

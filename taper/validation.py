@@ -1,0 +1,871 @@
+"""check(): every way a plan departs from the label and the guidelines, with sources.
+
+The checks run on a :class:`Timeline`, a plain account of what is taken and
+when, so that plans made by taper and schedules made elsewhere (CSV, JSON)
+are held to the same standard. ``check`` raises nothing: a schedule it cannot
+read in full is itself a finding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import reduce
+
+from .catalog import Catalog, DoseRange, Drug, Product
+from .dispensing import Dispenser
+from .doses import format_mg, format_number, format_percent, normalize
+from .errors import InputError
+from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
+from .schedule import Finding, Patient, Schedule
+
+# --- sources of the figures the checks use ---------------------------------
+
+#: the pace the 2025 Joint Clinical Practice Guideline says should typically not be exceeded
+PACE_WINDOW_DAYS = 14
+PACE_SOURCE = GUIDELINE_SOURCE + ": generally not more than 25 % every 2 weeks"
+#: the fastest typical pace in the same guideline's algorithm: 5 to 10 % every 2 to 4 weeks
+TYPICAL_FASTEST = (Decimal("0.10"), 14)
+TYPICAL_SOURCE = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering, 2025, algorithm card: "
+    "typical reductions of 5 to 10 % every 2 to 4 weeks"
+)
+#: use for 3 months or more at 4 or more days a week carries a risk of significant withdrawal
+LONG_TERM_MONTHS = 3
+LONG_TERM_SOURCE = "Joint Clinical Practice Guideline on Benzodiazepine Tapering, 2025, Table 2"
+#: withdrawal after a reduction may take up to a week to appear
+ASSESS_DAYS = 7
+ASSESS_SOURCE = "ASAM Benzodiazepine Tapering Patient Guide, 2025: symptoms may take up to a week"
+BEERS_SOURCE = (
+    "American Geriatrics Society Beers Criteria (J Am Geriatr Soc, 2015 wording): avoid "
+    "benzodiazepines in adults 65 and older; Joint Clinical Practice Guideline on "
+    "Benzodiazepine Tapering, 2025: taper in most older adults"
+)
+#: a dose this many times the documented maximum, or below the smallest strength divided by
+#: it, is taken for a unit slip
+SLIP_FACTOR = 10
+#: a final dose more than this many times the smallest the products make is called large
+FINAL_DOSE_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class Code:
+    """A finding code: its severity, whether a clinician may override it, and what it means."""
+
+    severity: str
+    overridable: bool
+    meaning: str
+
+
+CODES: dict[str, Code] = {
+    "likely-unit-slip": Code(
+        "error",
+        False,
+        "the starting dose is 10 or more times the documented maximum, or below a tenth of the "
+        "smallest strength: a likely unit slip; refused even with an override",
+    ),
+    "dose-above-range": Code(
+        "error",
+        True,
+        "the starting dose is above the documented daily maximum for the indication and "
+        "population (without an indication, the widest adult range)",
+    ),
+    "unusual-division": Code(
+        "warning", True, "the number of doses a day is not one of the label's usual divisions"
+    ),
+    "older-adult": Code(
+        "warning",
+        True,
+        "the patient is 65 or older: the Beers Criteria advise avoiding benzodiazepines; the "
+        "label's lower starting dose for older adults is shown where documented",
+    ),
+    "child-dose-above-usual": Code(
+        "warning", True, "a child's dose in mg/kg/day is above the label's usual maintenance range"
+    ),
+    "child-no-range": Code(
+        "warning",
+        True,
+        "the catalog documents no dose range for children for this drug and indication",
+    ),
+    "no-documented-range": Code(
+        "info", True, "the catalog documents no maximum to check the starting dose against"
+    ),
+    "cut-above-cap": Code(
+        "error", True, "a cut other than the final stop is larger than the plan's cap"
+    ),
+    "dose-rises": Code("error", True, "the daily dose rises from one step to the next"),
+    "gap-or-overlap": Code(
+        "error", True, "a step does not start the day after the previous one ends"
+    ),
+    "not-dispensable": Code(
+        "error", True, "no combination of the allowed products makes a stated dose"
+    ),
+    "too-many-units": Code(
+        "error", True, "a dose needs more tablets at one time than the limit per administration"
+    ),
+    "dose-mismatch": Code(
+        "error", True, "a stated dose differs from the sum of its administrations or units"
+    ),
+    "pace-above-guideline": Code(
+        "warning",
+        True,
+        "the dose falls by more than 25 % within 14 days, faster than the 2025 Joint Clinical "
+        "Practice Guideline recommends (the final stop is counted when it falls inside)",
+    ),
+    "step-too-short": Code(
+        "warning",
+        True,
+        "a step is shorter than a week (withdrawal after a cut may take that long to show) or "
+        "than the drug's documented half-life",
+    ),
+    "final-dose-large": Code(
+        "warning",
+        True,
+        "the last dose before the stop is more than twice the smallest daily dose the products "
+        "make",
+    ),
+    "short-for-long-term": Code(
+        "warning",
+        True,
+        "for use of 3 months or more, the whole taper is shorter than the guideline's fastest "
+        "typical pace (10 % every 2 weeks) would take to reach the final dose",
+    ),
+    "target-adjusted": Code(
+        "info",
+        True,
+        "the products could not make the rule's ideal dose: requested and realised dose and cut, "
+        "and any lengthening of the step to keep the rule's pace",
+    ),
+    "cut-capped": Code(
+        "info", True, "the rule asked for a cut above the cap; the step aims at the cap"
+    ),
+    "units-limit-raised": Code(
+        "warning",
+        True,
+        "no limit per administration was given and the starting dose already needs more than "
+        "4 pieces a dose, so the plan allows as many as it needs",
+    ),
+    "no-start-dose": Code(
+        "info",
+        True,
+        "a checked schedule gave no starting dose, so its first row is taken as the dose before "
+        "the first cut",
+    ),
+    "unreadable": Code("error", False, "a checked schedule could not be read in full"),
+}
+
+
+# --- the account checks run on ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """One dosing period as stated: what is taken each day from ``start`` for ``days`` days.
+
+    ``shares`` are the doses per administration time where known; ``pieces`` the
+    tablets taken at each; ``made`` what the listed units add up to per time.
+    """
+
+    number: int
+    start: date
+    days: int
+    dose: Decimal
+    shares: tuple[tuple[str, Decimal], ...] = ()
+    pieces: tuple[int, ...] | None = None
+    made: tuple[Decimal, ...] | None = None
+    units_allowed: bool = True
+
+    @property
+    def end(self) -> date:
+        """The last day of the period."""
+        return self.start + timedelta(days=self.days - 1)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A schedule reduced to what the checks need, wherever it came from."""
+
+    drug: Drug
+    start_dose: Decimal
+    doses_per_day: int
+    periods: tuple[Period, ...]
+    products: tuple[Product, ...]
+    max_cut: Decimal = GUIDELINE_CAP
+    max_units: int = 4
+    region: str = "us"
+    patient: Patient = field(default_factory=Patient)
+    first_is_start: bool = False
+    cap_source: str = GUIDELINE_SOURCE
+
+    @property
+    def stop_date(self) -> date:
+        """The first day with no dose."""
+        return self.periods[-1].end + timedelta(days=1)
+
+
+def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOURCE) -> Timeline:
+    """The account of a plan made by taper."""
+    periods = []
+    for step in schedule.steps:
+        periods.append(
+            Period(
+                number=step.number,
+                start=step.start,
+                days=step.days,
+                dose=step.dose,
+                shares=tuple((a.time, a.dose) for a in step.administrations),
+                pieces=tuple(sum(u.pieces for u in a.units) for a in step.administrations),
+                made=tuple(
+                    normalize(sum((u.dose for u in a.units), Decimal(0)))
+                    for a in step.administrations
+                ),
+                units_allowed=all(
+                    u.product in schedule.products and u.count % u.product.split == 0
+                    for a in step.administrations
+                    for u in a.units
+                ),
+            )
+        )
+    rx = schedule.prescription
+    return Timeline(
+        drug=drug,
+        start_dose=rx.start_dose,
+        doses_per_day=rx.doses_per_day,
+        periods=tuple(periods),
+        products=schedule.products,
+        max_cut=schedule.max_cut,
+        max_units=schedule.max_units,
+        region=rx.region,
+        patient=rx.patient,
+        cap_source=cap_source,
+    )
+
+
+# --- the prescription -------------------------------------------------------
+
+
+def _population_word(population: str) -> str:
+    return {"older-adult": "older adults", "child": "children"}.get(population, "adults")
+
+
+def _indication_word(indication: str) -> str:
+    return {"seizure": "seizure disorders", "any": "any indication"}.get(
+        indication, indication.replace("-", " ")
+    )
+
+
+def documented_range(drug: Drug, patient: Patient, region: str) -> DoseRange | None:
+    """The range the starting dose is held to.
+
+    The stated indication's range for the patient's population (older adults fall back
+    to the adult range where no older-adult maximum is documented); without an
+    indication, the widest adult range. Ranges for the plan's region come first.
+    """
+    population = patient.population
+    pools = [population, "adult"] if population == "older-adult" else [population]
+    for pop in pools:
+        found = [
+            r
+            for r in drug.ranges
+            if r.population == pop
+            and r.max_mg_per_day is not None
+            and (patient.indication is None or r.indication == patient.indication)
+        ]
+        local = [r for r in found if region in r.regions] or found
+        if local:
+            return max(local, key=lambda r: r.max_mg_per_day or Decimal(0))
+    return None
+
+
+def _smallest_strength(drug: Drug) -> Decimal | None:
+    strengths = [p.strength_mg * p.split for p in drug.products if p.strength_mg is not None]
+    return min(strengths) if strengths else None
+
+
+def unit_slip(drug: Drug, dose: Decimal) -> str | None:
+    """Why ``dose`` looks like a unit slip, with a suggestion, or ``None``."""
+    maxima = [r.max_mg_per_day for r in drug.ranges if r.max_mg_per_day is not None]
+    smallest = _smallest_strength(drug)
+    top = max(maxima) if maxima else None
+    low = smallest / SLIP_FACTOR if smallest is not None else None
+
+    def plausible(value: Decimal) -> bool:
+        return (low is None or value >= low) and (top is None or value <= top)
+
+    if top is not None and dose >= SLIP_FACTOR * top:
+        guess = normalize(dose / 1000)
+        why = (
+            f"{format_mg(dose)}/day is {SLIP_FACTOR} or more times the largest documented "
+            f"maximum for {drug.name} ({format_mg(top)}/day)"
+        )
+    elif low is not None and dose < low:
+        guess = normalize(dose * 1000)
+        why = (
+            f"{format_mg(dose)}/day is below a tenth of the smallest {drug.name} dose a "
+            f"product makes ({format_mg(smallest or Decimal(0))})"
+        )
+    else:
+        return None
+    hint = f"; did you mean {format_mg(guess)}?" if plausible(guess) else ""
+    return f"{why}: a likely unit slip{hint}"
+
+
+def check_prescription(
+    drug: Drug,
+    catalog: Catalog,
+    dose: Decimal,
+    doses_per_day: int,
+    patient: Patient,
+    region: str = "us",
+) -> list[Finding]:
+    """Findings about the starting dose, its division and the patient, before any plan."""
+    findings: list[Finding] = []
+    slip = unit_slip(drug, dose)
+    if slip:
+        return [
+            Finding(
+                "error",
+                "likely-unit-slip",
+                slip[0].upper() + slip[1:] + ".",
+                "the catalog's documented ranges and product strengths",
+            )
+        ]
+    rng = documented_range(drug, patient, region)
+    if rng is not None and rng.max_mg_per_day is not None and dose > rng.max_mg_per_day:
+        findings.append(
+            Finding(
+                "error",
+                "dose-above-range",
+                f"The starting dose of {format_mg(dose)}/day is above the documented maximum of "
+                f"{format_mg(rng.max_mg_per_day)}/day for {_indication_word(rng.indication)} in "
+                f"{_population_word(rng.population)} "
+                f"({', '.join(r.upper() for r in rng.regions)}).",
+                catalog.cite(rng.source),
+            )
+        )
+    elif rng is None:
+        what = f" for {_indication_word(patient.indication)}" if patient.indication else ""
+        findings.append(
+            Finding(
+                "info",
+                "no-documented-range",
+                f"The catalog documents no maximum daily dose of {drug.name}{what} in "
+                f"{_population_word(patient.population)}, so the starting dose is not checked "
+                f"against one.",
+                catalog.path or "catalog",
+            )
+        )
+    if doses_per_day not in drug.doses_per_day:
+        usual = " or ".join(str(n) for n in drug.doses_per_day)
+        findings.append(
+            Finding(
+                "warning",
+                "unusual-division",
+                f"{doses_per_day} dose{'s' if doses_per_day > 1 else ''} a day is not among the "
+                f"label's usual divisions for {drug.name} ({usual} a day).",
+                catalog.cite(drug.doses_per_day_source),
+            )
+        )
+    findings += _age_findings(drug, catalog, dose, patient, region)
+    return findings
+
+
+def _age_findings(
+    drug: Drug, catalog: Catalog, dose: Decimal, patient: Patient, region: str
+) -> list[Finding]:
+    population = patient.population
+    if population == "older-adult":
+        lower = [
+            r
+            for r in drug.ranges
+            if r.population == "older-adult"
+            and r.start_mg_per_day is not None
+            and (patient.indication is None or r.indication in (patient.indication, "any"))
+        ]
+        lower = [r for r in lower if region in r.regions] or lower
+        extra, source = "", BEERS_SOURCE
+        if lower:
+            first = min(lower, key=lambda r: r.start_mg_per_day or Decimal(0))
+            assert first.start_mg_per_day is not None
+            extra = (
+                f"; the label's starting dose for older adults is "
+                f"{format_mg(first.start_mg_per_day)}/day, against "
+                f"{format_mg(dose)}/day here"
+            )
+            source = f"{BEERS_SOURCE}; {catalog.cite(first.source)}"
+        return [
+            Finding(
+                "warning",
+                "older-adult",
+                f"The patient is {patient.age}: the Beers Criteria advise avoiding benzodiazepines "
+                f"(cognitive impairment, delirium, falls, fractures){extra}.",
+                source,
+            )
+        ]
+    if population != "child":
+        return []
+    ranges = [
+        r
+        for r in drug.ranges
+        if r.population == "child"
+        and (patient.indication is None or r.indication == patient.indication)
+    ]
+    with_kg = [r for r in ranges if r.usual_max_mg_per_kg_per_day is not None]
+    if not with_kg:
+        what = f" for {_indication_word(patient.indication)}" if patient.indication else ""
+        return [
+            Finding(
+                "warning",
+                "child-no-range",
+                f"The catalog documents no dose range for children taking {drug.name}{what}; the "
+                f"plan is checked against adult figures only.",
+                catalog.path or "catalog",
+            )
+        ]
+    if patient.weight_kg is None:
+        return []
+    rng = with_kg[0]
+    assert rng.usual_max_mg_per_kg_per_day is not None
+    per_kg = dose / patient.weight_kg
+    if per_kg <= rng.usual_max_mg_per_kg_per_day:
+        return []
+    return [
+        Finding(
+            "warning",
+            "child-dose-above-usual",
+            f"{format_mg(dose)}/day for {format_number(patient.weight_kg)} kg is "
+            f"{format_number(per_kg.quantize(Decimal('0.001')))} mg/kg/day, "
+            f"above the label's usual "
+            f"maintenance of {format_number(rng.usual_min_mg_per_kg_per_day or Decimal(0))} to "
+            f"{format_number(rng.usual_max_mg_per_kg_per_day)} mg/kg/day for children "
+            f"({_indication_word(rng.indication)}).",
+            catalog.cite(rng.source),
+        )
+    ]
+
+
+# --- the plan ----------------------------------------------------------------
+
+
+def _runs(numbers: Sequence[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][-1] == n - 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return runs
+
+
+def _steps_word(run: Sequence[int]) -> str:
+    return f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
+
+
+def check_timeline(tl: Timeline, catalog: Catalog | None = None) -> list[Finding]:
+    """Findings about the course of a schedule: cuts, pace, steps, doses and duration."""
+    findings: list[Finding] = []
+    findings += _continuity(tl)
+    findings += _cuts(tl)
+    findings += _dispensing(tl)
+    findings += _pace(tl)
+    findings += _short_steps(tl, catalog)
+    findings += _final_dose(tl)
+    findings += _duration(tl)
+    return findings
+
+
+def _continuity(tl: Timeline) -> list[Finding]:
+    out = []
+    for before, after in zip(tl.periods, tl.periods[1:], strict=False):
+        expected = before.end + timedelta(days=1)
+        if after.start != expected:
+            kind = "a gap" if after.start > expected else "an overlap"
+            out.append(
+                Finding(
+                    "error",
+                    "gap-or-overlap",
+                    f"Step {after.number} starts {after.start.isoformat()}, "
+                    f"but step {before.number} "
+                    f"ends {before.end.isoformat()}: {kind} of "
+                    f"{abs((after.start - expected).days)} day(s).",
+                    "taper plan contract: steps are contiguous",
+                    after.number,
+                )
+            )
+    return out
+
+
+def _cuts(tl: Timeline) -> list[Finding]:
+    out = []
+    previous = tl.start_dose
+    for i, period in enumerate(tl.periods):
+        if i == 0 and tl.first_is_start:
+            previous = period.dose
+            continue
+        if period.dose > previous:
+            out.append(
+                Finding(
+                    "error",
+                    "dose-rises",
+                    f"The daily dose rises from {format_mg(previous)} to {format_mg(period.dose)}.",
+                    "taper design: the realised daily dose never rises",
+                    period.number,
+                )
+            )
+        elif previous > 0:
+            cut = (previous - period.dose) / previous
+            if cut > tl.max_cut:
+                out.append(
+                    Finding(
+                        "error",
+                        "cut-above-cap",
+                        f"The dose falls from {format_mg(previous)} "
+                        f"to {format_mg(period.dose)}/day, "
+                        f"a cut of {format_percent(cut)} %, above the cap of "
+                        f"{format_percent(tl.max_cut)} %.",
+                        tl.cap_source,
+                        period.number,
+                    )
+                )
+        previous = period.dose
+    return out
+
+
+def min_pieces(dose: Decimal, products: Sequence[Product]) -> int | None:
+    """The fewest pieces that make ``dose`` exactly, with no limit; ``None`` if none can."""
+    pieces = []
+    for p in products:
+        if not p.usable or p.strength_mg is None:
+            continue
+        pieces.append((p.strength_mg, 1))  # a whole tablet, any number of them
+        k = p.split
+        while k < 1:
+            pieces.append((p.strength_mg * k, 0))  # one part-tablet, at most once per product
+            k += p.split
+    if not pieces or dose <= 0:
+        return None if dose > 0 else 0
+    quantum = reduce(_gcd, (v for v, _ in pieces))
+    target = int(dose / quantum) if (dose / quantum) == int(dose / quantum) else None
+    if target is None or target > 200_000:
+        return None
+    whole = sorted({int(v / quantum) for v, again in pieces if again})
+    parts = [int(v / quantum) for v, again in pieces if not again]
+    inf = math.inf
+    best = [inf] * (target + 1)
+    best[0] = 0
+    for amount in range(1, target + 1):
+        for w in whole:
+            if w <= amount and best[amount - w] + 1 < best[amount]:
+                best[amount] = best[amount - w] + 1
+    result = best[target]
+    # at most one part-tablet per product: try each subset of part-pieces of size <= products
+    for used in _part_sums(parts, len(products)):
+        value, count = used
+        if value <= target and best[target - value] + count < result:
+            result = best[target - value] + count
+    return None if result == inf else int(result)
+
+
+def _part_sums(parts: Sequence[int], limit: int) -> Iterable[tuple[int, int]]:
+    sums = {(0, 0)}
+    for part in parts:
+        sums |= {(v + part, c + 1) for v, c in sums if c < limit}
+    return sums - {(0, 0)}
+
+
+def _gcd(a: Decimal, b: Decimal) -> Decimal:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def _dispensing(tl: Timeline) -> list[Finding]:
+    out: list[Finding] = []
+    products = [p for p in tl.products if p.usable]
+    if not products:
+        return out
+    dispenser = Dispenser(products, tl.max_units)
+    names = ", ".join(p.name for p in products)
+    for period in tl.periods:
+        stated = [d for _, d in period.shares]
+        if period.shares and (
+            sum(stated) != period.dose or (period.made is not None and list(period.made) != stated)
+        ):
+            made = (
+                ""
+                if period.made is None
+                else (f" and its units {' + '.join(format_mg(m) for m in period.made)}")
+            )
+            out.append(
+                Finding(
+                    "error",
+                    "dose-mismatch",
+                    f"The step states {format_mg(period.dose)}/day but its administrations are "
+                    f"{' + '.join(format_mg(d) for d in stated)}{made}.",
+                    "taper plan contract: one truth",
+                    period.number,
+                )
+            )
+            continue
+        if not period.units_allowed:
+            out.append(
+                Finding(
+                    "error",
+                    "not-dispensable",
+                    f"The step lists a product that is not allowed, or splits one further than it "
+                    f"may be split (allowed: {names}).",
+                    "the catalog's products",
+                    period.number,
+                )
+            )
+            continue
+        if period.pieces is not None:
+            over = [n for n in period.pieces if n > tl.max_units]
+            if over:
+                out.append(_too_many(period, max(over), tl.max_units))
+            continue
+        doses = [d for _, d in period.shares] or [period.dose]
+        if period.shares:
+            missing = [d for d in doses if d > 0 and d not in dispenser.best]
+        else:
+            missing = (
+                [] if period.dose in dispenser.daily_doses(tl.doses_per_day) else [period.dose]
+            )
+        worst = 0
+        for d in missing:
+            needed = min_pieces(d, products)
+            if needed is None:
+                out.append(
+                    Finding(
+                        "error",
+                        "not-dispensable",
+                        f"No combination of {names} makes {format_mg(d)}"
+                        f"{'' if period.shares else '/day'}.",
+                        "the catalog's products",
+                        period.number,
+                    )
+                )
+            else:
+                per_time = needed if period.shares else math.ceil(needed / tl.doses_per_day)
+                worst = max(worst, per_time)
+        if worst:
+            out.append(_too_many(period, worst, tl.max_units))
+    return out
+
+
+def _too_many(period: Period, pieces: int, limit: int) -> Finding:
+    return Finding(
+        "error",
+        "too-many-units",
+        f"A dose needs {pieces} tablets or pieces at one time, more than the limit of {limit}.",
+        "taper: the clinician's limit per administration (--max-units)",
+        period.number,
+    )
+
+
+def _dose_on(tl: Timeline) -> Callable[[date], Decimal]:
+    def dose_on(day: date) -> Decimal:
+        if day < tl.periods[0].start:
+            return tl.start_dose if not tl.first_is_start else tl.periods[0].dose
+        for period in tl.periods:
+            if period.start <= day <= period.end:
+                return period.dose
+        return Decimal(0)
+
+    return dose_on
+
+
+def _pace(tl: Timeline) -> list[Finding]:
+    dose_on = _dose_on(tl)
+    worst: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+    for i, period in enumerate(tl.periods):
+        if i == 0 and tl.first_is_start:
+            continue
+        before = dose_on(period.start - timedelta(days=1))
+        after = dose_on(period.start + timedelta(days=PACE_WINDOW_DAYS - 1))
+        if before > 0 and (before - after) / before > GUIDELINE_CAP:
+            worst[period.number] = ((before - after) / before, before, after)
+    out = []
+    for run in _runs(sorted(worst)):
+        top = max(run, key=lambda n: worst[n][0])
+        fall, before, after = worst[top]
+        out.append(
+            Finding(
+                "warning",
+                "pace-above-guideline",
+                f"{_steps_word(run)}: the dose falls by more than 25 % within 14 days (at most "
+                f"{format_percent(fall)} %, from {format_mg(before)} to {format_mg(after)}/day).",
+                PACE_SOURCE,
+                run[0],
+            )
+        )
+    return out
+
+
+def _short_steps(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
+    longest = tl.drug.longest_half_life_hours
+    limit_days = ASSESS_DAYS
+    if longest is not None:
+        limit_days = max(limit_days, math.ceil(longest / 24))
+    short = [p.number for p in tl.periods if p.days < limit_days]
+    if not short:
+        return []
+    source = ASSESS_SOURCE
+    half = ""
+    if longest is not None:
+        half = f"; {tl.drug.name}'s half-life is {tl.drug.describe_half_life()}"
+        if catalog is not None and tl.drug.half_life_source in catalog.sources:
+            source += f"; {catalog.cite(tl.drug.half_life_source)}"
+    out = []
+    for run in _runs(short):
+        days = sorted({p.days for p in tl.periods if p.number in run})
+        out.append(
+            Finding(
+                "warning",
+                "step-too-short",
+                f"{_steps_word(run)} last{'s' if len(run) == 1 else ''} "
+                f"{' or '.join(str(d) for d in days)} days, shorter than {limit_days} days: "
+                f"withdrawal after a cut may take up to a week to show{half}.",
+                source,
+                run[0],
+            )
+        )
+    return out
+
+
+def _final_dose(tl: Timeline) -> list[Finding]:
+    products = [p for p in tl.products if p.usable]
+    if not products:
+        return []
+    dispenser = Dispenser(products, tl.max_units)
+    smallest = dispenser.smallest
+    last = tl.periods[-1]
+    if last.dose <= FINAL_DOSE_FACTOR * smallest:
+        return []
+    text = (
+        f"The last dose before the stop is {format_mg(last.dose)}/day, "
+        f"{format_number((last.dose / smallest).quantize(Decimal('0.1')))} times the smallest "
+        f"daily dose the products make ({format_mg(smallest)})"
+    )
+    below = [v for v in dispenser.daily_doses(tl.doses_per_day) if 0 < v < last.dose]
+    if below and (last.dose - below[-1]) / last.dose > tl.max_cut:
+        cut = format_percent((last.dose - below[-1]) / last.dose)
+        text += (
+            f"; the next dose they make, {format_mg(below[-1])}/day, would be a {cut} % cut, "
+            f"above the cap of {format_percent(tl.max_cut)} %, so a larger cap (--max-cut) "
+            f"or a smaller product would taper further"
+        )
+    return [Finding("warning", "final-dose-large", text + ".", tl.cap_source, last.number)]
+
+
+def _duration(tl: Timeline) -> list[Finding]:
+    months = tl.patient.use_months
+    if months is not None and months < LONG_TERM_MONTHS:
+        return []
+    first = tl.periods[0]
+    start = first.dose if tl.first_is_start else tl.start_dose
+    final = tl.periods[-1].dose
+    if final >= start:
+        return []
+    fraction, every = TYPICAL_FASTEST
+    needed = math.ceil(every * math.log(final / start) / math.log(1 - fraction))
+    actual = (tl.stop_date - first.start).days
+    if actual >= needed:
+        return []
+    who = f"after {months} months of use" if months is not None else "for use of 3 months or more"
+    return [
+        Finding(
+            "warning",
+            "short-for-long-term",
+            f"The taper lasts {actual} days; {who}, even the guideline's fastest typical pace "
+            f"(10 % every 14 days) takes about {needed} days from {format_mg(start)} to "
+            f"{format_mg(final)}/day.",
+            f"{TYPICAL_SOURCE}; {LONG_TERM_SOURCE}",
+        )
+    ]
+
+
+# --- overrides and the public entry point ------------------------------------
+
+PLANNER_CODES = ("target-adjusted", "cut-capped", "units-limit-raised")
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, str]:
+    """Read ``CODE=reason`` pairs; the code must be one a clinician may override."""
+    out: dict[str, str] = {}
+    allowed = sorted(c for c, info in CODES.items() if info.overridable)
+    for item in items:
+        code, sep, reason = str(item).partition("=")
+        code, reason = code.strip(), reason.strip().strip('"').strip()
+        if not sep or not reason:
+            raise InputError(
+                "--override",
+                item,
+                'give CODE="reason", such as dose-above-range="transferred from inpatient care"',
+            )
+        if code not in CODES:
+            raise InputError("--override", code, f"codes: {', '.join(allowed)}")
+        if not CODES[code].overridable:
+            raise InputError("--override", code, "this finding cannot be overridden")
+        out[code] = reason
+    return out
+
+
+def apply_overrides(findings: Iterable[Finding], overrides: Mapping[str, str]) -> list[Finding]:
+    """Findings with the clinician's reasons attached to the codes they override."""
+    return [
+        replace(f, override=overrides[f.code])
+        if f.code in overrides and CODES.get(f.code, CODES["unreadable"]).overridable
+        else f
+        for f in findings
+    ]
+
+
+def check(
+    schedule: Schedule,
+    *,
+    catalog: Catalog | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Every way ``schedule`` departs from the documented ranges and guideline limits.
+
+    Parameters
+    ----------
+    schedule
+        A plan made by :func:`taper.plan` (or read by :func:`taper.read_schedule`).
+    catalog
+        The catalog the drug comes from (the built-in one by default).
+    overrides
+        Codes the clinician accepts, with the reason for each.
+
+    Returns
+    -------
+    list of Finding
+        Errors first, then warnings, then information. Raises nothing.
+
+    Examples
+    --------
+    >>> from taper import plan
+    >>> s = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
+    >>> sorted({f.code for f in check(s)})
+    ['pace-above-guideline', 'short-for-long-term', 'step-too-short']
+    """
+    from .catalog import load_catalog
+
+    try:
+        cat = catalog or load_catalog()
+        drug = cat.drug(schedule.prescription.drug)
+        rx = schedule.prescription
+        found = check_prescription(
+            drug, cat, rx.start_dose, rx.doses_per_day, rx.patient, rx.region
+        )
+        found += check_timeline(timeline_of(schedule, drug, schedule.cap_source), cat)
+        found += [f for f in schedule.findings if f.code in PLANNER_CODES]
+    except Exception as exc:  # a finding, never a crash: check raises nothing
+        found = [Finding("error", "unreadable", f"The plan could not be checked: {exc}.")]
+    accepted = dict(schedule.overrides)
+    accepted.update(overrides or {})
+    return sorted(apply_overrides(found, accepted), key=Finding.sort_key)
