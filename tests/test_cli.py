@@ -52,7 +52,7 @@ def test_terminal_ends_with_findings_errors_first() -> None:
     severities = [
         line.split()[0]
         for line in tail.splitlines()
-        if line.startswith("  ") and not line.startswith("    ")
+        if line.startswith("  ") and not line.startswith(("    ", "  ..."))
     ]
     order = {"ERROR": 0, "WARNING": 1, "INFO": 2}
     assert severities == sorted(severities, key=order.__getitem__)
