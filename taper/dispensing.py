@@ -117,26 +117,35 @@ class Dispenser:
         self._split_cache: dict[tuple[Decimal, int], tuple[Decimal, ...] | None] = {}
 
     def _enumerate(self) -> dict[Decimal, Composition]:
-        best: dict[Decimal, Composition] = {Decimal(0): Composition(())}
-
-        def walk(i: int, left: int, units: tuple[Unit, ...]) -> None:
-            if i == len(self.products):
-                if units:
-                    # the largest strength first, as a pharmacist would read it
-                    comp = Composition(tuple(sorted(units, key=lambda u: -u.dose)))
-                    old = best.get(comp.dose)
-                    if old is None or comp.cost(self._order) < old.cost(self._order):
-                        best[comp.dose] = comp
-                return
-            product = self.products[i]
-            walk(i + 1, left, units)
-            count = product.split
-            while ceil_int(count) <= left:
-                walk(i + 1, left - ceil_int(count), (*units, Unit(product, normalize(count))))
-                count += product.split
-
-        walk(0, self.max_units, ())
-        return best
+        # Dynamic programming over products: for each dose keep the cheapest way to make
+        # it. The cost (pieces, products, split tablets, catalog order) adds up product by
+        # product, so the cheapest way to a dose is never beaten by a dearer one.
+        Cost = tuple[int, int, int, int]
+        states: dict[Decimal, tuple[Cost, tuple[Unit, ...]]] = {Decimal(0): ((0, 0, 0, 0), ())}
+        for index, product in enumerate(self.products):
+            assert product.strength_mg is not None
+            grown = dict(states)
+            for dose, (cost, units) in states.items():
+                count = product.split
+                while cost[0] + ceil_int(count) <= self.max_units:
+                    split = 1 if count % 1 else 0
+                    new_cost = (
+                        cost[0] + ceil_int(count),
+                        cost[1] + 1,
+                        cost[2] + split,
+                        cost[3] + index,
+                    )
+                    new_dose = normalize(dose + product.strength_mg * count)
+                    old = grown.get(new_dose)
+                    if old is None or new_cost < old[0]:
+                        grown[new_dose] = (new_cost, (*units, Unit(product, normalize(count))))
+                    count += product.split
+            states = grown
+        # the largest strength first, as a pharmacist would read it
+        return {
+            dose: Composition(tuple(sorted(units, key=lambda u: -u.dose)))
+            for dose, (_, units) in states.items()
+        }
 
     @property
     def smallest(self) -> Decimal:

@@ -685,6 +685,8 @@ def _pace(tl: Timeline) -> list[Finding]:
         if i == 0 and tl.first_is_start:
             continue
         before = dose_on(period.start - timedelta(days=1))
+        if period.dose >= before:
+            continue  # the window starts at a cut
         after = dose_on(period.start + timedelta(days=PACE_WINDOW_DAYS - 1))
         if before > 0 and (before - after) / before > GUIDELINE_CAP:
             worst[period.number] = ((before - after) / before, before, after)

@@ -116,3 +116,34 @@ def test_builtin_clonazepam_smallest_unit(builtin: Catalog) -> None:
     assert dispenser.smallest == D("0.125")
     tablets = Dispenser([p for p in clonazepam.products_in("us") if p.form == "tablet"])
     assert tablets.smallest == D("0.25")
+
+
+@pytest.mark.parametrize("max_units", [1, 2, 3, 4])
+def test_cheapest_compositions_match_an_exhaustive_search(max_units: int) -> None:
+    products = [HALF_1, WHOLE_2, CAP_025, product("q", "4", "0.25")]
+    dispenser = Dispenser(products, max_units)
+    order = {p.id: i for i, p in enumerate(products)}
+    options = []
+    for p in products:
+        counts = [D(0)]
+        count = p.split
+        while count <= max_units:
+            counts.append(count)
+            count += p.split
+        options.append(counts)
+    brute: dict[Decimal, tuple[int, int, int, int]] = {}
+    for combo in itertools.product(*options):
+        units = [Unit(p, c) for p, c in zip(products, combo, strict=True) if c]
+        if sum(u.pieces for u in units) > max_units:
+            continue
+        dose = sum((u.dose for u in units), D(0)).normalize()
+        cost = (
+            sum(u.pieces for u in units),
+            len(units),
+            sum(u.is_split for u in units),
+            sum(order[u.product.id] for u in units),
+        )
+        if dose not in brute or cost < brute[dose]:
+            brute[dose] = cost
+    made = {d.normalize(): c.cost(order) for d, c in dispenser.best.items()}
+    assert made == {d: c for d, c in brute.items()} | {D(0): (0, 0, 0, 0)}
