@@ -25,7 +25,8 @@ from .rules import (
     build_rule,
     load_protocol,
 )
-from .schedule import Administration, Finding, Schedule, Step
+from .schedule import Administration, Finding, Patient, Schedule, Step
+from .validation import check
 
 
 def write_csv(schedule: Schedule, path: str) -> None:
@@ -55,6 +56,7 @@ __all__ = [
     "Hold",
     "Hyperbolic",
     "InputError",
+    "Patient",
     "PercentOfCurrent",
     "PercentOfStart",
     "Phase",
@@ -68,6 +70,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "build_rule",
+    "check",
     "load_catalog",
     "load_protocol",
     "plan",

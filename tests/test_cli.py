@@ -293,3 +293,167 @@ def test_unknown_option_is_still_a_usage_error() -> None:
     code, _, err = run("plan", "testazepam", "2mg", "--speed", "fast", "--catalog", str(TINY))
     assert code == 2
     assert "Error: No such option '--speed'." in err
+
+
+# --- validation through the command line -------------------------------------------
+
+
+def test_dose_above_range_is_refused_naming_the_maximum(tmp_path: Path) -> None:
+    target = tmp_path / "p.json"
+    code, out, err = run(
+        "plan", "clonazepam", "40mg", "--start", "2027-01-04", "--json", str(target)
+    )
+    assert code == 1
+    assert out == ""
+    assert err.startswith(
+        "Error: dose-above-range: The starting dose of 40 mg/day is above the "
+        "documented maximum of 20 mg/day"
+    )
+    assert "(source: Klonopin (clonazepam) tablets, US Prescribing Information" in err
+    assert err.rstrip().endswith('to plan anyway, give --override dose-above-range="reason"')
+    assert len(err.splitlines()) == 1
+    assert not target.exists()
+
+
+def test_override_writes_the_plan_with_its_reason(tmp_path: Path) -> None:
+    reason = "transferred from inpatient unit at 30 mg"
+    code, _, err = run(
+        "plan",
+        "clonazepam",
+        "40mg",
+        "--start",
+        "2027-01-04",
+        "--override",
+        f'dose-above-range="{reason}"',
+        "--json",
+        str(tmp_path / "p.json"),
+        "--csv",
+        str(tmp_path / "p.csv"),
+    )
+    assert code == 0, err
+    data = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    found = next(f for f in data["findings"] if f["code"] == "dose-above-range")
+    assert found["override"] == reason
+    side = (tmp_path / "p.findings.csv").read_text(encoding="utf-8")
+    assert side.splitlines()[0] == "severity,code,step,message,source,override"
+    assert reason in side
+
+
+def test_unit_slip_is_refused_even_with_an_override() -> None:
+    code, _, err = run("plan", "clonazepam", "2", "g", "--override", "dose-above-range=sure")
+    assert code == 1
+    assert "likely unit slip; did you mean 2 mg?" in err
+    assert "this cannot be overridden" in err
+
+
+def test_overriding_the_unit_slip_itself_is_a_usage_error() -> None:
+    code, _, err = run("plan", "clonazepam", "2g", "--override", "likely-unit-slip=sure")
+    assert code == 2
+    assert err == ("Error: --override: got 'likely-unit-slip'; this finding cannot be overridden\n")
+
+
+def test_plan_with_patient_facts() -> None:
+    code, out, _ = run(
+        "plan",
+        "clonazepam",
+        "2mg",
+        "--start",
+        "2027-01-04",
+        "--age",
+        "72",
+        "--indication",
+        "panic-disorder",
+        "--use-months",
+        "24",
+    )
+    assert code == 0
+    assert "WARNING older-adult (plan): The patient is 72" in out
+    code, _, err = run("plan", "clonazepam", "1mg", "--age", "9")
+    assert code == 2
+    assert err == (
+        "Error: --weight-kg: got ''; children are checked in mg/kg/day: give the weight\n"
+    )
+
+
+def test_check_a_schedule_that_halves_every_week(tmp_path: Path) -> None:
+    path = tmp_path / "halve.csv"
+    path.write_text(
+        "start_date,days,daily_dose_mg\n2027-01-04,7,4\n2027-01-11,7,2\n"
+        "2027-01-18,7,1\n2027-01-25,7,0.5\n2027-02-01,1,0\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("check", str(path), "--drug", "clonazepam")
+    assert code == 1
+    assert out.count("ERROR cut-above-cap") == 3
+    assert "3 errors," in out
+
+
+def test_check_the_plans_own_csv_and_json(tmp_path: Path) -> None:
+    csv_path, json_path = tmp_path / "p.csv", tmp_path / "p.json"
+    run(
+        "plan",
+        "clonazepam",
+        "2mg",
+        "--start",
+        "2027-01-04",
+        "--csv",
+        str(csv_path),
+        "--json",
+        str(json_path),
+    )
+    code, out, _ = run("check", str(json_path))
+    assert code == 0, out
+    assert "0 errors" in out
+    code, out, _ = run("check", str(csv_path), "--drug", "clonazepam", "--start-dose", "2mg")
+    assert code == 0, out
+    assert "0 errors" in out
+
+
+def test_check_writes_findings_json(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "start_date,end_date,daily_dose_mg,drug\n2027-01-04,2027-01-17,1.5,"
+        "clonazepam\n2027-01-18,2027-01-31,0.75,clonazepam\n",
+        encoding="utf-8",
+    )
+    out_path = tmp_path / "f.json"
+    code, _, _ = run("check", str(path), "--start-dose", "2mg", "--json", str(out_path))
+    assert code == 1
+    data = json.loads(out_path.read_text(encoding="utf-8"))
+    assert data["format"] == "taper-findings/1"
+    assert data["errors"] == 1
+    assert [f["code"] for f in data["findings"]][0] == "cut-above-cap"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "the file is empty"),
+        ("start_date,daily_dose_mg\n2027-01-04,2\n", "a days or end_date column is required"),
+        ("start_date,days,daily_dose_mg\n2027-01-04,14,two\n", "row 2, daily_dose_mg: got 'two'"),
+        ("start_date,days,daily_dose_mg\n2027-02-30,14,2\n", "row 2, start_date: got '2027-02-30'"),
+        ("start_date,days,daily_dose_mg\n2027-01-04,0,2\n", "row 2, days: got '0'"),
+        (
+            "start_date,days,daily_dose_mg\n2027-01-04,14,0\n2027-01-18,14,1\n",
+            "no row may follow the 0 mg stop",
+        ),
+        ("start_date,days,days,daily_dose_mg\n", "each column once"),
+        ('{"format": "other"}', "a taper-plan/1 JSON file"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_check_refuses_unreadable_files(tmp_path: Path, text: str, fragment: str) -> None:
+    path = tmp_path / ("s.json" if text.startswith("{") else "s.csv")
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run("check", str(path), "--drug", "clonazepam")
+    assert code == 2, out
+    assert fragment in err
+    assert len(err.splitlines()) == 1
+
+
+def test_check_needs_a_drug(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("start_date,days,daily_dose_mg\n2027-01-04,14,2\n", encoding="utf-8")
+    code, _, err = run("check", str(path))
+    assert code == 2
+    assert err == "Error: --drug: got ''; name the drug with --drug or a drug column\n"

@@ -20,6 +20,7 @@ from taper.errors import PlanRefused, TaperError
 from taper.reports import csv_text, to_json
 from taper.rules import PRESETS, FixedAmount, PercentOfCurrent, PercentOfStart, Rule
 from taper.schedule import Schedule
+from taper.validation import check
 
 from .conftest import CHECK_PLAN
 
@@ -179,6 +180,8 @@ def test_every_plan_keeps_the_invariants(kw: dict[str, object]) -> None:
         return
     assert_invariants(schedule, kw)
     assert_exports(schedule)
+    # a plan taper returns has no error that taper.check finds, unless it was overridden
+    assert [f for f in check(schedule) if f.severity == "error" and not f.override] == []
 
 
 @settings(max_examples=60, deadline=None)
