@@ -422,7 +422,7 @@ def test_check_writes_findings_json(tmp_path: Path) -> None:
     data = json.loads(out_path.read_text(encoding="utf-8"))
     assert data["format"] == "taper-findings/1"
     assert data["errors"] == 1
-    assert [f["code"] for f in data["findings"]][0] == "cut-above-cap"
+    assert data["findings"][0]["code"] == "cut-above-cap"
 
 
 @pytest.mark.parametrize(
