@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
-from .errors import TaperError
+from .errors import InputError, TaperError
 
 
 class _Group(click.Group):
@@ -28,6 +29,15 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
         except OSError as exc:
             click.echo(f"Error: {exc.filename or 'file'}: {exc.strerror}", err=True)
+            ctx.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: still one line, never a traceback
+            click.echo(
+                f"Error: unexpected failure, nothing was written ({type(exc).__name__}: "
+                f"{exc}); please report it",
+                err=True,
+            )
             ctx.exit(1)
 
 
@@ -89,6 +99,17 @@ def _split_list(values: Sequence[str]) -> list[str]:
 )
 @click.option("--csv", "csv_path", help="Write the schedule as CSV ('-' for standard output).")
 @click.option("--json", "json_path", help="Write the plan as JSON ('-' for standard output).")
+@click.option("--pdf", "pdf_path", help="Write the plan as a PDF to review and sign.")
+@click.option("--chart", "chart_path", help="Write the chart as .png or .svg.")
+@click.option("--ics", "ics_path", help="Write a calendar (.ics) with an event at each step.")
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of the PDF.",
+)
+@click.option("--fill-days", type=int, help="Days each supply covers, in the PDF (default 28).")
 @click.option("--force", is_flag=True, help="Replace files that exist.")
 def plan_command(
     drug: str,
@@ -112,6 +133,11 @@ def plan_command(
     catalog_path: str | None,
     csv_path: str | None,
     json_path: str | None,
+    pdf_path: str | None,
+    chart_path: str | None,
+    ics_path: str | None,
+    paper: str,
+    fill_days: int | None,
     force: bool,
 ) -> None:
     """Plan a taper from DOSE a day of DRUG (e.g. taper plan clonazepam 2mg)."""
@@ -125,11 +151,16 @@ def plan_command(
     outputs = {"--csv": csv_path, "--json": json_path}
     if list(outputs.values()).count("-") > 1:
         raise click.UsageError("only one of --csv and --json can write to standard output")
-    for field, path in outputs.items():
+    files_out = {**outputs, "--pdf": pdf_path, "--chart": chart_path, "--ics": ics_path}
+    for field, path in files_out.items():
         if path and path != "-":
             files.check_writable(path, force, field)
+    if chart_path and Path(chart_path).suffix.lower() not in (".png", ".svg"):
+        raise InputError("--chart", chart_path, "a file name ending .png or .svg")
     if csv_path and csv_path != "-":
         files.check_writable(files.sidecar(csv_path), force, "--csv")
+    if fill_days is not None and not 1 <= fill_days <= 366:
+        raise InputError("--fill-days", fill_days, "1 to 366 days")
     the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
     schedule = plan(
         drug,
@@ -149,20 +180,34 @@ def plan_command(
     )
     from .reports import csv_text, findings_csv_text, render_text, to_json
 
-    texts = {"--csv": csv_text, "--json": to_json}
+    # Everything is made in memory first: a failure leaves no file half-written.
+    contents: list[tuple[str, bytes]] = []
+    if csv_path:
+        contents.append((csv_path, csv_text(schedule).encode("utf-8")))
+        if csv_path != "-":
+            side = str(files.sidecar(csv_path))
+            contents.append((side, findings_csv_text(schedule.findings).encode("utf-8")))
+    if json_path:
+        contents.append((json_path, to_json(schedule).encode("utf-8")))
+    if chart_path:
+        from .reports.chart import chart_bytes
+
+        contents.append((chart_path, chart_bytes(schedule, Path(chart_path).suffix[1:].lower())))
+    if pdf_path:
+        from .reports.pdf import pdf_bytes
+
+        contents.append((pdf_path, pdf_bytes(schedule, paper=paper, fill_days=fill_days or 28)))
+    if ics_path:
+        from .reports.calendar import ics_bytes
+
+        contents.append((ics_path, ics_bytes(schedule)))
     written = []
-    for field, path in outputs.items():
-        if path:
-            content = texts[field](schedule)
-            if path == "-":
-                click.echo(content, nl=False)
-                continue
-            files.write_atomic(path, content.encode("utf-8"))
+    for path, data in contents:
+        if path == "-":
+            click.echo(data.decode("utf-8"), nl=False)
+        else:
+            files.write_atomic(path, data)
             written.append(path)
-            if field == "--csv":
-                side = files.sidecar(path)
-                files.write_atomic(side, findings_csv_text(schedule.findings).encode("utf-8"))
-                written.append(str(side))
     if "-" not in outputs.values():
         click.echo(render_text(schedule), nl=False)
     for path in written:

@@ -213,6 +213,7 @@ def plan(
         products=chosen,
         catalog_version=f"{cat.name} {cat.version}",
         drug_display=the_drug.display,
+        drug_tall_man=the_drug.tall_man,
         max_units=limit,
         cap_source=_cap_source(the_rule),
         overrides=tuple(sorted(accepted.items())),
@@ -365,10 +366,12 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
                 _adjusted(number, current, proposal.target, target, choice, proposal.days, rule)
             )
         days = choice.days
+        held = False
         for i, hold in enumerate(rule.holds):
             if i not in holds_done and choice.dose <= hold.level(start):
                 holds_done.add(i)
                 days = max(days, hold.days)
+                held = True
         shares = dispenser.split(choice.dose, n, rule.cut_order, previous)
         assert shares is not None, "every candidate is a makeable daily dose"
         administrations = tuple(
@@ -385,6 +388,7 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
                 normalize(proposal.target),
                 current,
                 proposal.days,
+                held,
             )
         )
         day += timedelta(days=days)

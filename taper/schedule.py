@@ -83,6 +83,7 @@ class Step:
     target: Decimal
     previous_dose: Decimal
     rule_days: int
+    held: bool = False
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -168,6 +169,7 @@ class Schedule:
     products: tuple[Product, ...] = ()
     catalog_version: str = ""
     drug_display: str = ""
+    drug_tall_man: str = ""
     max_units: int = 4
     cap_source: str = ""
     overrides: tuple[tuple[str, str], ...] = ()
@@ -199,6 +201,29 @@ class Schedule:
         supply = totals(uses)
         order = {p.id: i for i, p in enumerate(self.products)}
         return sorted(supply.values(), key=lambda pc: order.get(pc[0].id, len(order)))
+
+    def fills(self, fill_days: int) -> list[tuple[date, date, list[tuple[Product, Decimal]]]]:
+        """Whole tablets to supply per fill period of ``fill_days`` days from the start.
+
+        Each period's supply covers its own days; a split tablet counts as its share
+        of a tablet dispensed whole, rounded up once per product and period.
+        """
+        if not 1 <= fill_days <= 366:
+            raise ValueError(f"fill_days: got {fill_days}; 1 to 366 days")
+        out = []
+        order = {p.id: i for i, p in enumerate(self.products)}
+        first = self.start_date
+        while first < self.stop_date:
+            last = min(first + timedelta(days=fill_days - 1), self.stop_date - timedelta(days=1))
+            uses = []
+            for step in self.steps:
+                overlap = (min(step.end, last) - max(step.start, first)).days + 1
+                if overlap > 0:
+                    uses += [(u, overlap) for a in step.administrations for u in a.units]
+            supply = sorted(totals(uses).values(), key=lambda pc: order.get(pc[0].id, len(order)))
+            out.append((first, last, supply))
+            first = last + timedelta(days=1)
+        return out
 
     def sorted_findings(self) -> list[Finding]:
         """Findings, errors first."""

@@ -1,4 +1,4 @@
-"""The edges: tables, CSV and JSON exports of a Schedule."""
+"""The edges: the terminal table, CSV, JSON, chart, PDF and calendar exports of a Schedule."""
 
 from __future__ import annotations
 
@@ -13,7 +13,28 @@ from .table import (
     write_csv,
 )
 
+#: the heavy exports, imported on first use (matplotlib, reportlab, icalendar)
+_LAZY = {
+    "plot_schedule": "chart",
+    "chart_bytes": "chart",
+    "write_chart": "chart",
+    "pdf_bytes": "pdf",
+    "write_pdf": "pdf",
+    "ics_bytes": "calendar",
+    "write_ics": "calendar",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    *_LAZY,
     "csv_text",
     "findings_csv_text",
     "findings_json",

@@ -1,0 +1,159 @@
+"""The schedule as a chart: realised daily dose over calendar dates.
+
+matplotlib is imported here only, when a chart is asked for. The chart is
+drawn on a :class:`matplotlib.figure.Figure` (never pyplot), so nothing is
+shown and no global figure state is left behind.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..doses import format_mg
+from ..schedule import Schedule
+from .files import write_atomic
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: the labels tests and readers find the plotted lines by
+REALISED = "daily dose taken"
+IDEAL = "the rule's ideal dose"
+CHANGED = "products changed the dose"
+HOLD = "hold"
+
+
+def _num(day: date) -> float:
+    """A date as matplotlib's day number (plain floats keep the types exact)."""
+    from matplotlib.dates import date2num
+
+    return float(date2num(day))  # type: ignore[no-untyped-call]
+
+
+def _series(schedule: Schedule) -> tuple[list[float], list[float], list[float]]:
+    dates = [_num(s.start) for s in schedule.steps] + [_num(schedule.stop_date)]
+    doses = [float(s.dose) for s in schedule.steps] + [0.0]
+    ideal = [max(float(s.target), 0.0) for s in schedule.steps] + [0.0]
+    return dates, doses, ideal
+
+
+def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
+    """Draw ``schedule`` on ``ax`` (a new figure's axes when ``None``) and return the axes.
+
+    The realised daily dose is a solid step line over calendar dates, the rule's
+    ideal dose a dashed one; the right axis reads in % of the starting dose; holds
+    are shaded; points mark the steps where the products changed the rule's dose.
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        ax = Figure(figsize=(8, 3.6), layout="constrained").subplots()
+    dates, doses, ideal = _series(schedule)
+    start_dose = float(schedule.prescription.start_dose)
+    # the starting dose, drawn faintly for a short while before the first cut
+    lead_days = max(7, schedule.duration_days // 25)
+    lead = [_num(schedule.start_date - timedelta(days=lead_days)), _num(schedule.start_date)]
+    ax.plot(
+        lead,
+        [start_dose, start_dose],
+        color="#1f4e79",
+        linewidth=2,
+        alpha=0.5,
+        label="_starting dose",
+    )
+    ax.plot(dates, doses, drawstyle="steps-post", color="#1f4e79", linewidth=2, label=REALISED)
+    ax.plot(
+        dates,
+        ideal,
+        drawstyle="steps-post",
+        color="#c55a11",
+        linewidth=1.2,
+        linestyle="--",
+        label=IDEAL,
+    )
+    for step in schedule.steps:
+        if step.held:
+            ax.axvspan(
+                _num(step.start),
+                _num(step.end + timedelta(days=1)),
+                color="#d9d9d9",
+                alpha=0.6,
+                linewidth=0,
+                label=HOLD if not any(p.get_label() == HOLD for p in ax.patches) else "_hold",
+            )
+    changed = sorted(
+        {f.step for f in schedule.findings if f.code == "target-adjusted" and f.step is not None}
+    )
+    if changed:
+        by_number = {s.number: s for s in schedule.steps}
+        ax.plot(
+            [_num(by_number[n].start) for n in changed],
+            [float(by_number[n].dose) for n in changed],
+            linestyle="none",
+            marker="o",
+            markersize=4,
+            color="#c55a11",
+            label=CHANGED,
+        )
+    ax.set_ylim(0, start_dose * 1.08)
+    ax.set_xlim(lead[0], _num(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
+    ax.set_ylabel("mg a day")
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+    def to_pct(mg: Any) -> Any:
+        return mg / start_dose * 100
+
+    def to_mg(pct: Any) -> Any:
+        return pct * start_dose / 100
+
+    second = ax.secondary_yaxis("right", functions=(to_pct, to_mg))
+    second.set_ylabel("% of the starting dose")
+    ax.grid(True, axis="y", color="#e0e0e0", linewidth=0.6)
+    ax.set_axisbelow(True)
+    drug = schedule.drug_display or schedule.prescription.drug
+    ax.set_title(
+        f"{drug} from {format_mg(schedule.prescription.start_dose)}/day: {schedule.rule_name}",
+        fontsize=10,
+        loc="left",
+    )
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    return ax
+
+
+def chart_figure(schedule: Schedule, width: float = 8, height: float = 3.6) -> Figure:
+    """A new figure holding the schedule's chart."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    plot_schedule(schedule, fig.subplots())
+    return fig
+
+
+def chart_bytes(
+    schedule: Schedule, fmt: str = "png", width: float = 8, height: float = 3.6, dpi: int = 150
+) -> bytes:
+    """The chart as PNG or SVG bytes, the same for the same schedule."""
+    import matplotlib
+
+    fig = chart_figure(schedule, width, height)
+    out = io.BytesIO()
+    # fixed metadata and ids, so the same schedule gives the same bytes
+    metadata: dict[str, str | None] = (
+        {"Date": None, "Creator": None} if fmt == "svg" else {"Software": None}
+    )
+    with matplotlib.rc_context({"svg.hashsalt": "taper", "svg.fonttype": "path"}):
+        fig.savefig(out, format=fmt, dpi=dpi, metadata=metadata)
+    return out.getvalue()
+
+
+def write_chart(schedule: Schedule, path: str | Path) -> None:
+    """Write the chart to ``path`` (``.png`` or ``.svg``) atomically."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    write_atomic(path, chart_bytes(schedule, suffix))

@@ -1,0 +1,462 @@
+"""The plan as a PDF a clinician reads, signs and hands on.
+
+Page 1: the prescription, the rule and its source, the dates, the chart and
+the findings. Then the schedule table (its header on every page), the
+dispensing totals, a page for the patient in plain words, and a sign-off
+block. Every page has a footer: taper and catalog versions, the date it was
+made, and page x of y. reportlab is imported here only.
+
+With SOURCE_DATE_EPOCH set, the same plan gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..dispensing import Unit
+from ..doses import format_mg, format_number, format_percent
+from ..schedule import Administration, Finding, Schedule, Step
+from .files import write_atomic
+
+PAPERS = ("a4", "letter")
+TIME_WORDS = {
+    "morning": "in the morning",
+    "midday": "at midday",
+    "evening": "in the evening",
+    "bedtime": "at bedtime",
+}
+INK = "#1f2933"
+RULE_COLOUR = "#9aa5b1"
+
+
+def generation_date() -> date:
+    """SOURCE_DATE_EPOCH's date when it is set (reproducible builds), else today (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC).date()
+    return datetime.now(tz=UTC).date()
+
+
+def _long_date(day: date) -> str:
+    return f"{day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
+
+
+def _units_words(units: tuple[Unit, ...]) -> str:
+    return " + ".join(u.describe(short=True) for u in units)
+
+
+def _admin_cell(admin: Administration | None) -> str:
+    if admin is None:
+        return "none"
+    return f"<b>{escape(format_mg(admin.dose))}</b><br/>{escape(_units_words(admin.units))}"
+
+
+def _patient_take(admin: Administration) -> str:
+    parts = []
+    for unit in admin.units:
+        count = unit.describe(short=True).split(" x ")[0]
+        noun = unit.product.short.replace("ODT", "orally disintegrating tablet")
+        whole = unit.count == 1 or (unit.count < 1)
+        plural = "" if whole else "s"
+        parts.append(f"{count} of the {noun}{plural}" if unit.count != 1 else f"one {noun}")
+    return f"{' and '.join(parts)} ({format_mg(admin.dose)})"
+
+
+def _condensed(findings: list[Finding]) -> list[tuple[Finding, list[int]]]:
+    """Findings for page 1: notes of one code are gathered into one line listing their steps."""
+    out: list[tuple[Finding, list[int]]] = []
+    notes: dict[str, tuple[Finding, list[int]]] = {}
+    for f in findings:
+        if f.severity == "info" and f.code == "target-adjusted":
+            if f.code not in notes:
+                notes[f.code] = (f, [])
+                out.append(notes[f.code])
+            if f.step is not None:
+                notes[f.code][1].append(f.step)
+        else:
+            out.append((f, []))
+    return out
+
+
+class _Styles:
+    def __init__(self) -> None:
+        from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+
+        base = getSampleStyleSheet()
+        self.title = ParagraphStyle(
+            "t",
+            parent=base["Title"],
+            fontSize=17,
+            leading=21,
+            alignment=0,
+            spaceAfter=2,
+            textColor=INK,
+        )
+        self.h2 = ParagraphStyle(
+            "h2",
+            parent=base["Heading2"],
+            fontSize=12,
+            leading=15,
+            spaceBefore=8,
+            spaceAfter=4,
+            textColor=INK,
+        )
+        self.body = ParagraphStyle(
+            "b", parent=base["BodyText"], fontSize=9, leading=11.5, textColor=INK
+        )
+        self.small = ParagraphStyle("s", parent=self.body, fontSize=7.5, leading=9.5)
+        self.cell = ParagraphStyle("c", parent=self.body, fontSize=8, leading=10)
+        self.big = ParagraphStyle("p", parent=self.body, fontSize=11, leading=15)
+
+
+def pdf_bytes(
+    schedule: Schedule,
+    *,
+    paper: str = "a4",
+    fill_days: int = 28,
+    generated: date | None = None,
+) -> bytes:
+    """The plan as PDF bytes (``paper`` ``a4`` or ``letter``; supplies per ``fill_days``)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, LETTER
+    from reportlab.lib.units import mm
+    from reportlab.platypus import (
+        CondPageBreak,
+        Image,
+        KeepTogether,
+        PageBreak,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    from .chart import chart_bytes
+
+    if paper not in PAPERS:
+        raise ValueError(f"paper: got {paper!r}; one of {', '.join(PAPERS)}")
+    size = A4 if paper == "a4" else LETTER
+    made = generated or generation_date()
+    st = _Styles()
+    rx = schedule.prescription
+    drug = schedule.drug_tall_man or schedule.drug_display or rx.drug
+    margin = 16 * mm
+    width = size[0] - 2 * margin
+    footer = (
+        f"taper {__version__}  |  catalog: {schedule.catalog_version}  |  made {made.isoformat()}"
+    )
+
+    def para(text: str, style: Any = None) -> Paragraph:
+        return Paragraph(text, style or st.body)
+
+    def grid(
+        rows: list[list[Any]], widths: list[float], header: bool = False, zebra: bool = False
+    ) -> Table:
+        table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
+        commands: list[Any] = [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor(RULE_COLOUR)),
+        ]
+        if header:
+            commands += [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e7eb")),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor(INK)),
+            ]
+        if zebra:
+            commands += [
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f5f7fa")])
+            ]
+        table.setStyle(TableStyle(commands))
+        return table
+
+    story: list[Any] = []
+    # --- page 1: what the clinician signs -------------------------------------------------
+    story.append(para(f"Benzodiazepine taper plan: {escape(drug)}", st.title))
+    story.append(
+        para(
+            "For review and signature by the prescriber. A planning aid: it does not "
+            "replace clinical judgement or the product labelling.",
+            st.small,
+        )
+    )
+    story.append(Spacer(1, 4))
+    times = ", ".join(rx.times)
+    facts = [
+        ["Drug", f"{escape(drug)} ({escape(rx.drug)})"],
+        [
+            "Starting dose",
+            f"{escape(format_mg(rx.start_dose))} a day in {rx.doses_per_day} "
+            f"dose{'s' if rx.doses_per_day > 1 else ''} ({escape(times)})",
+        ],
+    ]
+    patient = rx.patient
+    about = []
+    if patient.indication:
+        about.append(f"taken for {patient.indication.replace('-', ' ')}")
+    if patient.age is not None:
+        about.append(f"age {patient.age}")
+    if patient.weight_kg is not None:
+        about.append(f"{format_number(patient.weight_kg)} kg")
+    if patient.use_months is not None:
+        about.append(f"taken for {patient.use_months} months")
+    if about:
+        facts.append(["Patient", escape(", ".join(about))])
+    facts += [
+        [
+            "Products",
+            escape(", ".join(p.name for p in schedule.products)) + f" ({rx.region.upper()})",
+        ],
+        ["Rule", f"<b>{escape(schedule.rule_name)}</b>: {escape(schedule.rule_description)}"],
+        ["Rule's source", escape(schedule.rule_source or "the clinician")],
+        [
+            "Dates",
+            f"first cut {escape(_long_date(rx.start_date))}; last dose "
+            f"{escape(_long_date(schedule.steps[-1].end))}; no dose from "
+            f"{escape(_long_date(schedule.stop_date))}",
+        ],
+        [
+            "Duration",
+            f"{schedule.duration_days} days ({schedule.duration_days / 7:.1f} weeks) "
+            f"in {len(schedule.steps)} steps; no single cut above "
+            f"{format_percent(schedule.max_cut)} % before the stop",
+        ],
+    ]
+    story.append(
+        grid(
+            [[para(f"<b>{k}</b>", st.cell), para(v, st.cell)] for k, v in facts],
+            [30 * mm, width - 30 * mm],
+        )
+    )
+    story.append(Spacer(1, 6))
+    chart_height = 62 * mm
+    png = chart_bytes(schedule, "png", width=width / 72, height=chart_height / 72, dpi=200)
+    story.append(Image(io.BytesIO(png), width=width, height=chart_height))
+    story.append(para("Findings", st.h2))
+    findings = schedule.sorted_findings()
+    if not findings:
+        story.append(
+            para("None: the plan keeps within the documented ranges and guideline limits checked.")
+        )
+    rows: list[list[Any]] = [
+        [para("<b>Finding</b>", st.small), para("<b>What and why</b>", st.small)]
+    ]
+    for f, steps in _condensed(findings):
+        where = (
+            f"steps {', '.join(map(str, steps))}"
+            if steps
+            else f"step {f.step}"
+            if f.step is not None
+            else "plan"
+        )
+        text = escape(f.message)
+        if steps:
+            text = (
+                f"The products could not make the rule's ideal dose at {len(steps)} steps; "
+                f"the table shows the ideal beside the dose taken, and steps were lengthened "
+                f"where a cut was steeper, to keep the rule's pace. First: {text}"
+            )
+        if f.source:
+            text += f"<br/><i>Source: {escape(f.source)}</i>"
+        if f.override:
+            text += f"<br/><b>Overridden by the clinician:</b> {escape(f.override)}"
+        rows.append(
+            [
+                para(f"<b>{f.severity.upper()}</b><br/>{escape(f.code)}<br/>{where}", st.small),
+                para(text, st.small),
+            ]
+        )
+    if findings:
+        story.append(grid(rows, [34 * mm, width - 34 * mm], header=True))
+
+    # --- the schedule ----------------------------------------------------------------------
+    story.append(PageBreak())
+    story.append(para("Schedule", st.h2))
+    story.append(
+        para(
+            "Doses in mg; what to take at each time, in tablets. Half tablets are "
+            "halves of scored tablets, split along the score. Ideal: the rule's dose "
+            "before it was made from real products.",
+            st.small,
+        )
+    )
+    story.append(Spacer(1, 3))
+    head = ["Step", "Dates", "Days", "mg a day (ideal)", *[t.capitalize() for t in rx.times], "Cut"]
+    table_rows: list[list[Any]] = [[para(f"<b>{h}</b>", st.cell) for h in head]]
+    for step in schedule.steps:
+        table_rows.append(_step_row(step, rx.times, para, st.cell))
+    fixed = [11 * mm, 24 * mm, 10 * mm, 20 * mm, 13 * mm]
+    each = (width - sum(fixed)) / len(rx.times)
+    widths = [*fixed[:4], *([each] * len(rx.times)), fixed[4]]
+    story.append(grid(table_rows, widths, header=True, zebra=True))
+
+    # --- dispensing --------------------------------------------------------------------------
+    story.append(CondPageBreak(60 * mm))
+    story.append(para("Dispensing", st.h2))
+    story.append(
+        para(
+            f"Whole tablets to supply, for every {fill_days} days and in all. A half "
+            f"tablet is half of a tablet supplied whole.",
+            st.small,
+        )
+    )
+    story.append(Spacer(1, 3))
+    supplied = [p for p, _ in schedule.dispensing()]
+    fill_rows: list[list[Any]] = [
+        [
+            para("<b>Supply for</b>", st.cell),
+            para("<b>Days</b>", st.cell),
+            *[para(f"<b>{escape(p.short)}</b>", st.cell) for p in supplied],
+        ]
+    ]
+    for first, last, supply in schedule.fills(fill_days):
+        counts = {p.id: q for p, q in supply}
+        fill_rows.append(
+            [
+                para(f"{first.isoformat()} to {last.isoformat()}", st.cell),
+                para(str((last - first).days + 1), st.cell),
+                *[
+                    para(format_number(counts[p.id]) if p.id in counts else "-", st.cell)
+                    for p in supplied
+                ],
+            ]
+        )
+    fill_rows.append(
+        [
+            para("<b>Whole plan</b>", st.cell),
+            para(f"<b>{schedule.duration_days}</b>", st.cell),
+            *[para(f"<b>{format_number(q)}</b>", st.cell) for _, q in schedule.dispensing()],
+        ]
+    )
+    first_cols = [44 * mm, 12 * mm]
+    per_product = (width - sum(first_cols)) / max(1, len(supplied))
+    story.append(
+        grid(fill_rows, [*first_cols, *([per_product] * len(supplied))], header=True, zebra=True)
+    )
+
+    # --- the patient's page ------------------------------------------------------------------
+    story.append(PageBreak())
+    story.append(para(f"Your plan for lowering {escape(rx.drug)}", st.title))
+    story.append(
+        para(
+            f"You take {escape(format_mg(rx.start_dose))} of {escape(rx.drug)} a day now. "
+            f"Your dose goes down slowly, step by step, until you stop on "
+            f"<b>{escape(_long_date(schedule.stop_date))}</b>. Take exactly what this page says on "
+            f"each day.",
+            st.big,
+        )
+    )
+    story.append(Spacer(1, 4))
+    for step in schedule.steps:
+        what = "; ".join(
+            f"{TIME_WORDS.get(a.time, a.time)} take {escape(_patient_take(a))}"
+            for a in step.administrations
+        )
+        story.append(
+            para(
+                f"<b>From {escape(_long_date(step.start))}</b> to "
+                f"{escape(_long_date(step.end))}: {what}.",
+                st.body,
+            )
+        )
+    story.append(para(f"<b>From {escape(_long_date(schedule.stop_date))}</b>: take none.", st.body))
+    story.append(Spacer(1, 6))
+    advice = [
+        "Never stop suddenly, and do not change your dose on your own.",
+        "Some unpleasant feelings can come after a lower dose and may take up to a week to show. "
+        "If withdrawal symptoms become hard to bear, contact your prescriber: the plan can pause "
+        "or slow down.",
+        "Keep your tablets in their packs; a half tablet is one tablet broken along its line.",
+        "Bring this page to every appointment and to your pharmacy.",
+    ]
+    story.append(
+        KeepTogether(
+            [para("Important", st.h2), *[para(f"&bull; {escape(a)}", st.big) for a in advice]]
+        )
+    )
+
+    # --- sign-off ------------------------------------------------------------------------------
+    story.append(Spacer(1, 10))
+    line = "_" * 40
+    sign = [
+        [para("<b>Prescriber</b>", st.body), para(line, st.body)],
+        [para("<b>Signature</b>", st.body), para(line, st.body)],
+        [para("<b>Date</b>", st.body), para(line, st.body)],
+        [para("<b>Pharmacist check</b>", st.body), para(line, st.body)],
+    ]
+    story.append(KeepTogether([para("Sign-off", st.h2), grid(sign, [40 * mm, width - 40 * mm])]))
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=size,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin + 6 * mm,
+        title=f"Taper plan: {rx.drug}",
+        author="taper",
+        creator=f"taper {__version__}",
+        subject=schedule.rule_name,
+        invariant=1,
+    )
+    doc.build(story, canvasmaker=_numbered_canvas(footer, size, margin))
+    return out.getvalue()
+
+
+def _step_row(step: Step, times: tuple[str, ...], para: Any, style: Any) -> list[Any]:
+    ideal = format_number(max(step.target, Decimal(0))) if step.target != step.dose else ""
+    dose = f"<b>{escape(format_number(step.dose))}</b>" + (f" ({ideal})" if ideal else "")
+    held = "<br/>hold" if step.held else ""
+    return [
+        para(str(step.number), style),
+        para(f"{step.start.isoformat()}<br/>to {step.end.isoformat()}", style),
+        para(f"{step.days}{held}", style),
+        para(dose, style),
+        *[para(_admin_cell(step.at(t)), style) for t in times],
+        para(f"{format_percent(step.cut)} %", style),
+    ]
+
+
+def _numbered_canvas(footer: str, size: tuple[float, float], margin: float) -> Any:
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):  # type: ignore[misc]
+        """Holds each page until the end, so every footer can say 'page x of y'."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.setFont("Helvetica", 7)
+                self.setFillColorRGB(0.35, 0.4, 0.45)
+                self.drawString(margin, margin * 0.6, footer)
+                self.drawRightString(size[0] - margin, margin * 0.6, f"page {number} of {total}")
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def write_pdf(schedule: Schedule, path: str | Path, **options: Any) -> None:
+    """Write the plan's PDF to ``path`` atomically."""
+    write_atomic(path, pdf_bytes(schedule, **options))
