@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,6 +152,20 @@ def test_write_atomic_leaves_the_old_file_on_failure(
     write_atomic(target, b"new")
     assert target.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+
+
+def test_write_atomic_gives_files_the_usual_mode(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "new.csv", b"x")
+        assert (tmp_path / "new.csv").stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.csv"
+        kept.write_bytes(b"old")
+        kept.chmod(0o600)
+        write_atomic(kept, b"new")
+        assert kept.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
 
 
 CORE = ["__init__", "errors", "doses", "catalog", "rules", "dispensing", "planner", "schedule"]
