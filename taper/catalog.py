@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -63,6 +63,9 @@ _KEYS = {
         "note",
         "mg_per_ml",
         "increment_ml",
+        "max_ml",
+        "pack_ml",
+        "drops_per_ml",
         "dispensable",
     },
     "range": {
@@ -112,6 +115,9 @@ class Product:
     brands: tuple[str, ...] = ()
     mg_per_ml: Decimal | None = None
     increment_ml: Decimal | None = None
+    max_ml: Decimal | None = None
+    pack_ml: Decimal | None = None
+    drops_per_ml: int | None = None
     dispensable: bool = True
     note: str = ""
 
@@ -122,13 +128,34 @@ class Product:
 
     @property
     def usable(self) -> bool:
-        """Whether plans may use it: a dispensable tablet or capsule (liquids come later)."""
-        return self.is_solid and self.dispensable and self.strength_mg is not None
+        """Whether plans may use it: dispensable, with what is needed to measure a dose."""
+        if not self.dispensable:
+            return False
+        if self.is_solid:
+            return self.strength_mg is not None
+        return None not in (self.mg_per_ml, self.increment_ml, self.max_ml)
+
+    @property
+    def is_liquid(self) -> bool:
+        """Whether the product is measured by volume."""
+        return self.form == "solution"
+
+    @property
+    def step_mg(self) -> Decimal:
+        """The mg in one counted unit: a whole tablet, or one measurable volume of liquid."""
+        if self.is_liquid:
+            assert self.mg_per_ml is not None and self.increment_ml is not None
+            return normalize(self.mg_per_ml * self.increment_ml)
+        assert self.strength_mg is not None
+        return self.strength_mg
 
     @property
     def short(self) -> str:
         """The product without the drug's name: ``0.5 mg tablet``, ``0.125 mg ODT``."""
         form = {"odt": "ODT", "er-tablet": "extended-release tablet"}.get(self.form, self.form)
+        if self.is_liquid and self.mg_per_ml is not None:
+            word = "drops" if self.drops_per_ml else "oral liquid"
+            return f"{format_mg(self.mg_per_ml)}/mL {word}"
         if self.strength_mg is None:
             return self.name
         return f"{format_mg(self.strength_mg)} {form}"
@@ -136,6 +163,8 @@ class Product:
     @property
     def unit_word(self) -> str:
         """What one unit is called on a schedule."""
+        if self.is_liquid:
+            return "mL"
         return "capsule" if self.form == "capsule" else "tablet"
 
 
@@ -457,6 +486,14 @@ def _product(
     strength = reader.decimal(body, "strength_mg", where)
     per_ml = reader.decimal(body, "mg_per_ml", where)
     increment = reader.decimal(body, "increment_ml", where)
+    max_ml = reader.decimal(body, "max_ml", where)
+    pack_ml = reader.decimal(body, "pack_ml", where)
+    drops = body.get("drops_per_ml")
+    if drops is not None and (isinstance(drops, bool) or not isinstance(drops, int) or drops < 1):
+        raise reader.fail(f"{where}.drops_per_ml", drops, "a whole number of drops in 1 mL")
+    if drops is not None:
+        # one drop is the measurable unit
+        increment = normalize(Decimal(1) / Decimal(drops)) if increment is None else increment
     dispensable = body.get("dispensable", True)
     if not isinstance(dispensable, bool):
         raise reader.fail(f"{where}.dispensable", dispensable, "true or false")
@@ -468,6 +505,18 @@ def _product(
                 f"{where}.increment_ml",
                 None,
                 "a dispensable solution needs its smallest measurable volume",
+            )
+        if dispensable and max_ml is None:
+            raise reader.fail(
+                f"{where}.max_ml", None, "a dispensable solution needs the most one measure holds"
+            )
+        if (
+            increment is not None
+            and max_ml is not None
+            and (max_ml < increment or max_ml % increment)
+        ):
+            raise reader.fail(
+                f"{where}.max_ml", format_number(max_ml), "a whole number of increments"
             )
     elif strength is None:
         raise reader.fail(f"{where}.strength_mg", None, "a tablet or capsule needs its strength")
@@ -482,6 +531,9 @@ def _product(
         brands=reader.words(body, "brands", where),
         mg_per_ml=per_ml,
         increment_ml=increment,
+        max_ml=max_ml,
+        pack_ml=pack_ml,
+        drops_per_ml=drops,
         dispensable=dispensable,
         note=reader.text(body, "note", where, default=""),
     )
@@ -575,3 +627,62 @@ def _optional_source(
     if value not in sources:
         raise reader.fail(f"{where}.{key}", value, "a source listed under [sources]")
     return str(value)
+
+
+_FORMULARY_KEYS = {"name", "version", "sources", "products"}
+
+
+def load_formulary(catalog: Catalog, path: str | Path) -> Catalog:
+    """The catalog with a clinician's local products (and their sources) added.
+
+    The file has ``[sources.ID]`` tables like the catalog's and ``[[products]]``
+    tables like a drug's, each with a ``drug`` key naming the drug.
+
+    Raises
+    ------
+    CatalogError
+        When the file cannot be read or a product is malformed or unsourced.
+    """
+    origin = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise CatalogError(
+            "--formulary", origin, f"cannot read the file ({exc.strerror})"
+        ) from None
+    except UnicodeDecodeError:
+        raise CatalogError("--formulary", origin, "the file must be UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(origin, "", f"not valid TOML: {exc}") from None
+    reader = _Reader(origin)
+    extra = sorted(set(data) - _FORMULARY_KEYS)
+    if extra:
+        raise reader.fail(extra[0], extra[0], "top-level keys: sources, products (name, version)")
+    sources = dict(catalog.sources)
+    for sid, body in data.get("sources", {}).items():
+        source = _source(reader, sid, reader.table(data["sources"], sid, "sources"))
+        if sid in sources and sources[sid] != source:
+            raise reader.fail(f"sources.{sid}", sid, "a source id the catalog does not use already")
+        sources[sid] = source
+        del body
+    items = data.get("products", [])
+    if not isinstance(items, list) or not items:
+        raise reader.fail("products", items, "at least one [[products]] table")
+    drugs = dict(catalog.drugs)
+    ids = {p.id for d in drugs.values() for p in d.products}
+    for i, raw in enumerate(items, start=1):
+        where = f"products[{i}]"
+        if not isinstance(raw, dict):
+            raise reader.fail(where, raw, "a table")
+        body = dict(raw)
+        drug = catalog.drug(str(body.pop("drug", "")))
+        product = _product(reader, where, body, sources)
+        if product.id in ids:
+            raise reader.fail(f"{where}.id", product.id, "an id the catalog does not use already")
+        ids.add(product.id)
+        drugs[drug.name] = replace(drugs[drug.name], products=(*drugs[drug.name].products, product))
+    return replace(
+        catalog, drugs=drugs, sources=sources, version=f"{catalog.version} + {Path(origin).name}"
+    )

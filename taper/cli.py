@@ -99,6 +99,23 @@ def _split_list(values: Sequence[str]) -> list[str]:
 )
 @click.option("--csv", "csv_path", help="Write the schedule as CSV ('-' for standard output).")
 @click.option("--json", "json_path", help="Write the plan as JSON ('-' for standard output).")
+@click.option(
+    "--at-low-doses",
+    type=click.Choice(["stretch", "liquid", "stop"]),
+    default="stretch",
+    show_default=True,
+    help="When the products run out of small cuts: lengthen steps, add a liquid, or stop.",
+)
+@click.option(
+    "--cut-order",
+    type=click.Choice(["even", "morning-first", "bedtime-last"]),
+    help="Which dose to cut first (default: the rule's; even for most).",
+)
+@click.option(
+    "--formulary",
+    type=click.Path(dir_okay=False),
+    help="A TOML file of local products (e.g. a compounded liquid) with their sources.",
+)
 @click.option("--pdf", "pdf_path", help="Write the plan as a PDF to review and sign.")
 @click.option("--chart", "chart_path", help="Write the chart as .png or .svg.")
 @click.option("--ics", "ics_path", help="Write a calendar (.ics) with an event at each step.")
@@ -133,6 +150,9 @@ def plan_command(
     catalog_path: str | None,
     csv_path: str | None,
     json_path: str | None,
+    at_low_doses: str,
+    cut_order: str | None,
+    formulary: str | None,
     pdf_path: str | None,
     chart_path: str | None,
     ics_path: str | None,
@@ -177,6 +197,9 @@ def plan_command(
         weight_kg=weight_kg,
         use_months=use_months,
         overrides=override,
+        at_low_doses=at_low_doses,
+        cut_order=cut_order,
+        formulary=formulary,
     )
     from .reports import csv_text, findings_csv_text, render_text, to_json
 

@@ -1,17 +1,20 @@
 """Making a daily dose from real products, per administration time.
 
 Each administration is an exact sum of units of allowed products: a tablet
-split only as far as the product allows, never more than ``max_units`` pieces
-at one time. Among the ways to make a dose, the fewest pieces win, then the
-fewest distinct products, then the fewest split tablets.
+split only as far as the product allows, a liquid measured in whole
+increments of its measure, never more than ``max_units`` pieces (tablets,
+tablet parts or filled measures) at one time. Among the ways to make a dose,
+the fewest pieces win, then the fewest distinct products, then the fewest
+split tablets, then the catalog's order.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, reduce
 
 from .catalog import Product
 from .doses import ceil_int, format_number, normalize
@@ -19,11 +22,16 @@ from .errors import InputError
 
 #: a default that keeps a dose to a handful of tablets; clinicians may change it
 DEFAULT_MAX_UNITS = 4
+CUT_ORDERS = ("even", "morning-first", "bedtime-last")
 
 
 @dataclass(frozen=True)
 class Unit:
-    """``count`` tablets (or capsules) of one product at one administration."""
+    """``count`` of one product at one administration.
+
+    For a tablet or capsule the count is in tablets (``1.5``); for a liquid it
+    is in increments of its measure (9 increments of 0.1 mL are 0.9 mL).
+    """
 
     product: Product
     count: Decimal
@@ -31,23 +39,42 @@ class Unit:
     @property
     def dose(self) -> Decimal:
         """The mg this unit supplies."""
-        assert self.product.strength_mg is not None
-        return normalize(self.product.strength_mg * self.count)
+        return normalize(self.product.step_mg * self.count)
+
+    @property
+    def volume_ml(self) -> Decimal:
+        """The volume of a liquid unit, in mL."""
+        assert self.product.increment_ml is not None
+        return normalize(self.product.increment_ml * self.count)
 
     @property
     def pieces(self) -> int:
-        """How many separate pieces the patient takes (1.5 tablets are two pieces)."""
+        """Separate pieces taken: 1.5 tablets are two, a liquid is one per filled measure."""
+        if self.product.is_liquid:
+            assert self.product.max_ml is not None
+            return ceil_int(self.volume_ml / self.product.max_ml)
         return ceil_int(self.count)
 
     @property
     def is_split(self) -> bool:
         """Whether part of a tablet is taken."""
-        return self.count % 1 != 0
+        return not self.product.is_liquid and self.count % 1 != 0
+
+    def amount(self) -> str:
+        """How much, in the product's own unit: ``1½``, ``0.9 mL``, ``3 drops``."""
+        if self.product.is_liquid:
+            if self.product.drops_per_ml:
+                drops = int(self.count)
+                return f"{drops} drop{'s' if drops != 1 else ''}"
+            return f"{format_number(self.volume_ml)} mL"
+        return _count_words(self.count)
 
     def describe(self, short: bool = False) -> str:
-        """``1½ x clonazepam 0.5 mg tablet`` (``1½ x 0.5 mg tablet`` when ``short``)."""
+        """``1½ x clonazepam 0.5 mg tablet``; ``0.9 mL of 0.1 mg/mL oral liquid``."""
         name = self.product.short if short else self.product.name
-        return f"{_count_words(self.count)} x {name}"
+        if self.product.is_liquid:
+            return f"{self.amount()} of {name}"
+        return f"{self.amount()} x {name}"
 
 
 def _count_words(count: Decimal) -> str:
@@ -91,13 +118,28 @@ class Composition:
         )
 
 
+def _counts(product: Product, max_units: int) -> Iterable[tuple[Decimal, int, int]]:
+    """Each count of ``product`` one administration may hold, with its pieces and splits."""
+    if product.is_liquid:
+        assert product.increment_ml is not None and product.max_ml is not None
+        most = int(product.max_ml * max_units / product.increment_ml)
+        for k in range(1, most + 1):
+            unit = Unit(product, Decimal(k))
+            yield Decimal(k), unit.pieces, 0
+        return
+    count = product.split
+    while ceil_int(count) <= max_units:
+        yield normalize(count), ceil_int(count), 1 if count % 1 else 0
+        count += product.split
+
+
 class Dispenser:
     """The doses a set of products can make, per administration and per day.
 
     Parameters
     ----------
     products
-        Tablets and capsules that may be dispensed (liquids are not used here).
+        Products that may be dispensed; those that cannot be measured are left out.
     max_units
         The most pieces taken at one administration.
     """
@@ -105,16 +147,19 @@ class Dispenser:
     def __init__(self, products: Sequence[Product], max_units: int = DEFAULT_MAX_UNITS) -> None:
         if not 1 <= max_units <= 20:
             raise InputError("--max-units", max_units, "1 to 20 pieces per administration")
-        solids = tuple(p for p in products if p.usable)
-        if not solids:
-            raise InputError("--products", "", "at least one tablet or capsule is needed")
-        self.products = solids
+        usable = tuple(p for p in products if p.usable)
+        if not usable:
+            raise InputError("--products", "", "at least one product that can be measured")
+        self.products = usable
         self.max_units = max_units
-        self._order = {p.id: i for i, p in enumerate(solids)}
+        self._order = {p.id: i for i, p in enumerate(usable)}
         self.best = self._enumerate()
         self.values = sorted(self.best)
+        self._quantum = reduce(_gcd, (v for v in self.values if v > 0))
         self._daily: dict[int, list[Decimal]] = {}
-        self._split_cache: dict[tuple[Decimal, int], tuple[Decimal, ...] | None] = {}
+        self._split_cache: dict[
+            tuple[Decimal, int, frozenset[str]], tuple[Decimal, ...] | None
+        ] = {}
 
     def _enumerate(self) -> dict[Decimal, Composition]:
         # Dynamic programming over products: for each dose keep the cheapest way to make
@@ -123,23 +168,17 @@ class Dispenser:
         Cost = tuple[int, int, int, int]
         states: dict[Decimal, tuple[Cost, tuple[Unit, ...]]] = {Decimal(0): ((0, 0, 0, 0), ())}
         for index, product in enumerate(self.products):
-            assert product.strength_mg is not None
+            options = list(_counts(product, self.max_units))
             grown = dict(states)
             for dose, (cost, units) in states.items():
-                count = product.split
-                while cost[0] + ceil_int(count) <= self.max_units:
-                    split = 1 if count % 1 else 0
-                    new_cost = (
-                        cost[0] + ceil_int(count),
-                        cost[1] + 1,
-                        cost[2] + split,
-                        cost[3] + index,
-                    )
-                    new_dose = normalize(dose + product.strength_mg * count)
+                for count, pieces, split in options:
+                    if cost[0] + pieces > self.max_units:
+                        continue
+                    new_cost = (cost[0] + pieces, cost[1] + 1, cost[2] + split, cost[3] + index)
+                    new_dose = normalize(dose + product.step_mg * count)
                     old = grown.get(new_dose)
                     if old is None or new_cost < old[0]:
-                        grown[new_dose] = (new_cost, (*units, Unit(product, normalize(count))))
-                    count += product.split
+                        grown[new_dose] = (new_cost, (*units, Unit(product, count)))
             states = grown
         # the largest strength first, as a pharmacist would read it
         return {
@@ -155,10 +194,18 @@ class Dispenser:
     def daily_doses(self, n: int) -> list[Decimal]:
         """Every daily total ``n`` administrations can make, ascending (0 included)."""
         if n not in self._daily:
-            totals = {Decimal(0)}
+            # sums of n shares, as a bit set over whole quanta: bit k means k quanta a day
+            quantum = self._quantum
+            steps = [int(v / quantum) for v in self.values]
+            total = 1
             for _ in range(n):
-                totals = {normalize(t + v) for t in totals for v in self.values}
-            self._daily[n] = sorted(totals)
+                acc = 0
+                for k in steps:
+                    acc |= total << k
+                total = acc
+            self._daily[n] = [
+                normalize(quantum * k) for k in range(total.bit_length()) if total >> k & 1
+            ]
         return self._daily[n]
 
     def compose(self, dose: Decimal) -> Composition:
@@ -166,39 +213,55 @@ class Dispenser:
         return self.best[normalize(dose)]
 
     def split(
-        self, daily: Decimal, n: int, order: str = "even", previous: Sequence[Decimal] | None = None
+        self,
+        daily: Decimal,
+        n: int,
+        order: str = "even",
+        previous: Sequence[Decimal] | None = None,
+        used: frozenset[str] = frozenset(),
     ) -> tuple[Decimal, ...] | None:
         """Share a daily dose among ``n`` administrations, morning first.
 
         ``even`` keeps the shares as close as the products allow, the larger at
         bedtime; ``morning-first`` keeps later administrations at their previous
-        dose for as long as it can, so the morning dose falls to zero first.
-        Returns ``None`` when the dose cannot be made.
+        dose for as long as it can, so the morning dose falls to zero first;
+        ``bedtime-last`` keeps the bedtime dose and shares the cuts among the
+        others. Among equal choices: fewer pieces a day, fewer products, fewer
+        split tablets, and the products ``used`` the step before. ``None`` when
+        the dose cannot be made.
         """
         daily = normalize(daily)
-        if order == "morning-first" and previous is not None:
-            shares = self._morning_first(daily, tuple(previous))
-            if shares is not None:
-                return shares
-        key = (daily, n)
+        if order not in CUT_ORDERS:
+            raise InputError("--cut-order", order, f"one of {', '.join(CUT_ORDERS)}")
+        if previous is not None and n > 1:
+            if order == "morning-first":
+                shares = self._keep_later(daily, tuple(previous))
+                if shares is not None:
+                    return shares
+            elif order == "bedtime-last":
+                shares = self._keep_bedtime(daily, tuple(previous), used)
+                if shares is not None:
+                    return shares
+        key = (daily, n, used)
         if key not in self._split_cache:
-            self._split_cache[key] = self._even(daily, n)
+            self._split_cache[key] = self._even(daily, n, used)
         return self._split_cache[key]
 
-    def _even(self, daily: Decimal, n: int) -> tuple[Decimal, ...] | None:
+    def _cost(self, shares: tuple[Decimal, ...], used: frozenset[str]) -> tuple[Decimal, ...]:
+        comps = [self.best[s] for s in shares]
+        products = {u.product.id for c in comps for u in c.units}
+        return (
+            max(shares) - min(shares),
+            Decimal(sum(c.pieces for c in comps)),
+            Decimal(len(products)),
+            Decimal(sum(c.splits for c in comps)),
+            Decimal(len(products - used)) if used else Decimal(0),
+        )
+
+    def _even(self, daily: Decimal, n: int, used: frozenset[str]) -> tuple[Decimal, ...] | None:
         values = self.values
         members = self.best
-        best: tuple[tuple[Decimal, int, int, int], tuple[Decimal, ...]] | None = None
-
-        def cost(shares: tuple[Decimal, ...]) -> tuple[Decimal, int, int, int]:
-            comps = [members[s] for s in shares]
-            products = {u.product.id for c in comps for u in c.units}
-            return (
-                shares[-1] - shares[0],
-                sum(c.pieces for c in comps),
-                len(products),
-                sum(c.splits for c in comps),
-            )
+        best: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
 
         def walk(shares: tuple[Decimal, ...], left: Decimal, k: int) -> None:
             nonlocal best
@@ -206,25 +269,26 @@ class Dispenser:
             if k == 1:
                 if left >= low and left in members:
                     full = (*shares, left)
-                    c = cost(full)
-                    if best is None or c < best[0]:
-                        best = (c, full)
+                    cost = self._cost(full, used)
+                    if best is None or cost < best[0]:
+                        best = (cost, full)
                 return
-            first = shares[0] if shares else None
-            for v in values:
+            # shares never fall from morning to bedtime, so this one is at most the
+            # average of what is left; from there downwards, the spread only grows
+            top = bisect_right(values, left / k)
+            for i in range(top - 1, -1, -1):
+                v = values[i]
                 if v < low:
-                    continue
-                if v * k > left:
                     break
-                # the last share is at least the average of what is left
-                if best is not None and first is not None and left / k - first > best[0][0]:
-                    continue
-                walk((*shares, v), left - v, k - 1)
+                first = shares[0] if shares else v
+                if best is not None and (left - v) / (k - 1) - first > best[0][0]:
+                    break
+                walk((*shares, v), normalize(left - v), k - 1)
 
         walk((), daily, n)
         return tuple(normalize(v) for v in best[1]) if best else None
 
-    def _morning_first(
+    def _keep_later(
         self, daily: Decimal, previous: tuple[Decimal, ...]
     ) -> tuple[Decimal, ...] | None:
         n = len(previous)
@@ -232,33 +296,74 @@ class Dispenser:
 
         def fill(i: int, left: Decimal) -> tuple[Decimal, ...] | None:
             # administrations from the last (bedtime) back to the first (morning)
-            if i < 0:
-                return () if left == 0 else None
             if i == 0:
                 return (left,) if left <= previous[0] and left in members else None
-            for v in reversed(self.values):
-                if v > previous[i] or v > left:
-                    continue
-                rest = fill(i - 1, normalize(left - v))
+            top = bisect_right(self.values, min(previous[i], left))
+            for j in range(top - 1, -1, -1):
+                rest = fill(i - 1, normalize(left - self.values[j]))
                 if rest is not None:
-                    return (*rest, v)
+                    return (*rest, self.values[j])
             return None
 
         return fill(n - 1, daily)
+
+    def _keep_bedtime(
+        self, daily: Decimal, previous: tuple[Decimal, ...], used: frozenset[str]
+    ) -> tuple[Decimal, ...] | None:
+        top = bisect_right(self.values, min(previous[-1], daily))
+        for j in range(top - 1, -1, -1):
+            bedtime = self.values[j]
+            rest = self._even(normalize(daily - bedtime), len(previous) - 1, used)
+            if rest is not None and all(a <= b for a, b in zip(rest, previous, strict=False)):
+                return (*rest, bedtime)
+        return None
 
     def describe(self) -> str:
         """The products, in one line."""
         return ", ".join(p.name for p in self.products)
 
 
-def totals(uses: Iterable[tuple[Unit, int]]) -> dict[str, tuple[Product, Decimal]]:
-    """Whole tablets to supply per product, given (unit, days taken) pairs.
+def _gcd(a: Decimal, b: Decimal) -> Decimal:
+    while b:
+        a, b = b, a % b
+    return a
 
-    A split tablet counts as its share of a tablet dispensed whole; the
-    total per product is rounded up to whole tablets once, for the whole supply.
+
+def totals(uses: Iterable[tuple[Unit, int]]) -> dict[str, tuple[Product, Decimal]]:
+    """What to supply per product, given (unit, days taken) pairs.
+
+    Tablets: whole tablets, a split tablet counting as its share of a tablet
+    dispensed whole, rounded up once for the whole supply. Liquids: bottles of
+    the product's pack size where it has one, else mL.
     """
     raw: dict[str, tuple[Product, Decimal]] = {}
     for unit, days in uses:
-        product, count = raw.get(unit.product.id, (unit.product, Decimal(0)))
-        raw[unit.product.id] = (product, count + unit.count * days)
-    return {pid: (p, Decimal(ceil_int(c))) for pid, (p, c) in raw.items()}
+        product, amount = raw.get(unit.product.id, (unit.product, Decimal(0)))
+        each = unit.volume_ml if product.is_liquid else unit.count
+        raw[unit.product.id] = (product, amount + each * days)
+    out = {}
+    for pid, (product, amount) in raw.items():
+        if product.is_liquid and product.pack_ml:
+            amount = amount / product.pack_ml
+        out[pid] = (product, Decimal(ceil_int(amount)))
+    return out
+
+
+def supply_unit(product: Product) -> str:
+    """What a supplied quantity counts: tablets, capsules, bottles of a pack size, or mL."""
+    if product.is_liquid:
+        return f"bottle of {format_number(product.pack_ml)} mL" if product.pack_ml else "mL"
+    return product.unit_word
+
+
+def describe_supply(product: Product, quantity: Decimal) -> str:
+    """``28 x clonazepam 0.5 mg tablet`` or ``2 bottles of 100 mL of ...``."""
+    if product.is_liquid:
+        if product.pack_ml:
+            bottles = "bottle" if quantity == 1 else "bottles"
+            return (
+                f"{format_number(quantity)} {bottles} of {format_number(product.pack_ml)} mL "
+                f"of {product.name}"
+            )
+        return f"{format_number(quantity)} mL of {product.name}"
+    return f"{format_number(quantity)} x {product.name}"

@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from .catalog import TIMES, Catalog, Drug, Product, load_catalog
-from .dispensing import DEFAULT_MAX_UNITS, Dispenser
+from .catalog import TIMES, Catalog, Drug, Product, load_catalog, load_formulary
+from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, Dispenser
 from .doses import ceil_int, format_mg, format_percent, normalize, parse_dose
 from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
 from .rules import GUIDELINE_SOURCE, Rule, build_rule
@@ -30,6 +30,9 @@ from .validation import (
     min_pieces,
     parse_overrides,
 )
+
+#: what to do when the products run out of cuts as small as the rule asks
+LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")
 
 #: a plan longer than this is almost certainly a rule that barely cuts
 MAX_STEPS = 1000
@@ -56,17 +59,19 @@ def select_products(
     """The drug's products in ``region`` that may be dispensed, narrowed by ``choose``.
 
     Each choice is a product id (``clonazepam-tab-0.5``), a form (``tablet``,
-    ``odt``) or a form with a strength (``tablet:0.5mg``).
+    ``odt``, ``solution``) or a form with a strength (``tablet:0.5mg``). Without a
+    choice: every tablet and capsule (a liquid only when named, or with
+    ``at_low_doses="liquid"``).
     """
     if region not in ("us", "uk"):
         raise InputError("--region", region, "us or uk")
     available = tuple(p for p in drug.products_in(region) if p.usable)
-    if not available:
+    if not any(p.is_solid for p in available) and not choose:
         raise PlanRefused(
             "--region", region, f"the catalog lists no {drug.name} tablets or capsules there"
         )
     if not choose:
-        return available
+        return tuple(p for p in available if p.is_solid)
     picked: list[Product] = []
     for token in choose:
         matches = _match_products(available, token.strip())
@@ -88,7 +93,7 @@ def _match_products(products: Sequence[Product], token: str) -> list[Product]:
         return exact
     if strength:
         mg = parse_dose(strength, "--products")
-        return [p for p in products if p.form == form and p.strength_mg == mg]
+        return [p for p in products if p.form == form and mg in (p.strength_mg, p.mg_per_ml)]
     return [p for p in products if p.form == form]
 
 
@@ -114,6 +119,9 @@ def plan(
     weight_kg: str | Decimal | None = None,
     use_months: int | None = None,
     overrides: Mapping[str, str] | Sequence[str] | None = None,
+    at_low_doses: str = "stretch",
+    cut_order: str | None = None,
+    formulary: str | Path | None = None,
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -151,6 +159,14 @@ def plan(
         Error or warning codes the clinician accepts, each with a reason
         (``{"dose-above-range": "transferred from inpatient care"}`` or
         ``["dose-above-range=transferred from inpatient care"]``).
+    at_low_doses
+        When the products run out of cuts as small as the rule asks: ``stretch``
+        (take the smallest and lengthen the step so the pace holds), ``liquid``
+        (from there, use a liquid product as well) or ``stop`` (end the plan there).
+    cut_order
+        ``even``, ``morning-first`` or ``bedtime-last``; the rule's own by default.
+    formulary
+        A TOML file of local products (a compounded liquid, say) added to the catalog.
 
     Returns
     -------
@@ -172,9 +188,17 @@ def plan(
     (['0.75', '0.5', '0.25'], '2027-01-13')
     """
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    if formulary is not None:
+        cat = load_formulary(cat, formulary)
     the_drug = cat.drug(drug)
     start_dose = parse_dose(dose, "dose")
     the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
+    if at_low_doses not in LOW_DOSE_STRATEGIES:
+        raise InputError("--at-low-doses", at_low_doses, f"one of {', '.join(LOW_DOSE_STRATEGIES)}")
+    if cut_order is not None:
+        if cut_order not in CUT_ORDERS:
+            raise InputError("--cut-order", cut_order, f"one of {', '.join(CUT_ORDERS)}")
+        the_rule = replace(the_rule, cut_order=cut_order)
     if the_rule.drugs and the_drug.name not in the_rule.drugs:
         raise InputError(
             "--rule",
@@ -198,8 +222,20 @@ def plan(
     chosen = select_products(the_drug, region, products)
     limit, raised = _unit_limit(chosen, start_dose, n, max_units)
     dispenser = Dispenser(chosen, limit)
+    liquid = None
+    if at_low_doses == "liquid":
+        liquids = [p for p in the_drug.products_in(region) if p.usable and p.is_liquid]
+        if not liquids:
+            raise InputError(
+                "--at-low-doses",
+                "liquid",
+                f"no {the_drug.name} liquid that can be measured is listed for "
+                f"{region.upper()}; add one with --formulary FILE",
+            )
+        chosen = (*chosen, *(p for p in liquids if p not in chosen))
+        liquid = Dispenser(chosen, limit)
     prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
-    steps, findings = _walk(prescription, the_rule, dispenser)
+    steps, findings = _walk(prescription, the_rule, dispenser, at_low_doses, liquid)
     if raised:
         findings.insert(0, raised)
     schedule = Schedule(
@@ -235,7 +271,7 @@ def _unit_limit(
     if asked is not None:
         return asked, None
     share = start / n
-    largest = max(p.strength_mg for p in products if p.strength_mg is not None)
+    largest = max(p.step_mg for p in products)
     need = min_pieces(normalize(share), products) if share == normalize(share) else None
     if need is None:
         need = ceil_int(share / largest) + 1
@@ -314,10 +350,15 @@ def _cap_source(rule: Rule) -> str:
     return f"{rule.source} ({rule.cap_note})" if rule.source else rule.cap_note
 
 
-def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step], list[Finding]]:
+def _walk(
+    rx: Prescription,
+    rule: Rule,
+    dispenser: Dispenser,
+    at_low_doses: str = "stretch",
+    liquid: Dispenser | None = None,
+) -> tuple[list[Step], list[Finding]]:
     n = len(rx.times)
     start = rx.start_dose
-    daily = dispenser.daily_doses(n)
     final = rule.final_level(start)
     if final is not None and start <= final:
         raise PlanRefused(
@@ -325,7 +366,9 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
             format_mg(start),
             f"the rule stops after {format_mg(final)}/day: there is nothing to taper",
         )
-    previous = dispenser.split(start, n)
+    active = dispenser
+    previous = active.split(start, n)
+    used: frozenset[str] = frozenset()
     steps: list[Step] = []
     findings: list[Finding] = []
     holds_done: set[int] = set()
@@ -354,13 +397,56 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
                 )
             )
             target = floor
+        daily = active.daily_doses(n)
         candidates = [v for v in daily if floor <= v < current and v > 0]
+        # the products have run out of small cuts: every dose they make is further below
+        # the current dose than the rule asks
+        run_out = not any(v >= target for v in candidates)
+        if run_out and at_low_doses == "liquid" and liquid is not None and active is not liquid:
+            active = liquid
+            liquids = ", ".join(p.name for p in liquid.products if p.is_liquid)
+            findings.append(
+                Finding(
+                    "info",
+                    "liquid-from-here",
+                    f"From {format_mg(current)}/day the tablets cannot make a cut as small as "
+                    f"the rule asks, so from step {number} the doses use {liquids} as well "
+                    f"(--at-low-doses liquid).",
+                    rule.source,
+                    number,
+                )
+            )
+            daily = active.daily_doses(n)
+            candidates = [v for v in daily if floor <= v < current and v > 0]
+            run_out = not any(v >= target for v in candidates)
+        if run_out and at_low_doses == "stop" and candidates:
+            if not steps:
+                raise PlanRefused(
+                    "--at-low-doses",
+                    "stop",
+                    f"the products cannot make the rule's first cut from {format_mg(current)}/day "
+                    f"(to {format_mg(target)}/day) without a larger cut",
+                    "use --at-low-doses stretch or liquid",
+                )
+            findings.append(
+                Finding(
+                    "warning",
+                    "stopped-at-low-dose",
+                    f"Below {format_mg(current)}/day the products cannot make a cut as small as "
+                    f"the rule asks, so, as asked (--at-low-doses stop), the plan stops from "
+                    f"{format_mg(current)}/day: the lowest dose they can taper from at the "
+                    f"rule's pace.",
+                    rule.source,
+                    len(steps),
+                )
+            )
+            break
         if not candidates:
             if not steps:
                 _refuse_first_cut(rx, rule, daily, current)
             # the products cannot cut within the cap: the next step is the stop
             break
-        choice = _choose(candidates, current, target, proposal.days)
+        choice = _choose(candidates, current, target, proposal.days, proposal.proportional)
         if choice.dose != proposal.target and choice.dose != normalize(target):
             findings.append(
                 _adjusted(number, current, proposal.target, target, choice, proposal.days, rule)
@@ -372,10 +458,10 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
                 holds_done.add(i)
                 days = max(days, hold.days)
                 held = True
-        shares = dispenser.split(choice.dose, n, rule.cut_order, previous)
+        shares = active.split(choice.dose, n, rule.cut_order, previous, used)
         assert shares is not None, "every candidate is a makeable daily dose"
         administrations = tuple(
-            Administration(time, dispenser.compose(share).units)
+            Administration(time, active.compose(share).units)
             for time, share in zip(rx.times, shares, strict=True)
             if share > 0
         )
@@ -393,6 +479,7 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
         )
         day += timedelta(days=days)
         previous, current = shares, choice.dose
+        used = frozenset(u.product.id for a in administrations for u in a.units)
         if len(steps) > MAX_STEPS:
             raise PlanRefused(
                 "--rule",
@@ -402,12 +489,23 @@ def _walk(rx: Prescription, rule: Rule, dispenser: Dispenser) -> tuple[list[Step
     return steps, findings
 
 
-def _choose(candidates: list[Decimal], current: Decimal, target: Decimal, days: int) -> _Choice:
+def _choose(
+    candidates: list[Decimal],
+    current: Decimal,
+    target: Decimal,
+    days: int,
+    proportional: bool = False,
+) -> _Choice:
     """The makeable dose nearest the target (the gentler on a tie), with its step length."""
     dose = min(candidates, key=lambda v: (abs(v - target), -v))
-    if dose < target and current > target:
-        # a steeper cut than asked: stretch the step so the average pace holds
-        days = ceil_int(Decimal(days) * (current - dose) / (current - target))
+    if dose < target and current > target > 0:
+        # a steeper cut than asked: stretch the step so the average pace holds, in the
+        # rule's own terms (a share of the dose for a proportional rule, else milligrams)
+        if proportional:
+            ratio = (dose / current).ln() / (target / current).ln()
+        else:
+            ratio = (current - dose) / (current - target)
+        days = ceil_int(Decimal(days) * ratio)
     return _Choice(dose, days)
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .dispensing import CUT_ORDERS
 from .doses import (
     format_mg,
     format_number,
@@ -36,7 +37,6 @@ GUIDELINE_SOURCE = (
     "Joint Clinical Practice Guideline on Benzodiazepine Tapering "
     "(ASAM and nine societies, J Gen Intern Med), 2025, Recommendation 6"
 )
-CUT_ORDERS = ("even", "morning-first")
 
 
 def _pct(fraction: Decimal) -> str:
@@ -53,6 +53,9 @@ class Proposal:
 
     target: Decimal
     days: int
+    #: whether the pace is proportional (a share of the current dose): a steeper cut is
+    #: then stretched in log terms, else in milligrams
+    proportional: bool = False
 
 
 class Pace:
@@ -99,7 +102,7 @@ class PercentOfCurrent(Pace):
         _check_interval(self.every_days)
 
     def propose(self, current: Decimal, start: Decimal) -> Proposal:
-        return Proposal(quantize_target(current * (1 - self.fraction)), self.every_days)
+        return Proposal(quantize_target(current * (1 - self.fraction)), self.every_days, True)
 
     def describe(self) -> str:
         return f"cut {_pct(self.fraction)} of the current dose {_every(self.every_days)}"
@@ -188,7 +191,7 @@ class Bands(Pace):
     def propose(self, current: Decimal, start: Decimal) -> Proposal:
         band = next(b for b in self.bands if current > b.above_mg)
         proposal = band.pace.propose(current, start)
-        return Proposal(max(proposal.target, band.above_mg), proposal.days)
+        return replace(proposal, target=max(proposal.target, band.above_mg))
 
     def describe(self) -> str:
         parts = []
@@ -250,7 +253,7 @@ class Phases(Pace):
         phase = next(p for p in self.phases if current > p.until_fraction * start)
         floor = quantize_target(phase.until_fraction * start)
         proposal = phase.pace.propose(current, start)
-        return Proposal(max(proposal.target, floor), proposal.days)
+        return replace(proposal, target=max(proposal.target, floor))
 
     def describe(self) -> str:
         parts = []
@@ -296,7 +299,7 @@ class Hyperbolic(Pace):
         if occupancy <= 0:
             return Proposal(Decimal(0), self.every_days)
         return Proposal(
-            quantize_target(self.ed50_mg * occupancy / (1 - occupancy)), self.every_days
+            quantize_target(self.ed50_mg * occupancy / (1 - occupancy)), self.every_days, True
         )
 
     def describe(self) -> str:
@@ -359,8 +362,9 @@ class Rule:
     final_mg, final_fraction
         A dose (or fraction of the start) after which the next step is the stop.
     cut_order
-        ``even`` (share the day's dose evenly, the larger share at bedtime) or
-        ``morning-first`` (cut the morning dose to zero before later ones).
+        ``even`` (share the day's dose evenly, the larger share at bedtime),
+        ``morning-first`` (cut the morning dose to zero before later ones) or
+        ``bedtime-last`` (keep the bedtime dose while the others are cut).
     drugs
         The drugs the rule was written for; empty for any drug.
     source
@@ -405,7 +409,7 @@ class Rule:
             level = hold.level(start)
             if i not in holds_done and current > level > target:
                 target = level
-        return Proposal(target, proposal.days)
+        return replace(proposal, target=target)
 
     def describe(self) -> str:
         """The rule in plain words."""
@@ -417,6 +421,8 @@ class Rule:
             extra.append(f"stop after {_pct(self.final_fraction)} of the starting dose")
         if self.cut_order == "morning-first":
             extra.append("the morning dose is cut to zero before later doses")
+        if self.cut_order == "bedtime-last":
+            extra.append("the bedtime dose is kept while the other doses are cut")
         extra.append(f"no single cut above {_pct(self.max_cut)} before the stop")
         return "; ".join([words, *extra])
 

@@ -148,6 +148,18 @@ CODES: dict[str, Code] = {
         "no limit per administration was given and the starting dose already needs more than "
         "4 pieces a dose, so the plan allows as many as it needs",
     ),
+    "liquid-from-here": Code(
+        "info",
+        True,
+        "with --at-low-doses liquid: from this step the tablets could not make a cut as small "
+        "as the rule asks, so the doses use the formulary's liquid as well",
+    ),
+    "stopped-at-low-dose": Code(
+        "warning",
+        True,
+        "with --at-low-doses stop: the products could not make a cut as small as the rule asks, "
+        "so the plan stops from the lowest dose they can taper from at the rule's pace",
+    ),
     "no-start-dose": Code(
         "info",
         True,
@@ -792,7 +804,13 @@ def _duration(tl: Timeline) -> list[Finding]:
 
 # --- overrides and the public entry point ------------------------------------
 
-PLANNER_CODES = ("target-adjusted", "cut-capped", "units-limit-raised")
+PLANNER_CODES = (
+    "target-adjusted",
+    "cut-capped",
+    "units-limit-raised",
+    "liquid-from-here",
+    "stopped-at-low-dose",
+)
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, str]:

@@ -142,8 +142,17 @@ def test_a_solution_needs_its_measurable_volume() -> None:
         parse_catalog(BASE + solution)
     catalog = parse_catalog(BASE + solution + "dispensable = false\n")
     assert not catalog.drug("onlybig").products[-1].usable
-    measured = parse_catalog(BASE + solution + 'increment_ml = "0.1"\n')
-    assert measured.drug("onlybig").products[-1].increment_ml == D("0.1")
+    with pytest.raises(CatalogError, match="the most one measure holds"):
+        parse_catalog(BASE + solution + 'increment_ml = "0.1"\n')
+    with pytest.raises(CatalogError, match="a whole number of increments"):
+        parse_catalog(BASE + solution + 'increment_ml = "0.3"\nmax_ml = "1"\n')
+    measured = parse_catalog(BASE + solution + 'increment_ml = "0.1"\nmax_ml = "1"\n')
+    liquid = measured.drug("onlybig").products[-1]
+    assert liquid.increment_ml == D("0.1")
+    assert liquid.usable
+    assert liquid.step_mg == D("0.1")
+    drops = parse_catalog(BASE + solution + 'drops_per_ml = 25\nmax_ml = "1"\n')
+    assert drops.drug("onlybig").products[-1].increment_ml == D("0.04")
 
 
 def test_unreadable_catalog_files(tmp_path: Path) -> None:

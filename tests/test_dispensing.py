@@ -56,7 +56,7 @@ def test_fewest_pieces_win() -> None:
 
 def test_liquids_and_empty_sets_are_refused() -> None:
     liquid = Product("drops", "drops", "solution", "T1", None, mg_per_ml=D("2.5"))
-    with pytest.raises(InputError, match="at least one tablet"):
+    with pytest.raises(InputError, match="at least one product that can be measured"):
         Dispenser([liquid])
 
 

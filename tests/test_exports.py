@@ -68,7 +68,7 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
             for t in ("morning", "bedtime")
         ],
     }
-    assert data["stop_date"] == "2027-08-21"
+    assert data["stop_date"] == "2027-08-29"
     assert {f["severity"] for f in data["findings"]} == {"warning", "info"}  # type: ignore[attr-defined]
     first = data["findings"][0]  # type: ignore[index]
     assert first["severity"] == "warning"

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..dispensing import Unit
+from ..catalog import Product
+from ..dispensing import Unit, supply_unit
 from ..doses import format_mg, format_number, format_percent
 from ..schedule import Administration, Finding, Schedule, Step
 from .files import write_atomic
@@ -61,12 +62,25 @@ def _admin_cell(admin: Administration | None) -> str:
 def _patient_take(admin: Administration) -> str:
     parts = []
     for unit in admin.units:
-        count = unit.describe(short=True).split(" x ")[0]
+        if unit.product.is_liquid:
+            parts.append(f"{unit.amount()} of the {unit.product.short}")
+            continue
+        count = unit.amount()
         noun = unit.product.short.replace("ODT", "orally disintegrating tablet")
         whole = unit.count == 1 or (unit.count < 1)
         plural = "" if whole else "s"
         parts.append(f"{count} of the {noun}{plural}" if unit.count != 1 else f"one {noun}")
     return f"{' and '.join(parts)} ({format_mg(admin.dose)})"
+
+
+def _supply_header(product: Product) -> str:
+    if product.is_liquid:
+        return (
+            f"{product.short} ({supply_unit(product)}s)"
+            if product.pack_ml
+            else (f"{product.short} (mL)")
+        )
+    return product.short
 
 
 def _condensed(findings: list[Finding]) -> list[tuple[Finding, list[int]]]:
@@ -317,7 +331,7 @@ def pdf_bytes(
         [
             para("<b>Supply for</b>", st.cell),
             para("<b>Days</b>", st.cell),
-            *[para(f"<b>{escape(p.short)}</b>", st.cell) for p in supplied],
+            *[para(f"<b>{escape(_supply_header(p))}</b>", st.cell) for p in supplied],
         ]
     ]
     for first, last, supply in schedule.fills(fill_days):

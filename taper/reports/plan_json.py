@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..dispensing import Unit
+from ..dispensing import Unit, supply_unit
 from ..doses import format_percent, plain_number
 from ..schedule import Finding, Schedule
 from .files import write_atomic
@@ -19,6 +19,19 @@ FORMAT = "taper-plan/1"
 
 def _unit(unit: Unit) -> dict[str, Any]:
     product = unit.product
+    if product.is_liquid:
+        assert product.mg_per_ml is not None and product.increment_ml is not None
+        liquid: dict[str, Any] = {
+            "product": product.name,
+            "product_id": product.id,
+            "form": "solution",
+            "mg_per_ml": plain_number(product.mg_per_ml),
+            "volume_ml": plain_number(unit.volume_ml),
+            "increment_ml": plain_number(product.increment_ml),
+        }
+        if product.drops_per_ml:
+            liquid["drops"] = int(unit.count)
+        return liquid
     assert product.strength_mg is not None
     return {
         "product": product.name,
@@ -81,7 +94,7 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
                 "product": p.name,
                 "product_id": p.id,
                 "quantity": plain_number(q),
-                "unit": p.unit_word,
+                "unit": supply_unit(p),
             }
             for p, q in schedule.dispensing()
         ],

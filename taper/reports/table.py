@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..dispensing import describe_supply
 from ..doses import format_mg, format_percent, plain_number
 from ..schedule import Finding, Schedule
 from .files import write_atomic
@@ -115,7 +116,7 @@ def render_text(schedule: Schedule) -> str:
         f"{rx.start_date.isoformat()} to {schedule.steps[-1].end.isoformat()}; "
         f"no dose from {schedule.stop_date.isoformat()}.",
     ]
-    supply = ", ".join(f"{plain_number(q)} x {p.name}" for p, q in schedule.dispensing())
+    supply = ", ".join(describe_supply(p, q) for p, q in schedule.dispensing())
     lines.append(f"Dispense for the whole plan: {supply}.")
     lines += ["", *render_findings(schedule.sorted_findings())]
     return "\n".join(line for i, line in enumerate(lines) if line or i > 2) + "\n"
