@@ -7,8 +7,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .catalog import Catalog, Drug, Product, load_catalog
+from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
 from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
+from .fidelity import Fidelity, fidelity
 from .planner import plan
 from .rules import (
     PRESETS,
@@ -51,6 +52,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Drug",
+    "Fidelity",
     "Finding",
     "FixedAmount",
     "Hold",
@@ -71,7 +73,9 @@ __all__ = [
     "__version__",
     "build_rule",
     "check",
+    "fidelity",
     "load_catalog",
+    "load_formulary",
     "load_protocol",
     "plan",
     "write_csv",

@@ -266,6 +266,11 @@ def plan_command(
     type=click.Path(dir_okay=False),
     help="A catalog TOML file in place of the built-in one.",
 )
+@click.option(
+    "--formulary",
+    type=click.Path(dir_okay=False),
+    help="A TOML file of local products the schedule may use.",
+)
 @click.option("--json", "json_path", help="Write the findings as JSON ('-' for standard output).")
 @click.option("--force", is_flag=True, help="Replace a file that exists.")
 def check_command(
@@ -282,6 +287,7 @@ def check_command(
     use_months: int | None,
     override: tuple[str, ...],
     catalog_path: str | None,
+    formulary: str | None,
     json_path: str | None,
     force: bool,
 ) -> None:
@@ -289,7 +295,7 @@ def check_command(
 
     Exits 0 when there is no error (warnings allowed), 1 when there is one.
     """
-    from .catalog import load_catalog
+    from .catalog import load_catalog, load_formulary
     from .doses import parse_dose, parse_percent
     from .external import ExternalOptions, check_file
     from .planner import make_patient
@@ -301,6 +307,8 @@ def check_command(
     if per_day is not None and not 1 <= per_day <= 4:
         raise click.BadParameter("1 to 4 doses a day", param_hint="--per-day")
     catalog = load_catalog(catalog_path)
+    if formulary:
+        catalog = load_formulary(catalog, formulary)
     accepted = parse_overrides(override)
     options = ExternalOptions(
         drug=drug,

@@ -312,8 +312,25 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
             product = by_id.get(str(unit.get("product_id"))) or by_name.get(
                 str(unit.get("product"))
             )
+            if unit.get("form") == "solution":
+                volume = _number(_get(unit, "volume_ml", uw), f"{uw}.volume_ml")
+                concentration = _number(_get(unit, "mg_per_ml", uw), f"{uw}.mg_per_ml")
+                measure = product.increment_ml if product and product.is_liquid else None
+                if (
+                    product is None
+                    or measure is None
+                    or volume % measure
+                    or product.mg_per_ml != concentration
+                ):
+                    allowed = False
+                total += concentration * volume
+                if product is not None and product.max_ml:
+                    count_pieces += ceil_int(volume / product.max_ml)
+                else:
+                    count_pieces += 1
+                continue
             count = _number(_get(unit, "count", uw), f"{uw}.count")
-            if unit.get("form") == "solution" or product is None or count % product.split != 0:
+            if product is None or product.is_liquid or count % product.split != 0:
                 allowed = False
             strength = (
                 product.strength_mg

@@ -253,6 +253,7 @@ def plan(
         max_units=limit,
         cap_source=_cap_source(the_rule),
         overrides=tuple(sorted(accepted.items())),
+        rule=the_rule,
     )
     schedule = replace(schedule, findings=tuple(check(schedule, catalog=cat)))
     _refuse_errors(schedule.findings)

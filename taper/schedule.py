@@ -10,6 +10,7 @@ from decimal import Decimal
 from .catalog import Product
 from .dispensing import Unit, totals
 from .doses import format_mg, normalize
+from .rules import Rule
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -173,6 +174,8 @@ class Schedule:
     max_units: int = 4
     cap_source: str = ""
     overrides: tuple[tuple[str, str], ...] = ()
+    #: the rule object itself, for measures that replay it (:func:`taper.fidelity`)
+    rule: Rule | None = field(default=None, compare=False, repr=False)
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from taper import plan
-from taper.catalog import load_catalog
+from taper.catalog import load_catalog, load_formulary
 from taper.errors import PlanRefused, TaperError
 from taper.reports import csv_text, to_json
 from taper.rules import PRESETS, FixedAmount, PercentOfCurrent, PercentOfStart, Rule
@@ -25,7 +25,7 @@ from taper.validation import check
 from .conftest import CHECK_PLAN
 
 D = Decimal
-CATALOG = load_catalog()
+CATALOG = load_formulary(load_catalog(), Path(__file__).parent / "data" / "formulary.toml")
 ISMP = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")
 DRUG_REGIONS = [
     (drug.name, region)
@@ -75,7 +75,9 @@ def prescriptions(draw: st.DrawFn) -> dict[str, object]:
     drug, region = draw(st.sampled_from(DRUG_REGIONS))
     applicable = [r for r in PRESETS.values() if not r.drugs or drug in r.drugs]
     rule = draw(st.one_of(st.sampled_from(applicable), custom_rules))
-    products = [p for p in CATALOG.drug(drug).products_in(region) if p.is_solid]
+    products = [p for p in CATALOG.drug(drug).products_in(region) if p.is_solid and p.usable]
+    has_liquid = any(p.is_liquid and p.usable for p in CATALOG.drug(drug).products_in(region))
+    strategies = ["stretch", "stop", *(["liquid"] if has_liquid else [])]
     chosen = draw(
         st.one_of(st.just(products), st.lists(st.sampled_from(products), min_size=1, unique=True))
     )
@@ -89,11 +91,14 @@ def prescriptions(draw: st.DrawFn) -> dict[str, object]:
         "per_day": draw(st.integers(1, 4)),
         "products": [p.id for p in chosen],
         "max_units": draw(st.integers(2, 6)),
+        "at_low_doses": draw(st.sampled_from(strategies)),
+        "cut_order": draw(st.sampled_from([None, "even", "morning-first", "bedtime-last"])),
         "start": date(2027, 1, 4) + timedelta(days=draw(st.integers(0, 400))),
     }
 
 
 def _plan(kw: dict[str, object]) -> Schedule | None:
+    """The plan, or None when it is refused (the other test checks refusals are clean)."""
     try:
         return plan(
             kw["drug"],  # type: ignore[arg-type]
@@ -104,6 +109,9 @@ def _plan(kw: dict[str, object]) -> Schedule | None:
             products=kw["products"],  # type: ignore[arg-type]
             max_units=kw["max_units"],  # type: ignore[arg-type]
             start=kw["start"],  # type: ignore[arg-type]
+            at_low_doses=kw["at_low_doses"],  # type: ignore[arg-type]
+            cut_order=kw["cut_order"],  # type: ignore[arg-type]
+            catalog=CATALOG,
         )
     except PlanRefused:
         return None
@@ -112,6 +120,8 @@ def _plan(kw: dict[str, object]) -> Schedule | None:
 def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
     rx = schedule.prescription
     allowed = set(kw["products"])  # type: ignore[call-overload]
+    if kw["at_low_doses"] == "liquid":
+        allowed |= {p.id for p in CATALOG.drug(rx.drug).products if p.is_liquid}
     assert schedule.steps, "a plan has at least one reduced step"
     previous = rx.start_dose
     day = rx.start_date
@@ -123,6 +133,9 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
             for unit in admin.units:
                 assert unit.product.id in allowed
                 assert unit.count > 0
+                if unit.product.is_liquid:
+                    assert unit.count == int(unit.count)  # whole measures
+                    continue
                 assert unit.count % unit.product.split == 0
                 if unit.product.form in ("odt", "er-tablet", "capsule"):
                     assert unit.count == int(unit.count)
@@ -141,11 +154,13 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
     assert schedule.stop_date == day
     assert schedule.duration_days == (schedule.stop_date - rx.start_date).days
     # 4. one truth: the supply covers every dose, counting halves of whole tablets
+    # (and millilitres of a liquid)
     need: dict[str, Decimal] = {}
     for step in schedule:
         for admin in step.administrations:
             for unit in admin.units:
-                need[unit.product.id] = need.get(unit.product.id, D(0)) + unit.count * step.days
+                each = unit.volume_ml if unit.product.is_liquid else unit.count
+                need[unit.product.id] = need.get(unit.product.id, D(0)) + each * step.days
     for product, quantity in schedule.dispensing():
         assert need[product.id] <= quantity < need[product.id] + 1
         assert quantity == int(quantity)
@@ -188,16 +203,7 @@ def test_every_plan_keeps_the_invariants(kw: dict[str, object]) -> None:
 @given(prescriptions())
 def test_refusals_are_taper_errors(kw: dict[str, object]) -> None:
     try:
-        plan(
-            kw["drug"],
-            kw["dose"],
-            rule=kw["rule"],
-            region=kw["region"],  # type: ignore[arg-type]
-            per_day=kw["per_day"],
-            products=kw["products"],  # type: ignore[arg-type]
-            max_units=kw["max_units"],
-            start=kw["start"],
-        )  # type: ignore[arg-type]
+        _plan(kw)
     except TaperError as exc:
         assert str(exc)
         assert "\n" not in str(exc)

@@ -1,0 +1,138 @@
+"""How closely dispensable plans follow their rules, over a fixed grid.
+
+Usage: python bench/fidelity.py
+
+Drugs: clonazepam, alprazolam, lorazepam, diazepam; start doses across each
+drug's documented adult range; three rules; three product sets (tablets only,
+tablets with orally disintegrating tablets, tablets with a liquid). Prints one
+line per drug, rule and product set, then the totals that must be zero (plans
+with a dose no product makes, a dose that rises, a cut above the cap) and the
+mean tracking gap. Products a drug does not have are said so, not invented.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import taper
+from taper.errors import PlanRefused
+from taper.fidelity import fidelity
+
+HERE = Path(__file__).parent
+RULES = ("joint-guideline-2025", "bnf-eighth", "nougg-proportional")
+PRODUCT_SETS = ("tablets", "tablets+odt", "tablets+liquid")
+#: errors a plan must never have
+NEVER = {
+    "undispensable": ("not-dispensable", "too-many-units", "dose-mismatch"),
+    "rising": ("dose-rises",),
+    "above cap": ("cut-above-cap",),
+}
+POINTS = 6
+
+
+def start_doses(drug: taper.Drug) -> list[Decimal]:
+    """Doses from twice the smallest unit to the largest documented adult maximum."""
+    maxima = [
+        r.max_mg_per_day
+        for r in drug.ranges
+        if r.population == "adult" and r.max_mg_per_day is not None
+    ]
+    top = max(maxima) if maxima else Decimal(10)
+    smallest = min(p.step_mg * p.split for p in drug.products if p.usable and p.is_solid)
+    low = smallest * 4
+    step = (top - low) / (POINTS - 1)
+    raw = [low + step * k for k in range(POINTS)]
+    # a prescribed dose is a whole number of the smallest unit
+    return sorted({(d / smallest).to_integral_value() * smallest for d in raw})
+
+
+def products_for(drug: taper.Drug, kind: str) -> tuple[list[str] | None, str]:
+    forms = {p.form for p in drug.products_in("us") if p.usable}
+    tablets = [f for f in ("tablet", "capsule", "er-tablet") if f in forms]
+    if kind == "tablets":
+        return tablets, "stretch"
+    if kind == "tablets+odt":
+        return ([*tablets, "odt"] if "odt" in forms else None), "stretch"
+    return tablets, "liquid"
+
+
+def main() -> int:
+    catalog = taper.load_formulary(taper.load_catalog(), HERE / "formulary.toml")
+    totals = dict.fromkeys(NEVER, 0)
+    plans = refused = 0
+    gaps: list[Decimal] = []
+    began = time.perf_counter()
+    print(
+        f"{'drug':<14}{'rule':<22}{'products':<16}{'plans':>6}{'refused':>8}"
+        f"{'mean gap % of start':>21}{'largest cut %':>15}{'units/day':>10}"
+    )
+    for name in ("clonazepam", "alprazolam", "lorazepam", "diazepam"):
+        drug = catalog.drug(name)
+        for rule in RULES:
+            for kind in PRODUCT_SETS:
+                products, strategy = products_for(drug, kind)
+                if products is None or (
+                    strategy == "liquid"
+                    and not any(p.is_liquid and p.usable for p in drug.products)
+                ):
+                    print(f"{name:<14}{rule:<22}{kind:<16}   (no such products for {name})")
+                    continue
+                row_gaps, row_cuts, row_units, row_plans, row_refused = [], [], [], 0, 0
+                for dose in start_doses(drug):
+                    try:
+                        schedule = taper.plan(
+                            name,
+                            dose,
+                            rule=rule,
+                            products=products,
+                            at_low_doses=strategy,
+                            catalog=catalog,
+                            start="2027-01-04",
+                            use_months=24,
+                            overrides={"dose-above-range": "benchmark grid"},
+                        )
+                    except PlanRefused:
+                        row_refused += 1
+                        continue
+                    row_plans += 1
+                    codes = {
+                        f.code
+                        for f in taper.check(schedule, catalog=catalog)
+                        if f.severity == "error" and not f.override
+                    }
+                    for label, bad in NEVER.items():
+                        totals[label] += bool(codes & set(bad))
+                    fid = fidelity(schedule)
+                    row_gaps.append(fid.mean_gap_of_start)
+                    row_cuts.append(fid.largest_cut)
+                    row_units.append(fid.units_per_day_mean)
+                plans += row_plans
+                refused += row_refused
+                gaps += row_gaps
+                mean = sum(row_gaps, Decimal(0)) / len(row_gaps) if row_gaps else Decimal(0)
+                cut = max(row_cuts, default=Decimal(0))
+                units = sum(row_units, Decimal(0)) / len(row_units) if row_units else Decimal(0)
+                print(
+                    f"{name:<14}{rule:<22}{kind:<16}{row_plans:>6}{row_refused:>8}"
+                    f"{float(mean) * 100:>21.2f}{float(cut) * 100:>15.1f}{float(units):>10.2f}"
+                )
+    elapsed = time.perf_counter() - began
+    print()
+    print(f"plans: {plans}, refused: {refused}, in {elapsed:.1f} s")
+    words = {
+        "undispensable": "an undispensable dose",
+        "rising": "a rising dose",
+        "above cap": "a cut above the cap",
+    }
+    for label, count in totals.items():
+        print(f"plans with {words[label]}: {count}")
+    overall = sum(gaps, Decimal(0)) / len(gaps) if gaps else Decimal(0)
+    print(f"mean tracking gap: {float(overall) * 100:.2f} % of the starting dose")
+    return 1 if any(totals.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
