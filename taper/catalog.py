@@ -68,6 +68,8 @@ _KEYS = {
         "drops_per_ml",
         "dispensable",
     },
+    "table": {"title", "year", "source", "note", "rows"},
+    "row": {"drug", "drug_mg", "drug_mg_low", "drug_mg_high", "diazepam_mg", "note"},
     "range": {
         "indication",
         "population",
@@ -242,14 +244,55 @@ class Drug:
 
 
 @dataclass(frozen=True)
+class Equivalent:
+    """One published equivalence, as published: ``drug_mg`` of a drug ~ ``diazepam_mg``.
+
+    A range in the source (``1 to 2 mg``) keeps both ends. The pair is kept, never a bare
+    ratio: "clonazepam 0.25 mg" means nothing until it is known to be per diazepam 5 mg.
+    """
+
+    drug: str
+    drug_mg_low: Decimal
+    drug_mg_high: Decimal
+    diazepam_mg: Decimal
+
+    def to_diazepam(self, mg: Decimal) -> tuple[Decimal, Decimal]:
+        """Diazepam mg equivalent to ``mg`` of the drug (low, high)."""
+        return (mg * self.diazepam_mg / self.drug_mg_high, mg * self.diazepam_mg / self.drug_mg_low)
+
+    def from_diazepam(self, mg: Decimal) -> tuple[Decimal, Decimal]:
+        """Drug mg equivalent to ``mg`` of diazepam (low, high)."""
+        return (mg * self.drug_mg_low / self.diazepam_mg, mg * self.drug_mg_high / self.diazepam_mg)
+
+    def describe(self) -> str:
+        """``clonazepam 0.5 mg ~ diazepam 10 mg``."""
+        low, high = self.drug_mg_low, self.drug_mg_high
+        amount = format_mg(low) if low == high else f"{format_number(low)} to {format_mg(high)}"
+        return f"{self.drug} {amount} is about diazepam {format_mg(self.diazepam_mg)}"
+
+
+@dataclass(frozen=True)
+class EquivalenceTable:
+    """A published table of equivalents to diazepam, with its source."""
+
+    id: str
+    title: str
+    source: str
+    rows: Mapping[str, Equivalent]
+    year: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """Drugs and sources, as read from one catalog file."""
+    """Drugs, sources and equivalence tables, as read from one catalog file."""
 
     name: str
     version: str
     drugs: Mapping[str, Drug]
     sources: Mapping[str, Source]
     path: str = field(default="", compare=False)
+    equivalence: Mapping[str, EquivalenceTable] = field(default_factory=dict)
 
     def drug(self, name: str) -> Drug:
         """Find a drug by generic name or brand alias, in any letter case.
@@ -336,9 +379,11 @@ def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
     reader = _Reader(origin)
     head = reader.table(data, "catalog")
     reader.known(head, "catalog", "catalog")
-    extra = sorted(set(data) - {"catalog", "sources", "drugs"})
+    extra = sorted(set(data) - {"catalog", "sources", "drugs", "equivalence"})
     if extra:
-        raise reader.fail(extra[0], extra[0], "top-level tables: catalog, sources, drugs")
+        raise reader.fail(
+            extra[0], extra[0], "top-level tables: catalog, sources, drugs, equivalence"
+        )
     sources = {
         sid: _source(reader, sid, reader.table(data["sources"], sid, "sources"))
         for sid in reader.table(data, "sources")
@@ -355,12 +400,60 @@ def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
         del body
     if not drugs:
         raise CatalogError(origin, "", "the catalog lists no drugs")
+    tables = {
+        tid: _table(reader, tid, reader.table(data["equivalence"], tid, "equivalence"), sources)
+        for tid in data.get("equivalence", {})
+    }
     return Catalog(
         name=reader.text(head, "name", "catalog"),
         version=reader.text(head, "version", "catalog"),
         drugs=drugs,
         sources=sources,
         path=origin,
+        equivalence=tables,
+    )
+
+
+def _table(
+    reader: _Reader, tid: str, body: Mapping[str, Any], sources: Mapping[str, Source]
+) -> EquivalenceTable:
+    where = f"equivalence.{tid}"
+    reader.known(body, "table", where)
+    rows_raw = body.get("rows")
+    if not isinstance(rows_raw, list) or not rows_raw:
+        raise reader.fail(f"{where}.rows", rows_raw, "at least one [[rows]] table")
+    rows: dict[str, Equivalent] = {}
+    for i, raw in enumerate(rows_raw, start=1):
+        rw = f"{where}.rows[{i}]"
+        if not isinstance(raw, dict):
+            raise reader.fail(rw, raw, "a table")
+        reader.known(raw, "row", rw)
+        drug = reader.text(raw, "drug", rw).lower()
+        single = reader.decimal(raw, "drug_mg", rw)
+        low = reader.decimal(raw, "drug_mg_low", rw) or single
+        high = reader.decimal(raw, "drug_mg_high", rw) or single
+        diazepam = reader.decimal(raw, "diazepam_mg", rw)
+        if (
+            low is None
+            or high is None
+            or diazepam is None
+            or low > high
+            or (single is not None and ("drug_mg_low" in raw or "drug_mg_high" in raw))
+        ):
+            raise reader.fail(rw, drug, "drug_mg (or drug_mg_low and drug_mg_high) and diazepam_mg")
+        if drug in rows:
+            raise reader.fail(rw, drug, "each drug once per table")
+        rows[drug] = Equivalent(drug, low, high, diazepam)
+    year = body.get("year")
+    if year is not None and not isinstance(year, int):
+        raise reader.fail(f"{where}.year", year, "a whole year")
+    return EquivalenceTable(
+        id=tid,
+        title=reader.text(body, "title", where),
+        source=reader.source_id(body, where, sources),
+        rows=rows,
+        year=year,
+        note=reader.text(body, "note", where, default=""),
     )
 
 
@@ -492,8 +585,15 @@ def _product(
     if drops is not None and (isinstance(drops, bool) or not isinstance(drops, int) or drops < 1):
         raise reader.fail(f"{where}.drops_per_ml", drops, "a whole number of drops in 1 mL")
     if drops is not None:
-        # one drop is the measurable unit
-        increment = normalize(Decimal(1) / Decimal(drops)) if increment is None else increment
+        # one drop is the measurable unit; an increment given must be whole drops
+        if increment is None:
+            increment = normalize(Decimal(1) / Decimal(drops))
+        elif (increment * drops) % 1:
+            raise reader.fail(
+                f"{where}.increment_ml",
+                format_number(increment),
+                f"a whole number of drops at {drops} drops per mL",
+            )
     dispensable = body.get("dispensable", True)
     if not isinstance(dispensable, bool):
         raise reader.fail(f"{where}.dispensable", dispensable, "true or false")

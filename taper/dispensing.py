@@ -48,6 +48,12 @@ class Unit:
         return normalize(self.product.increment_ml * self.count)
 
     @property
+    def drops(self) -> int:
+        """The number of drops of a liquid dosed in drops."""
+        assert self.product.drops_per_ml is not None
+        return int(self.volume_ml * self.product.drops_per_ml)
+
+    @property
     def pieces(self) -> int:
         """Separate pieces taken: 1.5 tablets are two, a liquid is one per filled measure."""
         if self.product.is_liquid:
@@ -64,7 +70,7 @@ class Unit:
         """How much, in the product's own unit: ``1½``, ``0.9 mL``, ``3 drops``."""
         if self.product.is_liquid:
             if self.product.drops_per_ml:
-                drops = int(self.count)
+                drops = self.drops
                 return f"{drops} drop{'s' if drops != 1 else ''}"
             return f"{format_number(self.volume_ml)} mL"
         return _count_words(self.count)
@@ -230,22 +236,43 @@ class Dispenser:
         split tablets, and the products ``used`` the step before. ``None`` when
         the dose cannot be made.
         """
+        for strict in (True, False):
+            shares = self.split_without_rise(daily, n, order, previous, used, strict)
+            if shares is not None:
+                return shares
         daily = normalize(daily)
-        if order not in CUT_ORDERS:
-            raise InputError("--cut-order", order, f"one of {', '.join(CUT_ORDERS)}")
-        if previous is not None and n > 1:
-            if order == "morning-first":
-                shares = self._keep_later(daily, tuple(previous))
-                if shares is not None:
-                    return shares
-            elif order == "bedtime-last":
-                shares = self._keep_bedtime(daily, tuple(previous), used)
-                if shares is not None:
-                    return shares
         key = (daily, n, used)
         if key not in self._split_cache:
             self._split_cache[key] = self._even(daily, n, used)
         return self._split_cache[key]
+
+    def split_without_rise(
+        self,
+        daily: Decimal,
+        n: int,
+        order: str = "even",
+        previous: Sequence[Decimal] | None = None,
+        used: frozenset[str] = frozenset(),
+        strict: bool = True,
+    ) -> tuple[Decimal, ...] | None:
+        """Like :meth:`split`, but no administration may take more than it did before
+        (``strict``), or at least a dose stopped stays stopped; ``None`` when the products
+        cannot do that."""
+        daily = normalize(daily)
+        if order not in CUT_ORDERS:
+            raise InputError("--cut-order", order, f"one of {', '.join(CUT_ORDERS)}")
+        if previous is None or len(previous) != n:
+            return None
+        caps = tuple(normalize(v) if strict or v == 0 else daily for v in previous)
+        if n > 1 and order == "morning-first":
+            shares = self._keep_later(daily, caps)
+            if shares is not None:
+                return shares
+        if n > 1 and order == "bedtime-last":
+            shares = self._keep_bedtime(daily, caps, used)
+            if shares is not None:
+                return shares
+        return self._even(daily, n, used, caps)
 
     def _cost(self, shares: tuple[Decimal, ...], used: frozenset[str]) -> tuple[Decimal, ...]:
         comps = [self.best[s] for s in shares]
@@ -258,7 +285,13 @@ class Dispenser:
             Decimal(len(products - used)) if used else Decimal(0),
         )
 
-    def _even(self, daily: Decimal, n: int, used: frozenset[str]) -> tuple[Decimal, ...] | None:
+    def _even(
+        self,
+        daily: Decimal,
+        n: int,
+        used: frozenset[str],
+        caps: tuple[Decimal, ...] | None = None,
+    ) -> tuple[Decimal, ...] | None:
         values = self.values
         members = self.best
         best: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
@@ -266,8 +299,9 @@ class Dispenser:
         def walk(shares: tuple[Decimal, ...], left: Decimal, k: int) -> None:
             nonlocal best
             low = shares[-1] if shares else Decimal(0)
+            cap = caps[len(shares)] if caps is not None else None
             if k == 1:
-                if left >= low and left in members:
+                if left >= low and left in members and (cap is None or left <= cap):
                     full = (*shares, left)
                     cost = self._cost(full, used)
                     if best is None or cost < best[0]:
@@ -275,7 +309,7 @@ class Dispenser:
                 return
             # shares never fall from morning to bedtime, so this one is at most the
             # average of what is left; from there downwards, the spread only grows
-            top = bisect_right(values, left / k)
+            top = bisect_right(values, left / k if cap is None else min(left / k, cap))
             for i in range(top - 1, -1, -1):
                 v = values[i]
                 if v < low:
@@ -313,8 +347,8 @@ class Dispenser:
         top = bisect_right(self.values, min(previous[-1], daily))
         for j in range(top - 1, -1, -1):
             bedtime = self.values[j]
-            rest = self._even(normalize(daily - bedtime), len(previous) - 1, used)
-            if rest is not None and all(a <= b for a, b in zip(rest, previous, strict=False)):
+            rest = self._even(normalize(daily - bedtime), len(previous) - 1, used, previous[:-1])
+            if rest is not None:
                 return (*rest, bedtime)
         return None
 

@@ -10,7 +10,7 @@ stops from there and says so. Every change is reported as a Finding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -447,7 +447,15 @@ def _walk(
                 _refuse_first_cut(rx, rule, daily, current)
             # the products cannot cut within the cap: the next step is the stop
             break
-        choice = _choose(candidates, current, target, proposal.days, proposal.proportional)
+
+        choice = _choose(
+            candidates,
+            current,
+            target,
+            proposal.days,
+            proposal.proportional,
+            _keeps_times(active, n, rule.cut_order, previous, used),
+        )
         if choice.dose != proposal.target and choice.dose != normalize(target):
             findings.append(
                 _adjusted(number, current, proposal.target, target, choice, proposal.days, rule)
@@ -490,15 +498,41 @@ def _walk(
     return steps, findings
 
 
+def _keeps_times(
+    dispenser: Dispenser,
+    n: int,
+    order: str,
+    previous: Sequence[Decimal] | None,
+    used: frozenset[str],
+) -> Callable[[Decimal], bool]:
+    """Whether a daily dose can be shared without undoing the last step's shape.
+
+    A dose stopped at one time stays stopped. With ``morning-first`` or
+    ``bedtime-last`` the times the rule keeps must not rise either: the rule says
+    which dose falls first, so a dose it keeps is never raised to make up the day.
+    """
+    strict = order != "even"
+
+    def keeps(v: Decimal) -> bool:
+        return dispenser.split_without_rise(v, n, order, previous, used, strict) is not None
+
+    return keeps
+
+
 def _choose(
     candidates: list[Decimal],
     current: Decimal,
     target: Decimal,
     days: int,
     proportional: bool = False,
+    accept: Callable[[Decimal], bool] | None = None,
 ) -> _Choice:
-    """The makeable dose nearest the target (the gentler on a tie), with its step length."""
-    dose = min(candidates, key=lambda v: (abs(v - target), -v))
+    """The makeable dose nearest the target (the gentler on a tie), with its step length.
+
+    Doses ``accept`` approves come first; the nearest of all is the fallback.
+    """
+    ranked = sorted(candidates, key=lambda v: (abs(v - target), -v))
+    dose = next((v for v in ranked if accept is None or accept(v)), ranked[0])
     if dose < target and current > target > 0:
         # a steeper cut than asked: stretch the step so the average pace holds, in the
         # rule's own terms (a share of the dose for a proportional rule, else milligrams)

@@ -387,3 +387,24 @@ def test_a_liquid_tracks_the_rule_more_closely() -> None:
         )
     )
     assert with_liquid.mean_gap_of_start < tablets.mean_gap_of_start
+
+
+def test_drops_follow_the_volume_not_the_increment() -> None:
+    """Regression: 1.3 mL at 20 drops/mL measured every 0.1 mL is 26 drops, not 13."""
+    drops = liquid("0.1", "0.1", "1", drops=20)
+    unit = Unit(drops, D(13))
+    assert unit.volume_ml == D("1.3")
+    assert unit.drops == 26
+    assert unit.amount() == "26 drops"
+
+
+def test_an_increment_must_be_whole_drops(tmp_path: Path) -> None:
+    path = tmp_path / "f.toml"
+    path.write_text(
+        '[sources.X]\ntitle = "x"\n[[products]]\ndrug = "clonazepam"\nid = "d"\nname = "d"\n'
+        'form = "solution"\nmg_per_ml = "2.5"\nincrement_ml = "0.05"\nmax_ml = "1"\n'
+        'drops_per_ml = 25\nsource = "X"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError, match="a whole number of drops at 25 drops per mL"):
+        load_formulary(load_catalog(), path)

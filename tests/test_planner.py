@@ -132,11 +132,18 @@ def test_morning_first_cuts_the_morning_dose_to_zero() -> None:
     assert doses(schedule) == ["3.5", "3", "2.5", "2", "1.5", "1", "0.5"]
 
 
-def test_nhs_scotland_preset_keeps_the_bedtime_dose_where_the_tablets_allow() -> None:
-    schedule = plan("diazepam", "10 mg", rule="nhs-scotland-diazepam", start=START)
-    assert doses(schedule)[:6] == ["9", "8", "7", "6", "5", "4"]
-    assert schedule.steps[0].at("bedtime").dose == D(5)  # type: ignore[union-attr]
-    assert schedule.steps[4].at("morning") is None
+def test_nhs_scotland_preset_never_raises_the_bedtime_dose() -> None:
+    """Regression: with unscored 2, 5 and 10 mg tablets the bedtime dose once rose to make up
+    the day, and the morning dose, cut first by the rule, came back."""
+    for region, dose in (("us", "10 mg"), ("uk", "30 mg")):
+        schedule = plan("diazepam", dose, rule="nhs-scotland-diazepam", start=START, region=region)
+        bedtime = [s.at("bedtime").dose for s in schedule]  # type: ignore[union-attr]
+        assert bedtime == sorted(bedtime, reverse=True)
+        mornings = [s.at("morning") for s in schedule]
+        stopped = next(i for i, m in enumerate(mornings) if m is None)
+        assert all(m is None for m in mornings[stopped:])
+        # the morning dose falls first: by the time it stops, bedtime has lost little
+        assert bedtime[stopped - 1] >= bedtime[0] - 1
 
 
 def test_deprescribing_preset_runs_on_the_starting_dose() -> None:

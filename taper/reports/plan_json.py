@@ -30,7 +30,7 @@ def _unit(unit: Unit) -> dict[str, Any]:
             "increment_ml": plain_number(product.increment_ml),
         }
         if product.drops_per_ml:
-            liquid["drops"] = int(unit.count)
+            liquid["drops"] = unit.drops
         return liquid
     assert product.strength_mg is not None
     return {
