@@ -171,16 +171,35 @@ def plan_command(
     outputs = {"--csv": csv_path, "--json": json_path}
     if list(outputs.values()).count("-") > 1:
         raise click.UsageError("only one of --csv and --json can write to standard output")
-    files_out = {**outputs, "--pdf": pdf_path, "--chart": chart_path, "--ics": ics_path}
-    for field, path in files_out.items():
-        if path and path != "-":
-            files.check_writable(path, force, field)
+    for field, path in (("--pdf", pdf_path), ("--chart", chart_path), ("--ics", ics_path)):
+        if path == "-":
+            raise InputError(
+                field, path, "a file name: only --csv and --json can write to standard output"
+            )
     if chart_path and Path(chart_path).suffix.lower() not in (".png", ".svg"):
         raise InputError("--chart", chart_path, "a file name ending .png or .svg")
+    if fill_days is not None:
+        if not pdf_path:
+            raise InputError(
+                "--fill-days",
+                fill_days,
+                "it sets the supply per fill in the PDF: give --pdf as well",
+            )
+        if not 1 <= fill_days <= 366:
+            raise InputError("--fill-days", fill_days, "1 to 366 days")
+    targets = [
+        (f, p)
+        for f, p in (
+            *outputs.items(),
+            ("--pdf", pdf_path),
+            ("--chart", chart_path),
+            ("--ics", ics_path),
+        )
+        if p and p != "-"
+    ]
     if csv_path and csv_path != "-":
-        files.check_writable(files.sidecar(csv_path), force, "--csv")
-    if fill_days is not None and not 1 <= fill_days <= 366:
-        raise InputError("--fill-days", fill_days, "1 to 366 days")
+        targets.insert(1, ("--csv", str(files.sidecar(csv_path))))
+    files.check_outputs(targets, force)
     the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
     schedule = plan(
         drug,
@@ -201,40 +220,43 @@ def plan_command(
         cut_order=cut_order,
         formulary=formulary,
     )
-    from .reports import csv_text, findings_csv_text, render_text, to_json
+    from .reports import csv_text, findings_csv_text, render_findings, render_text, to_json
 
-    # Everything is made in memory first: a failure leaves no file half-written.
-    contents: list[tuple[str, bytes]] = []
+    # Everything is made in memory first, then written all or none.
+    contents: list[tuple[str, str, bytes]] = []
     if csv_path:
-        contents.append((csv_path, csv_text(schedule).encode("utf-8")))
+        contents.append(("--csv", csv_path, csv_text(schedule).encode("utf-8")))
         if csv_path != "-":
             side = str(files.sidecar(csv_path))
-            contents.append((side, findings_csv_text(schedule.findings).encode("utf-8")))
+            contents.append(("--csv", side, findings_csv_text(schedule.findings).encode("utf-8")))
     if json_path:
-        contents.append((json_path, to_json(schedule).encode("utf-8")))
+        contents.append(("--json", json_path, to_json(schedule).encode("utf-8")))
     if chart_path:
         from .reports.chart import chart_bytes
 
-        contents.append((chart_path, chart_bytes(schedule, Path(chart_path).suffix[1:].lower())))
+        suffix = Path(chart_path).suffix[1:].lower()
+        contents.append(("--chart", chart_path, chart_bytes(schedule, suffix)))
     if pdf_path:
         from .reports.pdf import pdf_bytes
 
-        contents.append((pdf_path, pdf_bytes(schedule, paper=paper, fill_days=fill_days or 28)))
+        pdf = pdf_bytes(schedule, paper=paper, fill_days=fill_days or 28)
+        contents.append(("--pdf", pdf_path, pdf))
     if ics_path:
         from .reports.calendar import ics_bytes
 
-        contents.append((ics_path, ics_bytes(schedule)))
-    written = []
-    for path, data in contents:
+        contents.append(("--ics", ics_path, ics_bytes(schedule)))
+    files.write_all([c for c in contents if c[1] != "-"])
+    for _, path, data in contents:
         if path == "-":
             click.echo(data.decode("utf-8"), nl=False)
-        else:
-            files.write_atomic(path, data)
-            written.append(path)
     if "-" not in outputs.values():
         click.echo(render_text(schedule), nl=False)
-    for path in written:
-        click.echo(f"Wrote {path}", err=True)
+    elif csv_path == "-":
+        # the findings (and any override reasons) still reach the clinician
+        click.echo("\n".join(render_findings(schedule.sorted_findings())), err=True)
+    for _, path, _ in contents:
+        if path != "-":
+            click.echo(f"Wrote {path}", err=True)
 
 
 @cli.command("check")

@@ -446,6 +446,7 @@ def _walk(
             if not steps:
                 _refuse_first_cut(rx, rule, daily, current)
             # the products cannot cut within the cap: the next step is the stop
+            findings += _unfinished(rule, start, current, holds_done, len(steps))
             break
 
         choice = _choose(
@@ -496,6 +497,31 @@ def _walk(
                 f"the plan would run past {MAX_STEPS} steps; choose larger cuts",
             )
     return steps, findings
+
+
+def _unfinished(
+    rule: Rule, start: Decimal, current: Decimal, holds_done: set[int], step: int
+) -> list[Finding]:
+    """What the rule asked for that a plan stopping early from ``current`` leaves undone."""
+    missing = []
+    final = rule.final_level(start)
+    if final is not None and current > final:
+        missing.append(f"its final dose of {format_mg(final)}/day")
+    for i, hold in enumerate(rule.holds):
+        if i not in holds_done and hold.level(start) < current:
+            missing.append(f"the hold at {format_mg(hold.level(start))}/day")
+    if not missing:
+        return []
+    return [
+        Finding(
+            "warning",
+            "rule-not-completed",
+            f"The plan stops from {format_mg(current)}/day (no smaller dose is within the cap), "
+            f"so it does not reach {' or '.join(missing)}.",
+            rule.source,
+            step,
+        )
+    ]
 
 
 def _keeps_times(

@@ -432,7 +432,6 @@ def _preset(name: str, pace: Pace, source: str, **kw: Any) -> Rule:
 
 
 _D = Decimal
-_LABEL_CAP = "its own fixed steps: the last cut before the stop halves the dose"
 #: Built-in presets (clinical.md §4). Rules written for one drug refuse others:
 #: their milligram figures mean nothing for another drug.
 PRESETS: dict[str, Rule] = {
@@ -455,7 +454,10 @@ PRESETS: dict[str, Rule] = {
             "0.125 mg twice daily every 3 days until completely withdrawn",
             max_cut=_D("0.5"),
             drugs=("clonazepam",),
-            cap_note=_LABEL_CAP,
+            cap_note=(
+                "its own fixed steps: 0.25 to 0.125 mg twice daily, the step before the stop, "
+                "halves the dose"
+            ),
             summary="cut 0.125 mg at each of the two daily doses (0.25 mg/day) every 3 days",
         ),
         _preset(
@@ -477,7 +479,7 @@ PRESETS: dict[str, Rule] = {
             "(diazepam bands adapted from the Ashton Manual), cautious end of each range",
             max_cut=_D("0.5"),
             drugs=("diazepam",),
-            cap_note=_LABEL_CAP,
+            cap_note="its own fixed steps: below 5 mg, 0.5 mg steps halve 1 mg to 0.5 mg",
         ),
         _preset(
             "nhs-scotland-diazepam",
@@ -487,7 +489,7 @@ PRESETS: dict[str, Rule] = {
             max_cut=_D("0.5"),
             cut_order="morning-first",
             drugs=("diazepam",),
-            cap_note=_LABEL_CAP,
+            cap_note="its own fixed steps: 1 mg steps halve the dose from 2 mg to 1 mg",
         ),
         _preset(
             "deprescribing-bzra",
@@ -522,7 +524,7 @@ PRESETS: dict[str, Rule] = {
             "every 3 days",
             max_cut=_D("0.5"),
             drugs=("alprazolam", "alprazolam-xr"),
-            cap_note=_LABEL_CAP,
+            cap_note="its own fixed steps: 0.5 mg steps halve the dose from 1 mg to 0.5 mg",
         ),
     )
 }

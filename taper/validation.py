@@ -142,6 +142,12 @@ CODES: dict[str, Code] = {
     "cut-capped": Code(
         "info", True, "the rule asked for a cut above the cap; the step aims at the cap"
     ),
+    "rule-not-completed": Code(
+        "warning",
+        True,
+        "the plan stops (no smaller dose is within the cap) before the rule's final dose or "
+        "one of its holds",
+    ),
     "units-limit-raised": Code(
         "warning",
         True,
@@ -810,6 +816,7 @@ PLANNER_CODES = (
     "units-limit-raised",
     "liquid-from-here",
     "stopped-at-low-dose",
+    "rule-not-completed",
 )
 
 

@@ -457,3 +457,88 @@ def test_check_needs_a_drug(tmp_path: Path) -> None:
     code, _, err = run("check", str(path))
     assert code == 2
     assert err == "Error: --drug: got ''; name the drug with --drug or a drug column\n"
+
+
+# --- outputs: all or none --------------------------------------------------------------------
+
+
+def test_two_outputs_cannot_share_a_file(tmp_path: Path) -> None:
+    """Regression: --csv s.out --json s.out lost the CSV without a word."""
+    same = str(tmp_path / "s.out")
+    code, _, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", same, "--json", same)
+    assert code == 2
+    assert "--csv writes the same file" in err
+    side = str(tmp_path / "p.findings.csv")
+    code, _, err = run(
+        "plan", "testazepam", "4mg", *TINY_ARGS, "--csv", str(tmp_path / "p.csv"), "--json", side
+    )
+    assert code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_csv_and_json_go_to_standard_output() -> None:
+    code, _, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--pdf", "-")
+    assert code == 2
+    assert err == (
+        "Error: --pdf: got '-'; a file name: only --csv and --json can write to standard output\n"
+    )
+
+
+def test_fill_days_needs_a_pdf() -> None:
+    code, _, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--fill-days", "28")
+    assert code == 2
+    assert "give --pdf as well" in err
+
+
+def test_a_read_only_folder_is_refused_before_planning(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if __import__("os").access(folder, __import__("os").W_OK):
+            pytest.skip("running with rights that ignore folder permissions")
+        code, _, err = run(
+            "plan", "testazepam", "4mg", *TINY_ARGS, "--json", str(folder / "p.json")
+        )
+        assert code == 2
+        assert "the folder cannot be written to" in err
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: --json ok.json --ics BAD wrote ok.json, then failed naming a temp file."""
+    from taper.reports import files
+
+    real = files._write_temp
+
+    def fail_on_ics(target: Path, data: bytes) -> str:
+        if target.suffix == ".ics":
+            raise OSError(28, "No space left on device")
+        return real(target, data)
+
+    monkeypatch.setattr(files, "_write_temp", fail_on_ics)
+    code, _, err = run(
+        "plan",
+        "testazepam",
+        "4mg",
+        *TINY_ARGS,
+        "--json",
+        str(tmp_path / "ok.json"),
+        "--ics",
+        str(tmp_path / "p.ics"),
+    )
+    assert code == 2
+    assert err == (
+        f"Error: --ics: got '{tmp_path / 'p.ics'}'; cannot write it (No space left on device)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_to_stdout_still_shows_the_findings() -> None:
+    """Regression: --csv - dropped the findings (and any override reasons)."""
+    code, out, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", "-")
+    assert code == 0
+    assert out.startswith("step,")
+    assert "Findings:" in err
+    assert "final-dose-large" in err

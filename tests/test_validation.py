@@ -328,3 +328,12 @@ def test_min_pieces() -> None:
     assert min_pieces(D("0.875"), products) == 3
     assert min_pieces(D("0.0625"), products) is None
     assert min_pieces(D(10), products) == 5
+
+
+def test_rule_not_completed() -> None:
+    """Regression: a final dose or hold below where the plan stops was ignored silently."""
+    late = planned("clonazepam", "2 mg", rule=build_rule(final_dose="0.25mg", holds=("0.3mg:60d",)))
+    assert "rule-not-completed" in late
+    assert "rule-not-completed" not in planned(
+        "clonazepam", "2 mg", rule=build_rule(final_dose="0.5mg")
+    )
