@@ -22,6 +22,8 @@ from .errors import InputError
 
 #: a default that keeps a dose to a handful of tablets; clinicians may change it
 DEFAULT_MAX_UNITS = 4
+#: the most pieces at one administration taper will plan with
+MAX_UNITS_LIMIT = 20
 CUT_ORDERS = ("even", "morning-first", "bedtime-last")
 
 
@@ -151,8 +153,10 @@ class Dispenser:
     """
 
     def __init__(self, products: Sequence[Product], max_units: int = DEFAULT_MAX_UNITS) -> None:
-        if not 1 <= max_units <= 20:
-            raise InputError("--max-units", max_units, "1 to 20 pieces per administration")
+        if not 1 <= max_units <= MAX_UNITS_LIMIT:
+            raise InputError(
+                "--max-units", max_units, f"1 to {MAX_UNITS_LIMIT} pieces per administration"
+            )
         usable = tuple(p for p in products if p.usable)
         if not usable:
             raise InputError("--products", "", "at least one product that can be measured")

@@ -63,9 +63,12 @@ def _number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
 
 def _date(raw: object, where: str) -> date:
     try:
-        return date.fromisoformat(str(raw).strip())
+        day = date.fromisoformat(str(raw).strip())
     except ValueError:
         raise InputError(where, str(raw), "a date written YYYY-MM-DD") from None
+    if not date(1970, 1, 1) <= day <= date(2200, 12, 31):
+        raise InputError(where, str(raw), "a date from 1970-01-01 to 2200-12-31")
+    return day
 
 
 def _read_text(path: str | Path) -> str:
@@ -131,10 +134,12 @@ def _from_csv(
         rows.append({k.strip(): (v or "").strip() for k, v in raw.items()})
     if not rows:
         raise InputError(origin, "", "the file has no rows")
-    drugs = {r.get("drug", "") for r in rows} - {""}
+    named = {r.get("drug", "") for r in rows} - {""}
+    drugs = {cat.drug(n).name for n in named} if not options.drug else named
     if len(drugs) > 1:
-        raise InputError(f"{origin}: drug", ", ".join(sorted(drugs)), "one drug per schedule")
+        raise InputError(f"{origin}: drug", ", ".join(sorted(named)), "one drug per schedule")
     drug = _drug(cat, next(iter(drugs), None), options)
+    stated = _stated_limits(rows, origin)
     periods: list[Period] = []
     stop_seen = False
     for i, row in enumerate(rows, start=2):
@@ -168,7 +173,14 @@ def _from_csv(
         raise InputError(origin, "", "the schedule has no dose above 0 mg")
     per_day = options.per_day or (len(times) if times else drug.default_doses_per_day)
     notes: list[Finding] = []
-    first_is_start = options.start_dose is None
+    start_dose = options.start_dose or stated.get("start_dose_mg")
+    cap = options.max_cut or stated.get("max_cut_pct")
+    units = (
+        options.max_units
+        if options.max_units_given
+        else int(stated.get("max_units", options.max_units))
+    )
+    first_is_start = start_dose is None
     if first_is_start:
         notes.append(
             Finding(
@@ -181,20 +193,53 @@ def _from_csv(
         )
     timeline = Timeline(
         drug=drug,
-        start_dose=options.start_dose or periods[0].dose,
+        start_dose=start_dose or periods[0].dose,
         doses_per_day=per_day,
         periods=tuple(periods),
         products=_products(drug, options.region),
-        max_cut=options.max_cut or GUIDELINE_CAP,
-        max_units=options.max_units,
+        max_cut=cap or GUIDELINE_CAP,
+        max_units=units,
         region=options.region,
         patient=options.patient,
         first_is_start=first_is_start,
-        cap_source=GUIDELINE_SOURCE
-        if options.max_cut is None
-        else "the clinician's cap (--max-cut)",
+        cap_source=GUIDELINE_SOURCE if cap is None else "the stated cap (--max-cut or max_cut_pct)",
     )
     return timeline, notes
+
+
+def _stated_limits(rows: list[dict[str, str]], origin: str) -> dict[str, Decimal]:
+    """The starting dose, cap and unit limit a CSV states in its own columns, if any."""
+    out: dict[str, Decimal] = {}
+    for column in ("start_dose_mg", "max_cut_pct", "max_units"):
+        values = {r.get(column, "") for r in rows} - {""}
+        if not values:
+            continue
+        if len(values) > 1:
+            raise InputError(
+                f"{origin}: {column}", ", ".join(sorted(values)), "one value for all rows"
+            )
+        raw = values.pop()
+        if column == "max_cut_pct":
+            out[column] = _cap(raw, f"{origin}: {column}")
+        elif column == "max_units":
+            if not raw.isdigit() or not 1 <= int(raw) <= 20:
+                raise InputError(f"{origin}: {column}", raw, "1 to 20")
+            out[column] = Decimal(raw)
+        else:
+            out[column] = _number(raw, f"{origin}: {column}")
+    return out
+
+
+def _cap(raw: object, where: str) -> Decimal:
+    """A cap written in percent (``25``), as a fraction."""
+    text = str(raw).strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 < value < 100:
+        raise InputError(where, text, "a cap above 0 and below 100 (per cent)")
+    return normalize(value / 100)
 
 
 def _get(data: Mapping[str, Any], key: str, where: str) -> Any:
@@ -210,6 +255,8 @@ def _from_json(
         data = json.loads(text, parse_float=str, parse_int=str)
     except json.JSONDecodeError as exc:
         raise InputError(origin, "", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise InputError(origin, "", "JSON nested too deeply to be a taper plan") from None
     if not isinstance(data, dict) or data.get("format") != "taper-plan/1":
         raise InputError(
             f"{origin}: format",
@@ -223,7 +270,7 @@ def _from_json(
     limits = data.get("limits") or {}
     cap = options.max_cut
     if cap is None and isinstance(limits, dict) and limits.get("max_cut_pct") is not None:
-        cap = _number(limits["max_cut_pct"], f"{origin}: limits.max_cut_pct") / 100
+        cap = _cap(limits["max_cut_pct"], f"{origin}: limits.max_cut_pct")
     units_limit = options.max_units
     if options.max_units_given is False and isinstance(limits, dict):
         stated = str(limits.get("max_units_per_administration", ""))
@@ -233,6 +280,8 @@ def _from_json(
     if not isinstance(steps, list) or not steps:
         raise InputError(f"{origin}: steps", "", "a list of at least one step")
     region = str(data.get("region") or options.region)
+    if region not in ("us", "uk"):
+        raise InputError(f"{origin}: region", region, "us or uk")
     products = _products(drug, region)
     periods = [_json_period(s, i, origin, products) for i, s in enumerate(steps, start=1)]
     per_day_raw = data.get("doses_per_day", drug.default_doses_per_day)

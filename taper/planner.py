@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog, load_formulary
-from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, Dispenser
+from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser
 from .doses import ceil_int, format_mg, format_percent, normalize, parse_dose
 from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
 from .rules import GUIDELINE_SOURCE, Rule, build_rule
@@ -33,6 +33,11 @@ from .validation import (
 
 #: what to do when the products run out of cuts as small as the rule asks
 LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")
+
+#: start dates taper accepts, and the longest plan it makes (20 years): bounds of sense,
+#: not clinical figures, that keep every date a plan prints a real one
+EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)
+MAX_PLAN_DAYS = 7305
 
 #: a plan longer than this is almost certainly a rule that barely cuts
 MAX_STEPS = 1000
@@ -278,6 +283,13 @@ def _unit_limit(
         need = ceil_int(share / largest) + 1
     if need <= DEFAULT_MAX_UNITS:
         return DEFAULT_MAX_UNITS, None
+    if need > MAX_UNITS_LIMIT:
+        raise PlanRefused(
+            "dose",
+            format_mg(start),
+            f"at {n} doses a day each needs about {need} tablets or measures, more than "
+            f"{MAX_UNITS_LIMIT}; give more doses a day (--per-day) or larger products",
+        )
     return need, Finding(
         "warning",
         "units-limit-raised",
@@ -338,11 +350,19 @@ def _start_date(start: date | str | None) -> date:
     if start is None:
         return date.today()
     if isinstance(start, date):
-        return start
-    try:
-        return date.fromisoformat(str(start).strip())
-    except ValueError:
-        raise InputError("--start", str(start), "a date written YYYY-MM-DD") from None
+        day = start
+    else:
+        try:
+            day = date.fromisoformat(str(start).strip())
+        except ValueError:
+            raise InputError("--start", str(start), "a date written YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise InputError(
+            "--start",
+            day.isoformat(),
+            f"a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}",
+        )
+    return day
 
 
 def _cap_source(rule: Rule) -> str:
@@ -495,6 +515,13 @@ def _walk(
                 "--rule",
                 rule.name,
                 f"the plan would run past {MAX_STEPS} steps; choose larger cuts",
+            )
+        if (day - rx.start_date).days > MAX_PLAN_DAYS:
+            raise PlanRefused(
+                "--rule",
+                rule.name,
+                f"the plan would last more than {MAX_PLAN_DAYS // 365} years; choose larger "
+                f"cuts or shorter intervals",
             )
     return steps, findings
 

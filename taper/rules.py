@@ -288,7 +288,11 @@ class Hyperbolic(Pace):
     def __post_init__(self) -> None:
         if not isinstance(self.ed50_mg, Decimal) or self.ed50_mg <= 0:
             raise InputError("ed50", self.ed50_mg, "an ED50 above 0 mg")
-        if not isinstance(self.points, Decimal) or not Decimal(0) < self.points < 100:
+        if (
+            not isinstance(self.points, Decimal)
+            or not self.points.is_finite()
+            or not Decimal(0) < self.points < 100
+        ):
             raise InputError("points", self.points, "occupancy points above 0 and below 100")
         if not str(self.ed50_source).strip():
             raise InputError("ed50_source", self.ed50_source, "the ED50 needs its source")
@@ -678,8 +682,10 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
         points = _text(body, "points", where)
         try:
             points_value = normalize(Decimal(points))
-        except Exception:
-            raise CatalogError(f"{where}.points", points, 'occupancy points, e.g. "2.5"') from None
+        except ArithmeticError:
+            points_value = Decimal("NaN")
+        if not points_value.is_finite():
+            raise CatalogError(f"{where}.points", points, 'occupancy points, e.g. "2.5"')
         return Hyperbolic(
             ed50_mg=parse_dose(_text(body, "ed50", where), f"{where}.ed50"),
             points=points_value,

@@ -79,8 +79,9 @@ def test_writes_csv_and_json(tmp_path: Path) -> None:
     assert code == 0, err
     header = csv_path.read_text(encoding="utf-8").splitlines()[0]
     assert header == (
-        "step,start_date,end_date,days,daily_dose_mg,target_dose_mg,morning_mg,"
-        "morning_take,bedtime_mg,bedtime_take,cut_pct,pct_of_start"
+        "drug,step,start_date,end_date,days,daily_dose_mg,target_dose_mg,morning_mg,"
+        "morning_take,bedtime_mg,bedtime_take,cut_pct,pct_of_start,start_dose_mg,max_cut_pct,"
+        "max_units"
     )
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["format"] == "taper-plan/1"
@@ -91,7 +92,7 @@ def test_writes_csv_and_json(tmp_path: Path) -> None:
 def test_csv_to_stdout_prints_only_csv() -> None:
     code, out, _ = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", "-")
     assert code == 0
-    assert out.startswith("step,start_date,")
+    assert out.startswith("drug,step,start_date,")
     assert "Findings" not in out
 
 
@@ -110,7 +111,7 @@ def test_existing_file_is_not_overwritten_without_force(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == "old"
     code, _, _ = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", str(target), "--force")
     assert code == 0
-    assert target.read_text(encoding="utf-8").startswith("step,")
+    assert target.read_text(encoding="utf-8").startswith("drug,step,")
 
 
 def test_a_refused_plan_writes_no_file(tmp_path: Path) -> None:
@@ -539,6 +540,50 @@ def test_csv_to_stdout_still_shows_the_findings() -> None:
     """Regression: --csv - dropped the findings (and any override reasons)."""
     code, out, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--csv", "-")
     assert code == 0
-    assert out.startswith("step,")
+    assert out.startswith("drug,step,")
     assert "Findings:" in err
     assert "final-dose-large" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["clonazepam", "2mg"],
+        ["clonazepam", "1mg", "--rule", "fda-label-clonazepam"],
+        ["clonazepam", "2mg", "--rule", "deprescribing-bzra"],
+        ["clonazepam", "2mg", "--max-cut", "40%"],
+        ["clonazepam", "19.875mg", "--per-day", "3"],
+        ["clonazepam", "40mg", "--override", "dose-above-range=came in on 40 mg"],
+        ["diazepam", "20mg", "--rule", "nice-cks-diazepam"],
+    ],
+)
+def test_the_plans_own_csv_checks_clean_on_its_own(tmp_path: Path, args: list[str]) -> None:
+    """Regression: the CSV carried no drug, starting dose, cap or unit limit, so checking it
+    needed options and still found errors the plan did not have."""
+    csv_path = tmp_path / "p.csv"
+    code, _, err = run("plan", *args, "--start", "2027-01-04", "--csv", str(csv_path))
+    assert code == 0, err
+    code, out, _ = run("check", str(csv_path))
+    assert code == 0, out
+    assert "0 errors" in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ('"max_cut_pct": "25"', '"max_cut_pct": "900"', "a cap above 0 and below 100"),
+        ('"max_cut_pct": "25"', '"max_cut_pct": "0"', "a cap above 0 and below 100"),
+        ('"region": "us"', '"region": "fr"', "us or uk"),
+    ],
+)
+def test_check_does_not_trust_a_plans_own_limits(
+    tmp_path: Path, old: str, new: str, fragment: str
+) -> None:
+    json_path = tmp_path / "p.json"
+    run("plan", "clonazepam", "2mg", "--start", "2027-01-04", "--json", str(json_path))
+    text = json_path.read_text(encoding="utf-8")
+    assert old in text
+    json_path.write_text(text.replace(old, new), encoding="utf-8")
+    code, _, err = run("check", str(json_path))
+    assert code == 2
+    assert fragment in err

@@ -21,16 +21,22 @@ def _safe(cell: str) -> str:
 
 
 def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
-    """Header and one row per step: dates, days, doses, what to take, cut and % of start."""
-    times = schedule.prescription.times
-    header = ["step", "start_date", "end_date", "days", "daily_dose_mg", "target_dose_mg"]
+    """Header and one row per step: dates, days, doses, what to take, cut and % of start.
+
+    Each row also names the drug, the starting dose, the cap and the limit per
+    administration, so that ``taper check`` can check the file on its own.
+    """
+    rx = schedule.prescription
+    times = rx.times
+    header = ["drug", "step", "start_date", "end_date", "days", "daily_dose_mg", "target_dose_mg"]
     for time in times:
         header += [f"{time}_mg", f"{time}_take"]
-    header += ["cut_pct", "pct_of_start"]
-    start = schedule.prescription.start_dose
+    header += ["cut_pct", "pct_of_start", "start_dose_mg", "max_cut_pct", "max_units"]
+    start = rx.start_dose
     rows = []
     for step in schedule.steps:
         row = [
+            rx.drug,
             str(step.number),
             step.start.isoformat(),
             step.end.isoformat(),
@@ -44,7 +50,13 @@ def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
                 row += ["0", "none"]
             else:
                 row += [plain_number(admin.dose), " + ".join(u.describe() for u in admin.units)]
-        row += [format_percent(step.cut), format_percent(step.dose / start)]
+        row += [
+            format_percent(step.cut),
+            format_percent(step.dose / start),
+            plain_number(start),
+            format_percent(schedule.max_cut),
+            str(schedule.max_units),
+        ]
         rows.append(row)
     return header, rows
 
