@@ -792,7 +792,7 @@ def _duration(tl: Timeline) -> list[Finding]:
         return []
     fraction, every = TYPICAL_FASTEST
     needed = math.ceil(every * math.log(final / start) / math.log(1 - fraction))
-    actual = (tl.stop_date - first.start).days
+    actual = sum(p.days for p in tl.periods)
     if actual >= needed:
         return []
     who = f"after {months} months of use" if months is not None else "for use of 3 months or more"
