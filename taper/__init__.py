@@ -8,6 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
+from .equivalence import Conversion, convert
 from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
 from .fidelity import Fidelity, fidelity
 from .planner import plan
@@ -51,6 +52,7 @@ __all__ = [
     "Bands",
     "Catalog",
     "CatalogError",
+    "Conversion",
     "Drug",
     "Fidelity",
     "Finding",
@@ -73,6 +75,7 @@ __all__ = [
     "__version__",
     "build_rule",
     "check",
+    "convert",
     "fidelity",
     "load_catalog",
     "load_formulary",

@@ -361,6 +361,43 @@ def check_command(
         raise SystemExit(1)
 
 
+@cli.command("convert", context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True)
+@click.option(
+    "--table",
+    default="ashton",
+    show_default=True,
+    help="The equivalence table to convert by (see the catalog).",
+)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="A catalog TOML file in place of the built-in one.",
+)
+def convert_command(words: tuple[str, ...], table: str, catalog_path: str | None) -> None:
+    """Convert AMOUNT of one drug to another by way of diazepam (e.g. 1mg clonazepam diazepam).
+
+    Prints the equivalent by the chosen table with its source, and the range across every
+    table that lists both drugs.
+    """
+    from .catalog import load_catalog
+    from .equivalence import convert
+
+    unknown = next((word for word in words if word.startswith("--")), None)
+    if unknown is not None:
+        raise click.NoSuchOption(unknown)
+    if len(words) < 3:
+        raise click.UsageError(
+            "give AMOUNT FROM TO, such as: taper convert 1mg clonazepam diazepam"
+        )
+    *amount, source_drug, target = words
+    result = convert(
+        " ".join(amount), source_drug, target, table=table, catalog=load_catalog(catalog_path)
+    )
+    click.echo(result.describe())
+
+
 @cli.command("drugs")
 @click.argument("drug", required=False)
 @click.option(
