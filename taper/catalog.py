@@ -358,16 +358,26 @@ def _builtin() -> Catalog:
     return parse_catalog(text, "built-in catalog")
 
 
-def _load_file(path: str) -> Catalog:
+def read_text_file(path: str | Path, field: str) -> str:
+    """A clinician's file as text, or a :class:`CatalogError` naming ``field``."""
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes().decode("utf-8")
     except OSError as exc:
-        raise CatalogError("--catalog", path, f"cannot read the file ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
+        raise CatalogError(field, str(path), f"cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise CatalogError("--catalog", path, "the file must be UTF-8 text") from None
-    return parse_catalog(text, path)
+        raise CatalogError(field, str(path), "the file must be UTF-8 text") from None
+
+
+def read_toml_file(path: str | Path, field: str) -> dict[str, Any]:
+    """A clinician's TOML file, parsed, or a :class:`CatalogError` naming the file."""
+    try:
+        return tomllib.loads(read_text_file(path, field))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(str(path), "", f"not valid TOML: {exc}") from None
+
+
+def _load_file(path: str) -> Catalog:
+    return parse_catalog(read_text_file(path, "--catalog"), path)
 
 
 def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
@@ -744,18 +754,7 @@ def load_formulary(catalog: Catalog, path: str | Path) -> Catalog:
         When the file cannot be read or a product is malformed or unsourced.
     """
     origin = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise CatalogError(
-            "--formulary", origin, f"cannot read the file ({exc.strerror})"
-        ) from None
-    except UnicodeDecodeError:
-        raise CatalogError("--formulary", origin, "the file must be UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(origin, "", f"not valid TOML: {exc}") from None
+    data = read_toml_file(path, "--formulary")
     reader = _Reader(origin)
     extra = sorted(set(data) - _FORMULARY_KEYS)
     if extra:

@@ -50,6 +50,46 @@ def cli() -> None:
     """
 
 
+_catalog_option = click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="A catalog TOML file in place of the built-in one.",
+)
+_formulary_option = click.option(
+    "--formulary",
+    type=click.Path(dir_okay=False),
+    help="A TOML file of local products (a compounded liquid, say) with their sources.",
+)
+
+
+def _patient_options(command: Any) -> Any:
+    """The patient facts and overrides that ``plan`` and ``check`` both take."""
+    options = (
+        click.option(
+            "--indication", help="What it is taken for: the range the dose is checked against."
+        ),
+        click.option("--age", type=int, help="Age in years (65 and over, under 18: own checks)."),
+        click.option("--weight-kg", help="Weight in kg (needed under 18: mg/kg/day checks)."),
+        click.option("--use-months", type=int, help="How long it has been taken, in months."),
+        click.option(
+            "--override",
+            multiple=True,
+            help='Accept a finding with a reason: CODE="reason" (see docs/findings.md).',
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _refuse_options(words: Sequence[str]) -> None:
+    """A word that looks like an option among free words is an unknown option."""
+    unknown = next((word for word in words if word.startswith("--")), None)
+    if unknown is not None:
+        raise click.NoSuchOption(unknown)
+
+
 def _split_list(values: Sequence[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
@@ -65,15 +105,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
 @click.option("--max-cut", help="Largest single cut before the stop (default: the rule's, 25%).")
 @click.option("--final-dose", help="Stop after this daily dose (0.25mg, or 10% of the start).")
 @click.option("--start", help="Day of the first cut, YYYY-MM-DD (default: today).")
-@click.option("--indication", help="What it is taken for: the range the dose is checked against.")
-@click.option("--age", type=int, help="Age in years (65 and over, under 18: checked as such).")
-@click.option("--weight-kg", help="Weight in kg (needed under 18: doses checked in mg/kg/day).")
-@click.option("--use-months", type=int, help="How long it has been taken, in months.")
-@click.option(
-    "--override",
-    multiple=True,
-    help='Accept a finding with a reason: CODE="reason" (see docs/findings.md).',
-)
+@_patient_options
 @click.option(
     "--products",
     multiple=True,
@@ -91,12 +123,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
     type=int,
     help="Most tablets or pieces at one administration (default 4, or what the start needs).",
 )
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(dir_okay=False),
-    help="A catalog TOML file in place of the built-in one.",
-)
+@_catalog_option
 @click.option("--csv", "csv_path", help="Write the schedule as CSV ('-' for standard output).")
 @click.option("--json", "json_path", help="Write the plan as JSON ('-' for standard output).")
 @click.option(
@@ -111,11 +138,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
     type=click.Choice(["even", "morning-first", "bedtime-last"]),
     help="Which dose to cut first (default: the rule's; even for most).",
 )
-@click.option(
-    "--formulary",
-    type=click.Path(dir_okay=False),
-    help="A TOML file of local products (e.g. a compounded liquid) with their sources.",
-)
+@_formulary_option
 @click.option("--pdf", "pdf_path", help="Write the plan as a PDF to review and sign.")
 @click.option("--chart", "chart_path", help="Write the chart as .png or .svg.")
 @click.option("--ics", "ics_path", help="Write a calendar (.ics) with an event at each step.")
@@ -165,9 +188,7 @@ def plan_command(
     from .reports import files
     from .rules import build_rule
 
-    unknown = next((word for word in dose if word.startswith("--")), None)
-    if unknown is not None:
-        raise click.NoSuchOption(unknown)
+    _refuse_options(dose)
     outputs = {"--csv": csv_path, "--json": json_path}
     if list(outputs.values()).count("-") > 1:
         raise click.UsageError("only one of --csv and --json can write to standard output")
@@ -277,22 +298,9 @@ def plan_command(
     show_default=True,
     help="Which market's products may make the doses.",
 )
-@click.option("--indication", help="What it is taken for: the range the dose is checked against.")
-@click.option("--age", type=int, help="Age in years.")
-@click.option("--weight-kg", help="Weight in kg (needed under 18).")
-@click.option("--use-months", type=int, help="How long it has been taken, in months.")
-@click.option("--override", multiple=True, help='Accept a finding with a reason: CODE="reason".')
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(dir_okay=False),
-    help="A catalog TOML file in place of the built-in one.",
-)
-@click.option(
-    "--formulary",
-    type=click.Path(dir_okay=False),
-    help="A TOML file of local products the schedule may use.",
-)
+@_patient_options
+@_catalog_option
+@_formulary_option
 @click.option("--json", "json_path", help="Write the findings as JSON ('-' for standard output).")
 @click.option("--force", is_flag=True, help="Replace a file that exists.")
 def check_command(
@@ -369,12 +377,7 @@ def check_command(
     show_default=True,
     help="The equivalence table to convert by (see the catalog).",
 )
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(dir_okay=False),
-    help="A catalog TOML file in place of the built-in one.",
-)
+@_catalog_option
 def convert_command(words: tuple[str, ...], table: str, catalog_path: str | None) -> None:
     """Convert AMOUNT of one drug to another by way of diazepam (e.g. 1mg clonazepam diazepam).
 
@@ -384,9 +387,7 @@ def convert_command(words: tuple[str, ...], table: str, catalog_path: str | None
     from .catalog import load_catalog
     from .equivalence import convert
 
-    unknown = next((word for word in words if word.startswith("--")), None)
-    if unknown is not None:
-        raise click.NoSuchOption(unknown)
+    _refuse_options(words)
     if len(words) < 3:
         raise click.UsageError(
             "give AMOUNT FROM TO, such as: taper convert 1mg clonazepam diazepam"
@@ -400,12 +401,7 @@ def convert_command(words: tuple[str, ...], table: str, catalog_path: str | None
 
 @cli.command("drugs")
 @click.argument("drug", required=False)
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(dir_okay=False),
-    help="A catalog TOML file in place of the built-in one.",
-)
+@_catalog_option
 def drugs_command(drug: str | None, catalog_path: str | None) -> None:
     """List the catalog's drugs, or show one drug's products, ranges and sources."""
     from decimal import Decimal

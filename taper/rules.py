@@ -11,13 +11,13 @@ starting daily dose.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .catalog import read_toml_file
 from .dispensing import CUT_ORDERS
 from .doses import (
     format_mg,
@@ -565,18 +565,7 @@ def load_protocol(path: str | Path) -> Rule:
     CatalogError
         When the file cannot be read or a key is missing or malformed.
     """
-    origin = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise CatalogError("--rule", origin, f"cannot read the file ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise CatalogError("--rule", origin, "the file must be UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError("--rule", origin, f"not valid TOML: {exc}") from None
-    return parse_protocol(data, origin)
+    return parse_protocol(read_toml_file(path, "--rule"), str(path))
 
 
 _PACE_KEYS = ("cut", "bands", "phases", "hyperbolic")
