@@ -80,6 +80,8 @@ _KEYS = {
         "start_max_mg_per_kg_per_day",
         "usual_min_mg_per_kg_per_day",
         "usual_max_mg_per_kg_per_day",
+        "above_weight_kg",
+        "max_weight_kg",
         "regions",
         "source",
         "note",
@@ -186,6 +188,16 @@ class DoseRange:
     start_max_mg_per_kg_per_day: Decimal | None = None
     usual_min_mg_per_kg_per_day: Decimal | None = None
     usual_max_mg_per_kg_per_day: Decimal | None = None
+    above_weight_kg: Decimal | None = None
+    max_weight_kg: Decimal | None = None
+
+    def fits_weight(self, weight_kg: Decimal | None) -> bool:
+        """Whether the range applies at this body weight (any weight when unknown)."""
+        if weight_kg is None:
+            return True
+        above = self.above_weight_kg is None or weight_kg > self.above_weight_kg
+        below = self.max_weight_kg is None or weight_kg <= self.max_weight_kg
+        return above and below
 
     def describe(self) -> str:
         """The range in one line."""
@@ -666,6 +678,8 @@ def _range(
         start_max_mg_per_kg_per_day=reader.decimal(body, "start_max_mg_per_kg_per_day", where),
         usual_min_mg_per_kg_per_day=reader.decimal(body, "usual_min_mg_per_kg_per_day", where),
         usual_max_mg_per_kg_per_day=reader.decimal(body, "usual_max_mg_per_kg_per_day", where),
+        above_weight_kg=reader.decimal(body, "above_weight_kg", where),
+        max_weight_kg=reader.decimal(body, "max_weight_kg", where),
     )
 
 

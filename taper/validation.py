@@ -291,9 +291,15 @@ def documented_range(drug: Drug, patient: Patient, region: str) -> DoseRange | N
             if r.population == pop
             and r.max_mg_per_day is not None
             and (patient.indication is None or r.indication == patient.indication)
+            and r.fits_weight(patient.weight_kg)
         ]
         local = [r for r in found if region in r.regions] or found
         if local:
+            if patient.weight_kg is None and any(
+                r.above_weight_kg or r.max_weight_kg for r in local
+            ):
+                # ranges set by body weight, and no weight given: the lowest maximum
+                return min(local, key=lambda r: r.max_mg_per_day or Decimal(0))
             return max(local, key=lambda r: r.max_mg_per_day or Decimal(0))
     return None
 

@@ -96,3 +96,74 @@ def test_convert_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     )
     assert bare.exit_code == 2
     assert bare.stderr == "Error: amount: got '1'; give a unit: 1 mg or 1000 mcg\n"
+
+
+# --- the built-in tables, against clinical.md section 3.1 (normalised to diazepam 10 mg) -------
+
+PER_DIAZEPAM_10 = {
+    ("clonazepam", "ashton"): "0.5",
+    ("clonazepam", "va-dod-2021"): "1",
+    ("clonazepam", "nhs-scotland-2024"): "0.5",
+    ("clonazepam", "trc-2024"): "0.5",
+    ("lorazepam", "ashton"): "1",
+    ("lorazepam", "va-dod-2021"): "2",
+    ("lorazepam", "nhs-scotland-2024"): "1",
+    ("lorazepam", "who-2009"): "1",
+    ("alprazolam", "ashton"): "0.5",
+    ("alprazolam", "va-dod-2021"): "1",
+    ("alprazolam", "who-2009"): "1",
+    ("alprazolam", "trc-2024"): "1",
+    ("oxazepam", "ashton"): "20",
+    ("oxazepam", "va-dod-2021"): "30",
+    ("oxazepam", "nhs-scotland-2024"): "20",
+    ("oxazepam", "who-2009"): "30",
+    ("temazepam", "ashton"): "20",
+    ("temazepam", "va-dod-2021"): "15",
+    ("temazepam", "nhs-scotland-2024"): "20",
+    ("temazepam", "who-2009"): "20",
+    ("chlordiazepoxide", "ashton"): "25",
+    ("chlordiazepoxide", "va-dod-2021"): "25",
+    ("chlordiazepoxide", "nhs-scotland-2024"): "25",
+    ("clobazam", "ashton"): "20",
+    ("clobazam", "nhs-scotland-2024"): "20",
+    ("clobazam", "who-2009"): "20",
+    ("clobazam", "trc-2024"): "20",
+    ("nitrazepam", "ashton"): "10",
+    ("zolpidem", "ashton"): "20",
+    ("zolpidem", "nhs-scotland-2024"): "20",
+    ("zopiclone", "ashton"): "15",
+    ("zopiclone", "nhs-scotland-2024"): "15",
+    ("triazolam", "va-dod-2021"): "0.25",
+    ("eszopiclone", "ashton"): "3",
+}
+
+
+@pytest.mark.parametrize(("drug", "table"), sorted(PER_DIAZEPAM_10))
+def test_builtin_tables_agree_with_the_cited_values(drug: str, table: str) -> None:
+    mg = PER_DIAZEPAM_10[(drug, table)]
+    assert convert(f"{mg} mg", drug, "diazepam", table=table).value == D(10)
+
+
+def test_every_pair_converts_through_diazepam_consistently() -> None:
+    catalog = load_catalog()
+    for table in catalog.equivalence.values():
+        rows = [r for r in table.rows.values() if r.drug_mg_low == r.drug_mg_high]
+        for a in rows:
+            for b in rows:
+                if a is b:
+                    continue
+                result = convert(a.drug_mg_low, a.drug, b.drug, table=table.id, catalog=catalog)
+                expected = b.drug_mg_low * (a.diazepam_mg / b.diazepam_mg)
+                assert abs(result.value - expected) < D("0.001"), (table.id, a.drug, b.drug)
+
+
+def test_the_range_across_tables_shows_where_sources_disagree() -> None:
+    for drug, low, high in (("clonazepam", 10, 20), ("lorazepam", 5, 10), ("alprazolam", 10, 20)):
+        result = convert("1 mg", drug, "diazepam")
+        assert result.spread == (D(low), D(high)), drug
+        assert "the highest is 2 times the lowest" in result.describe()
+
+
+def test_a_published_range_in_a_builtin_table() -> None:
+    result = convert("10 mg", "diazepam", "chlordiazepoxide", table="trc-2024")
+    assert (result.low, result.high) == (D(20), D(50))

@@ -337,3 +337,16 @@ def test_rule_not_completed() -> None:
     assert "rule-not-completed" not in planned(
         "clonazepam", "2 mg", rule=build_rule(final_dose="0.5mg")
     )
+
+
+def test_weight_bands_choose_the_range() -> None:
+    """Clobazam's label sets its maximum by body weight: 20 mg/day at 30 kg or less."""
+    clobazam = CATALOG.drug("clobazam")
+    small = check_prescription(
+        clobazam, CATALOG, D(30), 2, Patient(indication="seizure", age=9, weight_kg=D(25)), "us"
+    )
+    assert "dose-above-range" in codes(small)
+    large = check_prescription(
+        clobazam, CATALOG, D(30), 2, Patient(indication="seizure", age=15, weight_kg=D(45)), "us"
+    )
+    assert "dose-above-range" not in codes(large)
