@@ -124,6 +124,8 @@ class Product:
     drops_per_ml: int | None = None
     dispensable: bool = True
     note: str = ""
+    #: the drug the product holds (set by the catalog that lists it)
+    drug: str = ""
 
     @property
     def is_solid(self) -> bool:
@@ -692,7 +694,12 @@ def _drug(
     if not isinstance(products_raw, list) or not products_raw:
         raise reader.fail(f"{where}.products", products_raw, "at least one product is required")
     products = tuple(
-        _product(reader, f"{where}.products[{i + 1}]", p if isinstance(p, dict) else {}, sources)
+        replace(
+            _product(
+                reader, f"{where}.products[{i + 1}]", p if isinstance(p, dict) else {}, sources
+            ),
+            drug=name,
+        )
         for i, p in enumerate(products_raw)
     )
     ranges_raw = body.get("ranges", [])
@@ -791,7 +798,7 @@ def load_formulary(catalog: Catalog, path: str | Path) -> Catalog:
             raise reader.fail(where, raw, "a table")
         body = dict(raw)
         drug = catalog.drug(str(body.pop("drug", "")))
-        product = _product(reader, where, body, sources)
+        product = replace(_product(reader, where, body, sources), drug=drug.name)
         if product.id in ids:
             raise reader.fail(f"{where}.id", product.id, "an id the catalog does not use already")
         ids.add(product.id)

@@ -139,6 +139,27 @@ def _split_list(values: Sequence[str]) -> list[str]:
     help="Which dose to cut first (default: the rule's; even for most).",
 )
 @_formulary_option
+@click.option("--switch-to", help="Switch to this drug first (diazepam), one dose at a time.")
+@click.option(
+    "--table",
+    default="ashton",
+    show_default=True,
+    help="The equivalence table a switch uses (see taper convert).",
+)
+@click.option(
+    "--stage-days",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Days each stage of a switch lasts.",
+)
+@click.option(
+    "--switch-order",
+    type=click.Choice(["bedtime-first", "morning-first"]),
+    default="bedtime-first",
+    show_default=True,
+    help="Which dose a switch replaces first.",
+)
 @click.option("--pdf", "pdf_path", help="Write the plan as a PDF to review and sign.")
 @click.option("--chart", "chart_path", help="Write the chart as .png or .svg.")
 @click.option("--ics", "ics_path", help="Write a calendar (.ics) with an event at each step.")
@@ -176,6 +197,10 @@ def plan_command(
     at_low_doses: str,
     cut_order: str | None,
     formulary: str | None,
+    switch_to: str | None,
+    table: str,
+    stage_days: int,
+    switch_order: str,
     pdf_path: str | None,
     chart_path: str | None,
     ics_path: str | None,
@@ -240,6 +265,10 @@ def plan_command(
         at_low_doses=at_low_doses,
         cut_order=cut_order,
         formulary=formulary,
+        switch_to=switch_to,
+        table=table,
+        stage_days=stage_days,
+        switch_order=switch_order,
     )
     from .reports import csv_text, findings_csv_text, render_findings, render_text, to_json
 

@@ -131,7 +131,9 @@ def _from_csv(
             raise InputError(origin, f"{i - 1} rows", f"at most {MAX_ROWS} rows")
         if None in raw or any(v is None for v in raw.values()):
             raise InputError(f"{origin}: row {i}", "", "every row needs one cell per column")
-        rows.append({k.strip(): (v or "").strip() for k, v in raw.items()})
+        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
+        if row.get("phase", "taper") != "switch":  # a switch's stages are checked with the plan
+            rows.append(row)
     if not rows:
         raise InputError(origin, "", "the file has no rows")
     named = {r.get("drug", "") for r in rows} - {""}

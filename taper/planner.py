@@ -127,6 +127,10 @@ def plan(
     at_low_doses: str = "stretch",
     cut_order: str | None = None,
     formulary: str | Path | None = None,
+    switch_to: str | None = None,
+    table: str = "ashton",
+    stage_days: int = 7,
+    switch_order: str = "bedtime-first",
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -172,6 +176,10 @@ def plan(
         ``even``, ``morning-first`` or ``bedtime-last``; the rule's own by default.
     formulary
         A TOML file of local products (a compounded liquid, say) added to the catalog.
+    switch_to, table, stage_days, switch_order
+        Switch to another drug (``diazepam``) first, one administration at a time over
+        stages of ``stage_days``, by the equivalence ``table``, ``bedtime-first`` or
+        ``morning-first``; then taper that drug (see :mod:`taper.switching`).
 
     Returns
     -------
@@ -192,6 +200,32 @@ def plan(
     >>> [str(s.dose) for s in schedule.steps], schedule.stop_date.isoformat()
     (['0.75', '0.5', '0.25'], '2027-01-13')
     """
+    if switch_to is not None:
+        from .switching import plan_switch
+
+        return plan_switch(
+            drug,
+            dose,
+            switch_to=switch_to,
+            table=table,
+            stage_days=stage_days,
+            switch_order=switch_order,
+            per_day=per_day,
+            start=start,
+            products=products,
+            region=region,
+            max_units=max_units,
+            catalog=catalog,
+            formulary=formulary,
+            indication=indication,
+            age=age,
+            weight_kg=weight_kg,
+            use_months=use_months,
+            overrides=overrides,
+            rule=rule,
+            at_low_doses=at_low_doses,
+            cut_order=cut_order,
+        )
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     if formulary is not None:
         cat = load_formulary(cat, formulary)

@@ -143,6 +143,81 @@ class Patient:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A week or so of a switch: some administrations already of the new drug, the rest not.
+
+    ``equivalent`` is the day's total in mg of the new drug's equivalent (diazepam).
+    """
+
+    number: int
+    start: date
+    days: int
+    administrations: tuple[Administration, ...]
+    equivalent: Decimal
+
+    @property
+    def end(self) -> date:
+        """The last day of the stage (inclusive)."""
+        return self.start + timedelta(days=self.days - 1)
+
+    def dose_of(self, drug: str) -> Decimal:
+        """The mg of ``drug`` taken a day in this stage."""
+        return normalize(
+            sum(
+                (u.dose for a in self.administrations for u in a.units if u.product.drug == drug),
+                Decimal(0),
+            )
+        )
+
+    def at(self, time: str) -> Administration | None:
+        """The administration at ``time``, if anything is taken then."""
+        return next((a for a in self.administrations if a.time == time), None)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A staged switch from one drug to another, one administration at a time.
+
+    Parameters
+    ----------
+    from_drug, to_drug
+        The drug taken now and the one switched to.
+    from_dose
+        The daily dose of ``from_drug`` before the switch.
+    factor
+        mg of ``to_drug`` equivalent to 1 mg of ``from_drug``, by ``table``.
+    table, table_title, source
+        The equivalence table used, and where it comes from.
+    spread
+        The lowest and highest equivalent of ``from_dose`` across every table.
+    stages
+        The stages, contiguous, ending the day before the taper's first cut.
+    """
+
+    from_drug: str
+    to_drug: str
+    from_dose: Decimal
+    factor: Decimal
+    table: str
+    table_title: str
+    source: str
+    spread: tuple[Decimal, Decimal]
+    stages: tuple[Stage, ...]
+    times: tuple[str, ...]
+    indication: str | None = None
+
+    @property
+    def start_date(self) -> date:
+        """The first day of the switch."""
+        return self.stages[0].start
+
+    @property
+    def start_equivalent(self) -> Decimal:
+        """The starting dose as the new drug's equivalent, by the table used."""
+        return normalize(self.from_dose * self.factor)
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A complete taper: contiguous steps from the first cut to the stop.
 
@@ -176,6 +251,8 @@ class Schedule:
     overrides: tuple[tuple[str, str], ...] = ()
     #: the rule object itself, for measures that replay it (:func:`taper.fidelity`)
     rule: Rule | None = field(default=None, compare=False, repr=False)
+    #: the switch to another drug that comes before the taper, if any
+    switch: Switch | None = None
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
@@ -198,12 +275,26 @@ class Schedule:
         """Days from the first cut to the last dose, inclusive: the sum of the steps."""
         return sum(s.days for s in self.steps)
 
+    def periods(self) -> list[Stage | Step]:
+        """Every dosing period in order: a switch's stages, then the taper's steps."""
+        stages: list[Stage | Step] = list(self.switch.stages) if self.switch else []
+        return [*stages, *self.steps]
+
+    @property
+    def first_day(self) -> date:
+        """The plan's first day: a switch's first stage, else the first cut."""
+        return self.switch.start_date if self.switch else self.start_date
+
+    def _order(self, product: Product) -> tuple[int, str]:
+        order = {p.id: i for i, p in enumerate(self.products)}
+        # a switch's first drug before the drug switched to
+        return (0 if product.id in order else -1, f"{order.get(product.id, 0):04d}{product.id}")
+
     def dispensing(self) -> list[tuple[Product, Decimal]]:
         """Whole tablets to supply per product for the whole plan, in catalog order."""
-        uses = ((u, s.days) for s in self.steps for a in s.administrations for u in a.units)
+        uses = ((u, s.days) for s in self.periods() for a in s.administrations for u in a.units)
         supply = totals(uses)
-        order = {p.id: i for i, p in enumerate(self.products)}
-        return sorted(supply.values(), key=lambda pc: order.get(pc[0].id, len(order)))
+        return sorted(supply.values(), key=lambda pc: self._order(pc[0]))
 
     def fills(self, fill_days: int) -> list[tuple[date, date, list[tuple[Product, Decimal]]]]:
         """Whole tablets to supply per fill period of ``fill_days`` days from the start.
@@ -214,16 +305,15 @@ class Schedule:
         if not 1 <= fill_days <= 366:
             raise ValueError(f"fill_days: got {fill_days}; 1 to 366 days")
         out = []
-        order = {p.id: i for i, p in enumerate(self.products)}
-        first = self.start_date
+        first = self.first_day
         while first < self.stop_date:
             last = min(first + timedelta(days=fill_days - 1), self.stop_date - timedelta(days=1))
             uses = []
-            for step in self.steps:
+            for step in self.periods():
                 overlap = (min(step.end, last) - max(step.start, first)).days + 1
                 if overlap > 0:
                     uses += [(u, overlap) for a in step.administrations for u in a.units]
-            supply = sorted(totals(uses).values(), key=lambda pc: order.get(pc[0].id, len(order)))
+            supply = sorted(totals(uses).values(), key=lambda pc: self._order(pc[0]))
             out.append((first, last, supply))
             first = last + timedelta(days=1)
         return out

@@ -20,7 +20,7 @@ from .dispensing import Dispenser
 from .doses import format_mg, format_number, format_percent, normalize
 from .errors import InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
-from .schedule import Finding, Patient, Schedule
+from .schedule import Finding, Patient, Prescription, Schedule, Switch
 
 # --- sources of the figures the checks use ---------------------------------
 
@@ -147,6 +147,22 @@ CODES: dict[str, Code] = {
         True,
         "the plan stops (no smaller dose is within the cap) before the rule's final dose or "
         "one of its holds",
+    ),
+    "switch-equivalence": Code(
+        "info",
+        True,
+        "a switch: the equivalent used, its table and source, and the range across tables",
+    ),
+    "switch-dose-dropped": Code(
+        "warning",
+        True,
+        "a switch: one administration's equivalent is below the smallest dose of the new drug "
+        "the products make, so that dose stops at its stage",
+    ),
+    "switch-equivalent-rises": Code(
+        "error",
+        True,
+        "a switch: the day's equivalent total rises from one stage to the next",
     ),
     "units-limit-raised": Code(
         "warning",
@@ -823,6 +839,8 @@ PLANNER_CODES = (
     "liquid-from-here",
     "stopped-at-low-dose",
     "rule-not-completed",
+    "switch-equivalence",
+    "switch-dose-dropped",
 )
 
 
@@ -855,6 +873,38 @@ def apply_overrides(findings: Iterable[Finding], overrides: Mapping[str, str]) -
         else f
         for f in findings
     ]
+
+
+def _check_switch(switch: Switch, catalog: Catalog, rx: Prescription) -> list[Finding]:
+    """A switch's own checks: the first drug against its range, and the equivalent total."""
+    source = catalog.drug(switch.from_drug)
+    found = [
+        f
+        for f in check_prescription(
+            source,
+            catalog,
+            switch.from_dose,
+            len(switch.times),
+            replace(rx.patient, indication=switch.indication),
+            rx.region,
+        )
+        if f.code not in ("no-documented-range", "older-adult")
+    ]
+    before = switch.start_equivalent
+    for stage in switch.stages:
+        if stage.equivalent > before:
+            found.append(
+                Finding(
+                    "error",
+                    "switch-equivalent-rises",
+                    f"Stage {stage.number}: the day's {switch.to_drug} equivalent rises from "
+                    f"{format_mg(before)} to {format_mg(stage.equivalent)}.",
+                    switch.source,
+                    stage.number,
+                )
+            )
+        before = stage.equivalent
+    return found
 
 
 def check(
@@ -897,6 +947,8 @@ def check(
         )
         found += check_timeline(timeline_of(schedule, drug, schedule.cap_source), cat)
         found += [f for f in schedule.findings if f.code in PLANNER_CODES]
+        if schedule.switch is not None:
+            found += _check_switch(schedule.switch, cat, rx)
     except Exception as exc:  # a finding, never a crash: check raises nothing
         found = [Finding("error", "unreadable", f"The plan could not be checked: {exc}.")]
     accepted = dict(schedule.overrides)

@@ -38,13 +38,38 @@ def ics_bytes(schedule: Schedule) -> bytes:
     from icalendar import Calendar, Event
 
     plan_id = hashlib.sha256(to_json(schedule).encode("utf-8")).hexdigest()[:16]
-    stamp = datetime.combine(schedule.start_date, time(0, 0), tzinfo=UTC)
+    stamp = datetime.combine(schedule.first_day, time(0, 0), tzinfo=UTC)
     cal = Calendar()
     cal.add("prodid", f"-//taper {__version__}//taper plan//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"{schedule.prescription.drug} taper")
     drug = schedule.prescription.drug
+    switch = schedule.switch
+    stages = switch.stages if switch is not None else ()
+    for stage in stages:
+        assert switch is not None
+        event = Event()
+        event.add("uid", f"{plan_id}-stage-{stage.number}@taper")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", stage.start)
+        event.add("dtend", stage.start + timedelta(days=1))
+        event.add(
+            "summary",
+            f"{switch.from_drug} to {switch.to_drug}: stage {stage.number} "
+            f"of {len(switch.stages)} from today",
+        )
+        lines = [
+            f"Stage {stage.number} of the switch, {stage.days} days, to {stage.end.isoformat()}."
+        ]
+        lines += [f"{a.time.capitalize()}: {a.describe()}" for a in stage.administrations]
+        lines.append(
+            "If withdrawal symptoms become hard to bear, contact your prescriber; "
+            "never stop suddenly."
+        )
+        event.add("description", "\n".join(lines))
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
     for step in schedule.steps:
         event = Event()
         event.add("uid", f"{plan_id}-step-{step.number}@taper")

@@ -59,14 +59,17 @@ def _admin_cell(admin: Administration | None) -> str:
     return f"<b>{escape(format_mg(admin.dose))}</b><br/>{escape(_units_words(admin.units))}"
 
 
-def _patient_take(admin: Administration) -> str:
+def _patient_take(admin: Administration, named: bool = False) -> str:
+    """What to take at one time in plain words; ``named`` puts the drug's name in
+    (a switch holds two drugs)."""
     parts = []
     for unit in admin.units:
+        drug = f"{unit.product.drug} " if named else ""
         if unit.product.is_liquid:
-            parts.append(f"{unit.amount()} of the {unit.product.short}")
+            parts.append(f"{unit.amount()} of the {drug}{unit.product.short}")
             continue
         count = unit.amount()
-        noun = unit.product.short.replace("ODT", "orally disintegrating tablet")
+        noun = drug + unit.product.short.replace("ODT", "orally disintegrating tablet")
         whole = unit.count == 1 or (unit.count < 1)
         plural = "" if whole else "s"
         parts.append(f"{count} of the {noun}{plural}" if unit.count != 1 else f"one {noun}")
@@ -197,7 +200,8 @@ def pdf_bytes(
 
     story: list[Any] = []
     # --- page 1: what the clinician signs -------------------------------------------------
-    story.append(para(f"Benzodiazepine taper plan: {escape(drug)}", st.title))
+    title = drug if schedule.switch is None else (f"{schedule.switch.from_drug} to {drug}")
+    story.append(para(f"Benzodiazepine taper plan: {escape(title)}", st.title))
     story.append(
         para(
             "For review and signature by the prescriber. A planning aid: it does not "
@@ -210,11 +214,27 @@ def pdf_bytes(
     facts = [
         ["Drug", f"{escape(drug)} ({escape(rx.drug)})"],
         [
-            "Starting dose",
+            "Starting dose" if schedule.switch is None else f"{rx.drug.capitalize()} taper from",
             f"{escape(format_mg(rx.start_dose))} a day in {rx.doses_per_day} "
             f"dose{'s' if rx.doses_per_day > 1 else ''} ({escape(times)})",
         ],
     ]
+    switch = schedule.switch
+    if switch is not None:
+        low, high = switch.spread
+        facts.insert(
+            1,
+            [
+                "Switch",
+                f"from <b>{escape(switch.from_drug)} "
+                f"{escape(format_mg(switch.from_dose))} a day</b>, one dose at a time over "
+                f"{len(switch.stages)} stages of {switch.stages[0].days} days "
+                f"from {escape(_long_date(switch.start_date))}; 1 mg {escape(switch.from_drug)} is "
+                f"taken as {escape(format_mg(switch.factor))} {escape(switch.to_drug)} by the "
+                f"{escape(switch.table_title)}; the tables give {escape(format_mg(low))} to "
+                f"{escape(format_mg(high))} a day in all. <i>Source: {escape(switch.source)}</i>",
+            ],
+        )
     patient = rx.patient
     about = []
     if patient.indication:
@@ -306,6 +326,46 @@ def pdf_bytes(
         )
     )
     story.append(Spacer(1, 3))
+    if switch is not None:
+        story.append(
+            para(f"Switch from {escape(switch.from_drug)} to {escape(switch.to_drug)}", st.h2)
+        )
+        head = [
+            "Stage",
+            "Dates",
+            "Days",
+            *[t.capitalize() for t in switch.times],
+            f"{switch.from_drug} mg a day",
+            f"{switch.to_drug} mg a day",
+            "Equivalent",
+        ]
+        stage_rows: list[list[Any]] = [[para(f"<b>{escape(h)}</b>", st.cell) for h in head]]
+        for stage in switch.stages:
+            stage_rows.append(
+                [
+                    para(str(stage.number), st.cell),
+                    para(f"{stage.start.isoformat()}<br/>to {stage.end.isoformat()}", st.cell),
+                    para(str(stage.days), st.cell),
+                    *[
+                        para(escape(a.describe()) if (a := stage.at(t)) else "none", st.cell)
+                        for t in switch.times
+                    ],
+                    para(format_number(stage.dose_of(switch.from_drug)), st.cell),
+                    para(format_number(stage.dose_of(switch.to_drug)), st.cell),
+                    para(format_number(stage.equivalent), st.cell),
+                ]
+            )
+        fixed = [11 * mm, 24 * mm, 10 * mm, 18 * mm, 18 * mm, 18 * mm]
+        each = (width - sum(fixed)) / len(switch.times)
+        story.append(
+            grid(
+                stage_rows,
+                [*fixed[:3], *([each] * len(switch.times)), *fixed[3:]],
+                header=True,
+                zebra=True,
+            )
+        )
+        story.append(para(f"Then the {escape(switch.to_drug)} taper:", st.h2))
     head = ["Step", "Dates", "Days", "mg a day (ideal)", *[t.capitalize() for t in rx.times], "Cut"]
     table_rows: list[list[Any]] = [[para(f"<b>{h}</b>", st.cell) for h in head]]
     for step in schedule.steps:
@@ -361,26 +421,34 @@ def pdf_bytes(
 
     # --- the patient's page ------------------------------------------------------------------
     story.append(PageBreak())
-    story.append(para(f"Your plan for lowering {escape(rx.drug)}", st.title))
+    lowering = switch.from_drug if switch is not None else rx.drug
+    story.append(para(f"Your plan for lowering {escape(lowering)}", st.title))
     story.append(
         para(
-            f"You take {escape(format_mg(rx.start_dose))} of {escape(rx.drug)} a day now. "
-            f"Your dose goes down slowly, step by step, until you stop on "
+            (
+                f"You take {escape(format_mg(switch.from_dose))} of {escape(switch.from_drug)} a "
+                f"day now. First it is changed to {escape(switch.to_drug)}, one dose at a time; "
+                f"then "
+                if switch is not None
+                else f"You take {escape(format_mg(rx.start_dose))} of {escape(rx.drug)} a day now. "
+            )
+            + f"Your dose goes down slowly, step by step, until you stop on "
             f"<b>{escape(_long_date(schedule.stop_date))}</b>. Take exactly what this page says on "
             f"each day.",
             st.big,
         )
     )
     story.append(Spacer(1, 4))
-    for step in schedule.steps:
+    for period in schedule.periods():
+        named = switch is not None
         what = "; ".join(
-            f"{TIME_WORDS.get(a.time, a.time)} take {escape(_patient_take(a))}"
-            for a in step.administrations
+            f"{TIME_WORDS.get(a.time, a.time)} take {escape(_patient_take(a, named))}"
+            for a in period.administrations
         )
         story.append(
             para(
-                f"<b>From {escape(_long_date(step.start))}</b> to "
-                f"{escape(_long_date(step.end))}: {what}.",
+                f"<b>From {escape(_long_date(period.start))}</b> to "
+                f"{escape(_long_date(period.end))}: {what}.",
                 st.body,
             )
         )

@@ -11,7 +11,7 @@ from typing import Any
 from .. import __version__
 from ..dispensing import Unit, supply_unit
 from ..doses import format_percent, plain_number
-from ..schedule import Finding, Schedule
+from ..schedule import Administration, Finding, Schedule
 from .files import write_atomic
 
 FORMAT = "taper-plan/1"
@@ -43,6 +43,59 @@ def _unit(unit: Unit) -> dict[str, Any]:
     }
 
 
+def _administrations(administrations: Iterable[Administration]) -> list[dict[str, Any]]:
+    return [
+        {"time": a.time, "dose_mg": plain_number(a.dose), "units": [_unit(u) for u in a.units]}
+        for a in administrations
+    ]
+
+
+def _switch(schedule: Schedule) -> dict[str, Any]:
+    """The stages of a switch, both drugs at each administration (docs/plan-json.md)."""
+    switch = schedule.switch
+    assert switch is not None
+    stages = []
+    for stage in switch.stages:
+        stages.append(
+            {
+                "stage": stage.number,
+                "start_date": stage.start.isoformat(),
+                "end_date": stage.end.isoformat(),
+                "days": stage.days,
+                "equivalent_mg": plain_number(stage.equivalent),
+                "daily_dose_mg": {
+                    switch.from_drug: plain_number(stage.dose_of(switch.from_drug)),
+                    switch.to_drug: plain_number(stage.dose_of(switch.to_drug)),
+                },
+                "administrations": [
+                    {
+                        "time": a.time,
+                        "dose_mg": {
+                            drug: plain_number(
+                                sum((u.dose for u in a.units if u.product.drug == drug), Decimal(0))
+                            )
+                            for drug in (switch.from_drug, switch.to_drug)
+                        },
+                        "units": [{**_unit(u), "drug": u.product.drug} for u in a.units],
+                    }
+                    for a in stage.administrations
+                ],
+            }
+        )
+    return {
+        "from_drug": switch.from_drug,
+        "from_dose_mg": plain_number(switch.from_dose),
+        "to_drug": switch.to_drug,
+        "table": switch.table,
+        "table_title": switch.table_title,
+        "source": switch.source,
+        "to_mg_per_from_mg": plain_number(switch.factor),
+        "equivalent_range_mg": [plain_number(v) for v in switch.spread],
+        "start_date": switch.start_date.isoformat(),
+        "stages": stages,
+    }
+
+
 def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
     """The plan as plain data in the ``taper-plan/1`` layout."""
     rx = schedule.prescription
@@ -57,14 +110,7 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
                 "daily_dose_mg": plain_number(step.dose),
                 "target_dose_mg": plain_number(max(step.target, Decimal(0))),
                 "cut_pct": format_percent(step.cut),
-                "administrations": [
-                    {
-                        "time": a.time,
-                        "dose_mg": plain_number(a.dose),
-                        "units": [_unit(u) for u in a.units],
-                    }
-                    for a in step.administrations
-                ],
+                "administrations": _administrations(step.administrations),
             }
         )
     return {
@@ -99,6 +145,7 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
             for p, q in schedule.dispensing()
         ],
         "findings": _findings(schedule.sorted_findings()),
+        **({"switch": _switch(schedule)} if schedule.switch is not None else {}),
     }
 
 

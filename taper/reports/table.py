@@ -58,7 +58,48 @@ def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
             str(schedule.max_units),
         ]
         rows.append(row)
-    return header, rows
+    if schedule.switch is None:
+        return header, rows
+    return _with_switch(schedule, header, rows)
+
+
+def _with_switch(
+    schedule: Schedule, header: list[str], rows: list[list[str]]
+) -> tuple[list[str], list[list[str]]]:
+    """A switch's stages before the taper's steps, each row saying which phase it is."""
+    switch = schedule.switch
+    assert switch is not None
+    times = schedule.prescription.times
+    out = []
+    for stage in switch.stages:
+        cells = dict.fromkeys(header, "")
+        cells.update(
+            {
+                "drug": f"{switch.from_drug}+{switch.to_drug}",
+                "step": f"S{stage.number}",
+                "start_date": stage.start.isoformat(),
+                "end_date": stage.end.isoformat(),
+                "days": str(stage.days),
+            }
+        )
+        for time in times:
+            admin = stage.at(time)
+            cells[f"{time}_take"] = (
+                " + ".join(u.describe() for u in admin.units) if admin else "none"
+            )
+        out.append(
+            [
+                "switch",
+                *cells.values(),
+                plain_number(stage.dose_of(switch.from_drug)),
+                plain_number(stage.dose_of(switch.to_drug)),
+                plain_number(stage.equivalent),
+            ]
+        )
+    for row in rows:
+        dose = row[header.index("daily_dose_mg")]
+        out.append(["taper", *row, "0", dose, dose])
+    return ["phase", *header, "from_drug_mg", "to_drug_mg", "equivalent_mg"], out
 
 
 def csv_text(schedule: Schedule) -> str:
@@ -98,7 +139,10 @@ def render_text(schedule: Schedule) -> str:
     """The schedule as a terminal table, a summary line, then the findings, errors first."""
     rx = schedule.prescription
     times = rx.times
-    lines = [
+    lines = []
+    if schedule.switch is not None:
+        lines += [*_switch_lines(schedule), ""]
+    lines += [
         f"{schedule.drug_display or rx.drug} {format_mg(rx.start_dose)}/day in {len(times)} "
         f"dose{'s' if len(times) > 1 else ''} ({', '.join(times)}), region {rx.region.upper()}",
         f"Rule: {schedule.rule_name}: {schedule.rule_description}",
@@ -119,9 +163,7 @@ def render_text(schedule: Schedule) -> str:
             cells.append(admin.describe(short=True) if admin else "none")
         cells += [f"{format_percent(step.cut)} %", f"{format_percent(step.dose / rx.start_dose)} %"]
         body.append(cells)
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *body]:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    lines += _table(header, body)
     lines += [
         "",
         f"{len(schedule.steps)} steps over {schedule.duration_days} days, "
@@ -131,7 +173,56 @@ def render_text(schedule: Schedule) -> str:
     supply = ", ".join(describe_supply(p, q) for p, q in schedule.dispensing())
     lines.append(f"Dispense for the whole plan: {supply}.")
     lines += ["", *render_findings(schedule.sorted_findings())]
-    return "\n".join(line for i, line in enumerate(lines) if line or i > 2) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def _table(header: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, ["-" * w for w in widths], *body]
+    ]
+
+
+def _switch_lines(schedule: Schedule) -> list[str]:
+    """A switch's stages: both drugs at each time, each drug's daily dose, the equivalent."""
+    switch = schedule.switch
+    assert switch is not None
+    low, high = switch.spread
+    lines = [
+        f"Switch from {switch.from_drug} {format_mg(switch.from_dose)}/day to {switch.to_drug}, "
+        f"one dose at a time: 1 mg {switch.from_drug} is taken as "
+        f"{format_mg(switch.factor)} {switch.to_drug} by {switch.table} "
+        f"(the tables give {format_mg(low)} to {format_mg(high)}/day in all)",
+        f"Source: {switch.source}",
+        "",
+    ]
+    header = [
+        "Stage",
+        "Dates",
+        "Days",
+        *[t.capitalize() for t in switch.times],
+        switch.from_drug,
+        switch.to_drug,
+        "Equivalent",
+    ]
+    body = []
+    for stage in switch.stages:
+        cells = [
+            str(stage.number),
+            f"{stage.start.isoformat()} to {stage.end.isoformat()}",
+            str(stage.days),
+        ]
+        for time in switch.times:
+            admin = stage.at(time)
+            cells.append(admin.describe() if admin else "none")
+        cells += [
+            format_mg(stage.dose_of(switch.from_drug)),
+            format_mg(stage.dose_of(switch.to_drug)),
+            format_mg(stage.equivalent),
+        ]
+        body.append(cells)
+    return [*lines, *_table(header, body), "", f"Then the {switch.to_drug} taper:"]
 
 
 #: information findings of one code shown on the terminal before the rest are counted
