@@ -14,10 +14,26 @@ D = Decimal
 
 
 def test_builtin_catalog_has_the_required_drugs(builtin: Catalog) -> None:
-    assert {"clonazepam", "diazepam", "alprazolam", "alprazolam-xr", "lorazepam"} <= set(
-        builtin.drugs
-    )
+    assert {
+        "alprazolam",
+        "alprazolam-xr",
+        "chlordiazepoxide",
+        "clobazam",
+        "clonazepam",
+        "clorazepate",
+        "diazepam",
+        "lorazepam",
+        "nitrazepam",
+        "oxazepam",
+        "temazepam",
+        "triazolam",
+        "zolpidem",
+        "zopiclone",
+        "eszopiclone",
+    } <= set(builtin.drugs)
     assert builtin.version
+    for name, drug in builtin.drugs.items():
+        assert {p.drug for p in drug.products} == {name}
 
 
 @pytest.mark.parametrize(
