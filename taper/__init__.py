@@ -7,6 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import Any
+
 from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
 from .equivalence import Conversion, convert
 from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
@@ -29,6 +31,52 @@ from .rules import (
 )
 from .schedule import Administration, Finding, Patient, Schedule, Step
 from .validation import check
+
+
+def compare(plans: Any = None, *, rules: Any = (), **prescription: Any) -> Any:
+    """Compare named plans, or one prescription under several rules (pandas, in notebooks).
+
+    Parameters
+    ----------
+    plans
+        Named schedules: ``{"slow": plan(...), "label": plan(...)}``.
+    rules
+        Rule names, or ``{name: rule}``, to plan ``prescription`` under.
+    **prescription
+        What :func:`plan` takes: ``drug``, ``dose``, ``start``...
+
+    Returns
+    -------
+    Comparison
+        ``.table``, a DataFrame of each plan's duration, steps, largest cut, gap from the
+        ideal dose, units a day and findings by severity; ``.plot()`` draws every plan.
+
+    Examples
+    --------
+    >>> c = compare(rules=["fda-label-clonazepam", "deprescribing-bzra"], **load_example())
+    >>> c.table["duration_days"].tolist()
+    [21, 56]
+    """
+    from .reports.frames import compare as _compare
+
+    return _compare(plans, rules=rules, **prescription)
+
+
+def load_example() -> dict[str, Any]:
+    """A ready prescription to try the API with: clonazepam 2 mg a day, twice daily.
+
+    Examples
+    --------
+    >>> plan(**load_example()).steps[0].dose
+    Decimal('1.75')
+    """
+    return {
+        "drug": "clonazepam",
+        "dose": "2 mg",
+        "per_day": 2,
+        "start": "2027-01-04",
+        "indication": "panic-disorder",
+    }
 
 
 def write_csv(schedule: Schedule, path: str) -> None:
@@ -75,9 +123,11 @@ __all__ = [
     "__version__",
     "build_rule",
     "check",
+    "compare",
     "convert",
     "fidelity",
     "load_catalog",
+    "load_example",
     "load_formulary",
     "load_protocol",
     "plan",

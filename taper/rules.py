@@ -91,7 +91,7 @@ class PercentOfCurrent(Pace):
     Examples
     --------
     >>> PercentOfCurrent(Decimal("0.1"), 14).propose(Decimal(2), Decimal(2))
-    Proposal(target=Decimal('1.8'), days=14)
+    Proposal(target=Decimal('1.8'), days=14, proportional=True)
     """
 
     fraction: Decimal
@@ -229,7 +229,7 @@ class Phases(Pace):
     >>> rule = Phases((Phase(Decimal("0.2"), PercentOfCurrent(Decimal("0.1"), 14)),
     ...                Phase(Decimal(0), PercentOfCurrent(Decimal("0.05"), 28))))
     >>> rule.propose(Decimal("0.4"), Decimal(2))
-    Proposal(target=Decimal('0.38'), days=28)
+    Proposal(target=Decimal('0.38'), days=28, proportional=True)
     """
 
     phases: tuple[Phase, ...]
@@ -751,7 +751,7 @@ def build_rule(
     Examples
     --------
     >>> build_rule(reduce="0.25mg", every="2w").describe().split(";")[0]
-    'cut 0.25 mg/day every 2 weeks'
+    'cut 0.25 mg/day every 14 days'
     """
     if rule is None:
         base = PRESETS[DEFAULT_PRESET]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from .catalog import Product
 from .dispensing import Unit, totals
@@ -317,6 +318,37 @@ class Schedule:
             out.append((first, last, supply))
             first = last + timedelta(days=1)
         return out
+
+    def to_dataframe(self) -> Any:
+        """One row per step as a pandas DataFrame (dates as datetime64, doses in mg).
+
+        Examples
+        --------
+        >>> from taper import plan
+        >>> plan("clonazepam", "1 mg", rule="fda-label-clonazepam",
+        ...      start="2027-01-04").to_dataframe()["daily_mg"].tolist()
+        [0.75, 0.5, 0.25]
+        """
+        from .reports.frames import to_dataframe
+
+        return to_dataframe(self)
+
+    def daily(self) -> Any:
+        """One row per day, to the stop day (0 mg), as a pandas DataFrame."""
+        from .reports.frames import daily
+
+        return daily(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draw the schedule on ``ax`` (or a new figure) and return the matplotlib axes."""
+        from .reports.chart import plot_schedule
+
+        return plot_schedule(self, ax)
+
+    def _repr_html_(self) -> str:
+        from .reports.frames import html
+
+        return html(self)
 
     def sorted_findings(self) -> list[Finding]:
         """Findings, errors first."""

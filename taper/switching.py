@@ -73,9 +73,9 @@ def plan_switch(
 
     Examples
     --------
-    >>> s = plan_switch("alprazolam", "3 mg", start="2027-01-04")
+    >>> s = plan_switch("alprazolam", "3 mg", table="va-dod-2021", start="2027-01-04")
     >>> [str(stage.equivalent) for stage in s.switch.stages]
-    ['60', '60', '60']
+    ['30', '30', '30']
     """
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     if formulary is not None:

@@ -1,0 +1,134 @@
+"""The notebook API: public names, tables, comparison, and the example notebook run."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import taper
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "explore.ipynb"
+
+
+@pytest.mark.parametrize("name", taper.__all__)
+def test_every_public_name_is_documented(name: str) -> None:
+    obj = getattr(taper, name)
+    if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+        return  # data: the version string, the presets
+    assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_public_api_names() -> None:
+    for name in (
+        "plan",
+        "check",
+        "convert",
+        "compare",
+        "load_catalog",
+        "load_example",
+        "Schedule",
+        "Finding",
+        "PercentOfCurrent",
+        "FixedAmount",
+        "PercentOfStart",
+        "Bands",
+        "Phases",
+        "Hyperbolic",
+        "Hold",
+        "Rule",
+    ):
+        assert name in taper.__all__
+
+
+def test_compare_three_rules_against_durations_worked_by_hand() -> None:
+    """From 2 mg a day, started 2027-01-04:
+    - the US label, 0.25 mg/day less every 3 days: 1.75 ... 0.25, seven steps, 21 days;
+    - deprescribing-bzra, 25 % of the start every 14 days then 12.5 %: 1.5, 1, 0.5, 0.25,
+      four steps, 56 days;
+    - 0.5 mg/day less every 7 days (cap 50 %): 1.5, 1, 0.5, three steps, 21 days."""
+    comparison = taper.compare(
+        rules={
+            "label": "fda-label-clonazepam",
+            "deprescribing": "deprescribing-bzra",
+            "half a milligram weekly": taper.build_rule(reduce="0.5mg", every="7d", max_cut="50%"),
+        },
+        **taper.load_example(),
+    )
+    table = comparison.table
+    assert table["duration_days"].to_dict() == {
+        "label": 21,
+        "deprescribing": 56,
+        "half a milligram weekly": 21,
+    }
+    assert table["steps"].to_dict() == {
+        "label": 7,
+        "deprescribing": 4,
+        "half a milligram weekly": 3,
+    }
+    assert table.loc["deprescribing", "largest_cut_pct"] == 50.0
+    ax = comparison.plot()
+    assert [line.get_label() for line in ax.get_lines()] == list(table.index)
+    assert "<table" in comparison._repr_html_()
+
+
+def test_compare_named_plans_and_needs_something() -> None:
+    a = taper.plan(**taper.load_example())
+    table = taper.compare({"a": a}).table
+    assert list(table.index) == ["a"]
+    with pytest.raises(ValueError, match="give plans"):
+        taper.compare()
+
+
+def test_to_dataframe_and_daily() -> None:
+    schedule = taper.plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
+    frame = schedule.to_dataframe()
+    assert str(frame["start"].dtype).startswith("datetime64")
+    assert frame["daily_mg"].tolist() == [0.75, 0.5, 0.25]
+    assert frame["morning_mg"].tolist() == [0.375, 0.25, 0.125]
+    days = schedule.daily()
+    assert len(days) == schedule.duration_days + 1
+    assert days["daily_mg"].iloc[-1] == 0.0
+    assert days["date"].iloc[0].date().isoformat() == "2027-01-04"
+
+
+def test_switch_plans_in_a_dataframe() -> None:
+    schedule = taper.plan("clonazepam", "2 mg", switch_to="diazepam", start="2027-01-04")
+    frame = schedule.to_dataframe()
+    assert frame["phase"].tolist()[:3] == ["switch", "switch", "taper"]
+    assert schedule.daily()["phase"].iloc[0] == "switch"
+
+
+def test_html_view_lists_errors_first() -> None:
+    schedule = taper.plan(
+        "clonazepam",
+        "40 mg",
+        start="2027-01-04",
+        overrides={"dose-above-range": "came in on 40 mg"},
+    )
+    page = schedule._repr_html_()
+    assert page.index("ERROR") < page.index("WARNING") < page.index("<table")
+    assert "Overridden: came in on 40 mg" in page
+
+
+def test_plot_returns_axes() -> None:
+    ax = taper.plan(**taper.load_example()).plot()
+    assert ax.get_ylabel() == "mg a day"
+
+
+def test_example_notebook_runs(tmp_path: Path) -> None:
+    notebook = nbformat.read(EXAMPLE, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    assert (tmp_path / "chosen.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "chosen.csv").exists()
