@@ -56,6 +56,13 @@ _catalog_option = click.option(
     type=click.Path(dir_okay=False),
     help="A catalog TOML file in place of the built-in one.",
 )
+_region_option = click.option(
+    "--region",
+    type=click.Choice(["us", "uk"]),
+    default="us",
+    show_default=True,
+    help="Which market's products to use.",
+)
 _formulary_option = click.option(
     "--formulary",
     type=click.Path(dir_okay=False),
@@ -111,13 +118,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
     multiple=True,
     help="Products to use: ids, forms (tablet, odt) or form:strength (tablet:0.5mg).",
 )
-@click.option(
-    "--region",
-    type=click.Choice(["us", "uk"]),
-    default="us",
-    show_default=True,
-    help="Which market's products to use.",
-)
+@_region_option
 @click.option(
     "--max-units",
     type=int,
@@ -320,13 +321,7 @@ def plan_command(
     type=int,
     help="Most tablets or pieces at one administration (default: the file's, or 4).",
 )
-@click.option(
-    "--region",
-    type=click.Choice(["us", "uk"]),
-    default="us",
-    show_default=True,
-    help="Which market's products may make the doses.",
-)
+@_region_option
 @_patient_options
 @_catalog_option
 @_formulary_option
