@@ -14,6 +14,7 @@ from .equivalence import Conversion, convert
 from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
 from .fidelity import Fidelity, fidelity
 from .planner import plan
+from .replanning import read_plan, replan
 from .rules import (
     PRESETS,
     Band,
@@ -131,6 +132,8 @@ __all__ = [
     "load_formulary",
     "load_protocol",
     "plan",
+    "read_plan",
+    "replan",
     "write_csv",
     "write_json",
 ]

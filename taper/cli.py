@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .errors import InputError, TaperError
+
+if TYPE_CHECKING:
+    from .schedule import Schedule
 
 
 class _Group(click.Group):
@@ -50,6 +54,103 @@ def cli() -> None:
     """
 
 
+@dataclass(frozen=True)
+class _Outputs:
+    """The files a plan is written to, checked together and written all or none."""
+
+    csv: str | None = None
+    json: str | None = None
+    pdf: str | None = None
+    chart: str | None = None
+    ics: str | None = None
+    paper: str = "a4"
+    fill_days: int | None = None
+
+    def check(self, force: bool) -> None:
+        """Refuse bad names, clashes and files that exist, before anything is planned."""
+        from .reports import files
+
+        if (self.csv, self.json).count("-") > 1:
+            raise click.UsageError("only one of --csv and --json can write to standard output")
+        for field, path in (("--pdf", self.pdf), ("--chart", self.chart), ("--ics", self.ics)):
+            if path == "-":
+                raise InputError(
+                    field, path, "a file name: only --csv and --json can write to standard output"
+                )
+        if self.chart and Path(self.chart).suffix.lower() not in (".png", ".svg"):
+            raise InputError("--chart", self.chart, "a file name ending .png or .svg")
+        if self.fill_days is not None:
+            if not self.pdf:
+                raise InputError(
+                    "--fill-days",
+                    self.fill_days,
+                    "it sets the supply per fill in the PDF: give --pdf as well",
+                )
+            if not 1 <= self.fill_days <= 366:
+                raise InputError("--fill-days", self.fill_days, "1 to 366 days")
+        targets = [
+            (f, p)
+            for f, p in (
+                ("--csv", self.csv),
+                ("--json", self.json),
+                ("--pdf", self.pdf),
+                ("--chart", self.chart),
+                ("--ics", self.ics),
+            )
+            if p and p != "-"
+        ]
+        if self.csv and self.csv != "-":
+            targets.insert(1, ("--csv", str(files.sidecar(self.csv))))
+        files.check_outputs(targets, force)
+
+    def write(self, schedule: Schedule) -> None:
+        """Make every output in memory, write them all or none, then show the plan."""
+        from .reports import (
+            csv_text,
+            files,
+            findings_csv_text,
+            render_findings,
+            render_text,
+            to_json,
+        )
+
+        contents: list[tuple[str, str, bytes]] = []
+        if self.csv:
+            contents.append(("--csv", self.csv, csv_text(schedule).encode("utf-8")))
+            if self.csv != "-":
+                side = str(files.sidecar(self.csv))
+                findings = findings_csv_text(schedule.findings).encode("utf-8")
+                contents.append(("--csv", side, findings))
+        if self.json:
+            contents.append(("--json", self.json, to_json(schedule).encode("utf-8")))
+        if self.chart:
+            from .reports.chart import chart_bytes
+
+            suffix = Path(self.chart).suffix[1:].lower()
+            contents.append(("--chart", self.chart, chart_bytes(schedule, suffix)))
+        if self.pdf:
+            from .reports.pdf import pdf_bytes
+
+            pdf = pdf_bytes(schedule, paper=self.paper, fill_days=self.fill_days or 28)
+            contents.append(("--pdf", self.pdf, pdf))
+        if self.ics:
+            from .reports.calendar import ics_bytes
+
+            contents.append(("--ics", self.ics, ics_bytes(schedule)))
+        files.write_all([c for c in contents if c[1] != "-"])
+        for _, path, data in contents:
+            if path == "-":
+                click.echo(data.decode("utf-8"), nl=False)
+        if "-" not in (self.csv, self.json):
+            click.echo(render_text(schedule), nl=False)
+        elif self.csv == "-":
+            # the findings (and any override reasons) still reach the clinician
+            click.echo("\n".join(render_findings(schedule.sorted_findings())), err=True)
+        for _, path, _ in contents:
+            if path != "-":
+                click.echo(f"Wrote {path}", err=True)
+
+
 _catalog_option = click.option(
     "--catalog",
     "catalog_path",
@@ -68,6 +169,37 @@ _formulary_option = click.option(
     type=click.Path(dir_okay=False),
     help="A TOML file of local products (a compounded liquid, say) with their sources.",
 )
+
+
+def _output_options(command: Any) -> Any:
+    """Where a plan is written: the options ``plan`` and ``replan`` share."""
+    options = (
+        click.option(
+            "--csv", "csv_path", help="Write the schedule as CSV ('-' for standard output)."
+        ),
+        click.option(
+            "--json", "json_path", help="Write the plan as JSON ('-' for standard output)."
+        ),
+        click.option("--pdf", "pdf_path", help="Write the plan as a PDF to review and sign."),
+        click.option("--chart", "chart_path", help="Write the chart as .png or .svg."),
+        click.option(
+            "--ics", "ics_path", help="Write a calendar (.ics) with an event at each step."
+        ),
+        click.option(
+            "--paper",
+            type=click.Choice(["a4", "letter"]),
+            default="a4",
+            show_default=True,
+            help="Paper size of the PDF.",
+        ),
+        click.option(
+            "--fill-days", type=int, help="Days each supply covers, in the PDF (default 28)."
+        ),
+        click.option("--force", is_flag=True, help="Replace files that exist."),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _patient_options(command: Any) -> Any:
@@ -125,8 +257,6 @@ def _split_list(values: Sequence[str]) -> list[str]:
     help="Most tablets or pieces at one administration (default 4, or what the start needs).",
 )
 @_catalog_option
-@click.option("--csv", "csv_path", help="Write the schedule as CSV ('-' for standard output).")
-@click.option("--json", "json_path", help="Write the plan as JSON ('-' for standard output).")
 @click.option(
     "--at-low-doses",
     type=click.Choice(["stretch", "liquid", "stop"]),
@@ -161,18 +291,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
     show_default=True,
     help="Which dose a switch replaces first.",
 )
-@click.option("--pdf", "pdf_path", help="Write the plan as a PDF to review and sign.")
-@click.option("--chart", "chart_path", help="Write the chart as .png or .svg.")
-@click.option("--ics", "ics_path", help="Write a calendar (.ics) with an event at each step.")
-@click.option(
-    "--paper",
-    type=click.Choice(["a4", "letter"]),
-    default="a4",
-    show_default=True,
-    help="Paper size of the PDF.",
-)
-@click.option("--fill-days", type=int, help="Days each supply covers, in the PDF (default 28).")
-@click.option("--force", is_flag=True, help="Replace files that exist.")
+@_output_options
 def plan_command(
     drug: str,
     dose: tuple[str, ...],
@@ -211,42 +330,11 @@ def plan_command(
 ) -> None:
     """Plan a taper from DOSE a day of DRUG (e.g. taper plan clonazepam 2mg)."""
     from .planner import plan
-    from .reports import files
     from .rules import build_rule
 
     _refuse_options(dose)
-    outputs = {"--csv": csv_path, "--json": json_path}
-    if list(outputs.values()).count("-") > 1:
-        raise click.UsageError("only one of --csv and --json can write to standard output")
-    for field, path in (("--pdf", pdf_path), ("--chart", chart_path), ("--ics", ics_path)):
-        if path == "-":
-            raise InputError(
-                field, path, "a file name: only --csv and --json can write to standard output"
-            )
-    if chart_path and Path(chart_path).suffix.lower() not in (".png", ".svg"):
-        raise InputError("--chart", chart_path, "a file name ending .png or .svg")
-    if fill_days is not None:
-        if not pdf_path:
-            raise InputError(
-                "--fill-days",
-                fill_days,
-                "it sets the supply per fill in the PDF: give --pdf as well",
-            )
-        if not 1 <= fill_days <= 366:
-            raise InputError("--fill-days", fill_days, "1 to 366 days")
-    targets = [
-        (f, p)
-        for f, p in (
-            *outputs.items(),
-            ("--pdf", pdf_path),
-            ("--chart", chart_path),
-            ("--ics", ics_path),
-        )
-        if p and p != "-"
-    ]
-    if csv_path and csv_path != "-":
-        targets.insert(1, ("--csv", str(files.sidecar(csv_path))))
-    files.check_outputs(targets, force)
+    out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
+    out.check(force)
     the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
     schedule = plan(
         drug,
@@ -271,43 +359,81 @@ def plan_command(
         stage_days=stage_days,
         switch_order=switch_order,
     )
-    from .reports import csv_text, findings_csv_text, render_findings, render_text, to_json
+    out.write(schedule)
 
-    # Everything is made in memory first, then written all or none.
-    contents: list[tuple[str, str, bytes]] = []
-    if csv_path:
-        contents.append(("--csv", csv_path, csv_text(schedule).encode("utf-8")))
-        if csv_path != "-":
-            side = str(files.sidecar(csv_path))
-            contents.append(("--csv", side, findings_csv_text(schedule.findings).encode("utf-8")))
-    if json_path:
-        contents.append(("--json", json_path, to_json(schedule).encode("utf-8")))
-    if chart_path:
-        from .reports.chart import chart_bytes
 
-        suffix = Path(chart_path).suffix[1:].lower()
-        contents.append(("--chart", chart_path, chart_bytes(schedule, suffix)))
-    if pdf_path:
-        from .reports.pdf import pdf_bytes
+@cli.command("replan")
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@click.option("--on", "on", required=True, help="The first day of the new part, YYYY-MM-DD.")
+@click.option("--dose", help="The daily dose actually taken now (default: the plan's).")
+@click.option("--hold", "hold", help="Stay at that dose this long first, such as 28d.")
+@click.option("--rule", help="The rule from then on: a preset or a protocol .toml file.")
+@click.option("--reduce", help="Inline cut from then on: 5% or 0.25mg.")
+@click.option("--every", help="Interval between cuts from then on, such as 28d.")
+@click.option("--max-cut", help="Largest single cut before the stop, from then on.")
+@click.option("--reinstate", help="Go back up to this daily dose, as a stated choice.")
+@click.option("--reason", default="", help="Why the plan changes; kept in every export.")
+@click.option("--override", multiple=True, help='Accept a finding with a reason: CODE="reason".')
+@_catalog_option
+@_formulary_option
+@_output_options
+def replan_command(
+    plan_file: str,
+    on: str,
+    dose: str | None,
+    hold: str | None,
+    rule: str | None,
+    reduce: str | None,
+    every: str | None,
+    max_cut: str | None,
+    reinstate: str | None,
+    reason: str,
+    override: tuple[str, ...],
+    catalog_path: str | None,
+    formulary: str | None,
+    csv_path: str | None,
+    json_path: str | None,
+    pdf_path: str | None,
+    chart_path: str | None,
+    ics_path: str | None,
+    paper: str,
+    fill_days: int | None,
+    force: bool,
+) -> None:
+    """Re-plan a plan taper wrote (JSON) from a date: keep what was, hold or slow down.
 
-        pdf = pdf_bytes(schedule, paper=paper, fill_days=fill_days or 28)
-        contents.append(("--pdf", pdf_path, pdf))
-    if ics_path:
-        from .reports.calendar import ics_bytes
+    The steps before --on stay as they were; from --on, an optional hold at the dose
+    taken now, then the new rule (the plan's own when none is given).
+    """
+    from .catalog import load_catalog, load_formulary
+    from .doses import parse_days
+    from .replanning import read_plan, replan
+    from .rules import build_rule
 
-        contents.append(("--ics", ics_path, ics_bytes(schedule)))
-    files.write_all([c for c in contents if c[1] != "-"])
-    for _, path, data in contents:
-        if path == "-":
-            click.echo(data.decode("utf-8"), nl=False)
-    if "-" not in outputs.values():
-        click.echo(render_text(schedule), nl=False)
-    elif csv_path == "-":
-        # the findings (and any override reasons) still reach the clinician
-        click.echo("\n".join(render_findings(schedule.sorted_findings())), err=True)
-    for _, path, _ in contents:
-        if path != "-":
-            click.echo(f"Wrote {path}", err=True)
+    out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
+    out.check(force)
+    catalog = load_catalog(catalog_path)
+    if formulary:
+        catalog = load_formulary(catalog, formulary)
+    schedule = read_plan(plan_file, catalog)
+    new_rule = None
+    if reduce or rule:
+        new_rule = build_rule(rule, reduce, every, (), max_cut)
+    elif every or max_cut:
+        # a change to the plan's own rule, which must be a preset to be known again
+        new_rule = build_rule(schedule.rule_name, None, every, (), max_cut)
+    result = replan(
+        schedule,
+        on,
+        current_dose=dose,
+        hold_days=parse_days(hold, "--hold") if hold else 0,
+        rule=new_rule,
+        reinstate=reinstate,
+        reason=reason,
+        catalog=catalog,
+        overrides=override,
+    )
+    out.write(result)
 
 
 @cli.command("check")

@@ -290,6 +290,17 @@ def _from_json(
     per_day = options.per_day or (int(str(per_day_raw)) if str(per_day_raw).isdigit() else 0)
     if not 1 <= per_day <= len(TIMES):
         raise InputError(f"{origin}: doses_per_day", str(per_day_raw), "1 to 4")
+    restart = None
+    record = data.get("replan")
+    if isinstance(record, dict):
+        try:
+            restart = (
+                int(str(record["history_steps"])) + 1,
+                _number(record["current_dose_mg"], f"{origin}: replan.current_dose_mg"),
+                record.get("reinstate_mg") is not None,
+            )
+        except (KeyError, ValueError):
+            raise InputError(f"{origin}: replan", "", "history_steps and current_dose_mg") from None
     timeline = Timeline(
         drug=drug,
         start_dose=start_dose,
@@ -297,6 +308,7 @@ def _from_json(
         periods=tuple(periods),
         products=products,
         max_cut=cap or GUIDELINE_CAP,
+        restart=restart,
         max_units=units_limit,
         region=region,
         patient=options.patient,

@@ -219,6 +219,30 @@ class Switch:
 
 
 @dataclass(frozen=True)
+class Replan:
+    """A re-plan from ``on``: the first ``history`` steps are the plan as it was.
+
+    ``current_dose`` is what the patient actually took on ``on``; ``reinstate`` a dose the
+    clinician chose to go back up to; ``hold_days`` a hold before the new rule.
+    """
+
+    on: date
+    history: int
+    current_dose: Decimal
+    reason: str = ""
+    reinstate: Decimal | None = None
+    hold_days: int = 0
+    rule_name: str = ""
+    rule_description: str = ""
+    previous_rule: str = ""
+
+    @property
+    def start_dose(self) -> Decimal:
+        """The dose the new part starts from."""
+        return self.reinstate if self.reinstate is not None else self.current_dose
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A complete taper: contiguous steps from the first cut to the stop.
 
@@ -254,6 +278,8 @@ class Schedule:
     rule: Rule | None = field(default=None, compare=False, repr=False)
     #: the switch to another drug that comes before the taper, if any
     switch: Switch | None = None
+    #: when the plan was re-planned mid-taper: what stayed and what changed
+    replan: Replan | None = None
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)

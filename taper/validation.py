@@ -164,6 +164,17 @@ CODES: dict[str, Code] = {
         True,
         "a switch: the day's equivalent total rises from one stage to the next",
     ),
+    "replanned": Code(
+        "info",
+        True,
+        "the plan was re-planned from a date: the steps before it kept, the rest new, with the "
+        "reason",
+    ),
+    "reinstated": Code(
+        "warning",
+        True,
+        "a re-plan goes back up to a higher dose, as the clinician stated (--reinstate)",
+    ),
     "units-limit-raised": Code(
         "warning",
         True,
@@ -233,6 +244,9 @@ class Timeline:
     patient: Patient = field(default_factory=Patient)
     first_is_start: bool = False
     cap_source: str = GUIDELINE_SOURCE
+    #: a re-plan: the period that starts the new part, the dose actually taken before it,
+    #: and whether going back up there was the clinician's stated choice
+    restart: tuple[int, Decimal, bool] | None = None
 
     @property
     def stop_date(self) -> date:
@@ -264,6 +278,10 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
             )
         )
     rx = schedule.prescription
+    restart = None
+    if schedule.replan is not None:
+        r = schedule.replan
+        restart = (r.history + 1, r.current_dose, r.reinstate is not None)
     return Timeline(
         drug=drug,
         start_dose=rx.start_dose,
@@ -275,6 +293,7 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
         region=rx.region,
         patient=rx.patient,
         cap_source=cap_source,
+        restart=restart,
     )
 
 
@@ -545,6 +564,10 @@ def _cuts(tl: Timeline) -> list[Finding]:
         if i == 0 and tl.first_is_start:
             previous = period.dose
             continue
+        if tl.restart is not None and period.number == tl.restart[0]:
+            previous = tl.restart[1]  # the dose actually taken when the plan changed
+            if tl.restart[2]:  # going back up was the clinician's stated choice
+                previous = period.dose
         if period.dose > previous:
             out.append(
                 Finding(
@@ -841,6 +864,8 @@ PLANNER_CODES = (
     "rule-not-completed",
     "switch-equivalence",
     "switch-dose-dropped",
+    "replanned",
+    "reinstated",
 )
 
 

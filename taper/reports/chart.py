@@ -25,6 +25,7 @@ REALISED = "daily dose taken"
 IDEAL = "the rule's ideal dose"
 CHANGED = "products changed the dose"
 HOLD = "hold"
+HISTORY = "as first planned"
 
 
 def _num(day: date) -> float:
@@ -67,6 +68,24 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
         label="_starting dose",
     )
     ax.plot(dates, doses, drawstyle="steps-post", color="#1f4e79", linewidth=2, label=REALISED)
+    if schedule.replan is not None:
+        # the history, as first planned, drawn over in grey up to the re-plan
+        kept = schedule.replan.history
+        ax.plot(
+            dates[: kept + 1],
+            [*doses[:kept], doses[kept]],
+            drawstyle="steps-post",
+            color="#9aa5b1",
+            linewidth=2.4,
+            label=HISTORY,
+        )
+        ax.axvline(
+            _num(schedule.replan.on),
+            color="#c55a11",
+            linewidth=1,
+            linestyle=":",
+            label=f"re-planned {schedule.replan.on.isoformat()}",
+        )
     ax.plot(
         dates,
         ideal,

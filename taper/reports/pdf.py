@@ -219,6 +219,19 @@ def pdf_bytes(
             f"dose{'s' if rx.doses_per_day > 1 else ''} ({escape(times)})",
         ],
     ]
+    if schedule.replan is not None:
+        r = schedule.replan
+        hold = f"a hold of {r.hold_days} days, then " if r.hold_days else ""
+        facts.insert(
+            1,
+            [
+                "Re-planned",
+                f"from <b>{escape(_long_date(r.on))}</b>"
+                f"{f' ({escape(r.reason)})' if r.reason else ''}: steps 1 to {r.history} as first "
+                f"planned ({escape(r.previous_rule)}); from step {r.history + 1}, {escape(hold)}"
+                f"{escape(r.rule_name)} from {escape(format_mg(r.start_dose))} a day",
+            ],
+        )
     switch = schedule.switch
     if switch is not None:
         low, high = switch.spread
@@ -369,7 +382,8 @@ def pdf_bytes(
     head = ["Step", "Dates", "Days", "mg a day (ideal)", *[t.capitalize() for t in rx.times], "Cut"]
     table_rows: list[list[Any]] = [[para(f"<b>{h}</b>", st.cell) for h in head]]
     for step in schedule.steps:
-        table_rows.append(_step_row(step, rx.times, para, st.cell))
+        kept = schedule.replan.history if schedule.replan is not None else None
+        table_rows.append(_step_row(step, rx.times, para, st.cell, kept))
     fixed = [11 * mm, 24 * mm, 10 * mm, 20 * mm, 13 * mm]
     each = (width - sum(fixed)) / len(rx.times)
     widths = [*fixed[:4], *([each] * len(rx.times)), fixed[4]]
@@ -497,10 +511,14 @@ def pdf_bytes(
     return out.getvalue()
 
 
-def _step_row(step: Step, times: tuple[str, ...], para: Any, style: Any) -> list[Any]:
+def _step_row(
+    step: Step, times: tuple[str, ...], para: Any, style: Any, history: int | None = None
+) -> list[Any]:
     ideal = format_number(max(step.target, Decimal(0))) if step.target != step.dose else ""
     dose = f"<b>{escape(format_number(step.dose))}</b>" + (f" ({ideal})" if ideal else "")
     held = "<br/>hold" if step.held else ""
+    if history is not None and step.number <= history:
+        held += "<br/><i>as first planned</i>"
     return [
         para(str(step.number), style),
         para(f"{step.start.isoformat()}<br/>to {step.end.isoformat()}", style),

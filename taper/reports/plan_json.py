@@ -146,6 +146,23 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
         ],
         "findings": _findings(schedule.sorted_findings()),
         **({"switch": _switch(schedule)} if schedule.switch is not None else {}),
+        **({"replan": _replan(schedule)} if schedule.replan is not None else {}),
+    }
+
+
+def _replan(schedule: Schedule) -> dict[str, Any]:
+    """What stayed and what changed when the plan was re-planned (docs/plan-json.md)."""
+    r = schedule.replan
+    assert r is not None
+    return {
+        "on": r.on.isoformat(),
+        "reason": r.reason,
+        "history_steps": r.history,
+        "history_rule": r.previous_rule,
+        "current_dose_mg": plain_number(r.current_dose),
+        "reinstate_mg": plain_number(r.reinstate) if r.reinstate is not None else None,
+        "hold_days": r.hold_days,
+        "rule": {"name": r.rule_name, "description": r.rule_description},
     }
 
 

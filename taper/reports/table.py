@@ -142,6 +142,16 @@ def render_text(schedule: Schedule) -> str:
     lines = []
     if schedule.switch is not None:
         lines += [*_switch_lines(schedule), ""]
+    if schedule.replan is not None:
+        r = schedule.replan
+        hold = f"a hold of {r.hold_days} days, then " if r.hold_days else ""
+        lines += [
+            f"Re-planned from {r.on.isoformat()}"
+            f"{f' ({r.reason})' if r.reason else ''}: steps 1 to {r.history} as first planned "
+            f"({r.previous_rule}); from step {r.history + 1}, {hold}{r.rule_name} from "
+            f"{format_mg(r.start_dose)}/day.",
+            "",
+        ]
     lines += [
         f"{schedule.drug_display or rx.drug} {format_mg(rx.start_dose)}/day in {len(times)} "
         f"dose{'s' if len(times) > 1 else ''} ({', '.join(times)}), region {rx.region.upper()}",

@@ -1,0 +1,305 @@
+"""Re-planning mid-taper: keep what has been, hold or slow down from a date.
+
+The steps before the date stay as they were (the history); a step the date
+falls inside is cut short the day before; from the date, an optional hold at
+the patient's actual dose, then the new rule from that dose. Going back up is
+allowed only as a stated choice (``reinstate``), and is said in a finding.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, Product, load_catalog, load_formulary
+from .dispensing import Dispenser, Unit
+from .doses import format_mg, parse_dose
+from .errors import InputError, PlanRefused
+from .planner import _refuse_errors, _start_date, plan
+from .rules import PRESETS, Rule
+from .schedule import Administration, Finding, Prescription, Replan, Schedule, Step
+from .validation import check, parse_overrides
+
+
+def replan(
+    schedule: Schedule,
+    on: date | str,
+    *,
+    current_dose: str | Decimal | None = None,
+    hold_days: int = 0,
+    rule: Rule | str | None = None,
+    reinstate: str | Decimal | None = None,
+    reason: str = "",
+    catalog: Catalog | None = None,
+    overrides: Any = None,
+) -> Schedule:
+    """Re-plan ``schedule`` from ``on``, keeping the steps before it as they were.
+
+    Parameters
+    ----------
+    on
+        The first day of the new part.
+    current_dose
+        The daily dose the patient actually takes on ``on`` (default: the plan's).
+    hold_days
+        Days to stay at that dose before the new rule starts.
+    rule
+        The rule from then on (default: the plan's own).
+    reinstate
+        A higher dose to go back to, as a stated choice (a finding records it).
+    reason
+        Why the plan changed; kept in every export.
+
+    Examples
+    --------
+    >>> from taper import plan
+    >>> first = plan("clonazepam", "2 mg", start="2027-01-04")
+    >>> again = replan(first, "2027-03-01", hold_days=28, rule="joint-guideline-2025-slow",
+    ...                reason="withdrawal symptoms")
+    >>> again.replan.history, again.steps[again.replan.history].days
+    (4, 28)
+    """
+    cat = catalog or load_catalog()
+    day = _start_date(on)
+    rx = schedule.prescription
+    first_day = schedule.first_day
+    if not first_day < day < schedule.stop_date:
+        raise InputError(
+            "--on",
+            day.isoformat(),
+            f"a day after the plan starts ({first_day.isoformat()}) and before its "
+            f"stop ({schedule.stop_date.isoformat()})",
+        )
+    if not 0 <= hold_days <= 365:
+        raise InputError("--hold", hold_days, "0 to 365 days")
+    history: list[Step] = []
+    planned = Decimal(0)
+    for step in schedule.steps:
+        if step.start >= day:
+            break
+        planned = step.dose
+        if step.end >= day:
+            step = replace(step, days=(day - step.start).days)
+        history.append(step)
+    if not history:
+        planned = rx.start_dose
+    actual = planned if current_dose is None else parse_dose(current_dose, "--dose")
+    back = None if reinstate is None else parse_dose(reinstate, "--reinstate")
+    if back is not None and back <= actual:
+        raise InputError(
+            "--reinstate",
+            format_mg(back),
+            f"a dose above the current {format_mg(actual)}/day (or leave it out)",
+        )
+    begin = back if back is not None else actual
+    the_rule = _rule(schedule, rule)
+    accepted = dict(schedule.overrides)
+    accepted.update(
+        parse_overrides(overrides or ()) if not isinstance(overrides, dict) else overrides
+    )
+    times = rx.times
+    dispenser = Dispenser(schedule.products, schedule.max_units)
+    shares = dispenser.split(begin, len(times))
+    if shares is None:
+        raise PlanRefused(
+            "--dose",
+            format_mg(begin),
+            "the plan's products cannot make this dose; give one they can",
+        )
+    held: list[Step] = []
+    if hold_days:
+        administrations = tuple(
+            Administration(t, dispenser.compose(s).units)
+            for t, s in zip(times, shares, strict=True)
+            if s > 0
+        )
+        held.append(
+            Step(len(history) + 1, day, hold_days, administrations, begin, begin, hold_days, True)
+        )
+    patient = rx.patient
+    new = plan(
+        rx.drug,
+        begin,
+        rule=the_rule,
+        per_day=len(times),
+        start=day + timedelta(days=hold_days),
+        products=[p.id for p in schedule.products],
+        region=rx.region,
+        max_units=schedule.max_units,
+        catalog=_with_products(cat, rx.drug, schedule.products),
+        indication=patient.indication,
+        age=patient.age,
+        weight_kg=patient.weight_kg,
+        use_months=patient.use_months,
+        overrides=accepted,
+    )
+    offset = len(history) + len(held)
+    steps = [*history, *held, *(replace(s, number=s.number + offset) for s in new.steps)]
+    record = Replan(
+        day,
+        len(history),
+        actual,
+        reason,
+        back,
+        hold_days,
+        new.rule_name,
+        new.rule_description,
+        schedule.rule_name,
+    )
+    findings = [f for f in new.findings if f.code in ("target-adjusted", "cut-capped")]
+    findings = [replace(f, step=f.step + offset) if f.step is not None else f for f in findings]
+    findings.append(
+        Finding(
+            "info",
+            "replanned",
+            f"Re-planned from {day.isoformat()}: {len(history)} step(s) kept as they were; "
+            f"{f'a hold of {hold_days} days at {format_mg(begin)}/day, then ' if hold_days else ''}"
+            f"{new.rule_name} from {format_mg(begin)}/day"
+            f"{f'. Reason: {reason}' if reason else ''}.",
+            new.rule_source,
+            len(history) + 1,
+        )
+    )
+    if back is not None:
+        findings.append(
+            Finding(
+                "warning",
+                "reinstated",
+                f"The dose goes back up from {format_mg(actual)}/day to {format_mg(back)}/day on "
+                f"{day.isoformat()}, as the clinician chose"
+                f"{f' ({reason})' if reason else ''}.",
+                "the clinician's choice (--reinstate)",
+                len(history) + 1,
+                override=reason or "stated",
+            )
+        )
+    combined = replace(
+        schedule,
+        steps=tuple(steps),
+        findings=tuple(findings),
+        replan=record,
+        rule=the_rule,
+        rule_name=new.rule_name,
+        rule_description=new.rule_description,
+        rule_source=new.rule_source,
+        max_cut=new.max_cut,
+        overrides=tuple(sorted(accepted.items())),
+    )
+    combined = replace(combined, findings=tuple(check(combined, catalog=cat)))
+    _refuse_errors(combined.findings)
+    return combined
+
+
+def _rule(schedule: Schedule, rule: Rule | str | None) -> Rule:
+    if isinstance(rule, Rule):
+        return rule
+    if rule is not None:
+        from .rules import build_rule
+
+        return build_rule(rule)
+    if schedule.rule is not None:
+        return schedule.rule
+    if schedule.rule_name in PRESETS:
+        return PRESETS[schedule.rule_name]
+    raise InputError(
+        "--rule",
+        "",
+        f"the plan's rule ({schedule.rule_name}) is not a preset: "
+        "give the rule to go on with (--rule or --reduce and --every)",
+    )
+
+
+def _with_products(catalog: Catalog, drug: str, products: tuple[Product, ...]) -> Catalog:
+    """The catalog with any product the plan used that it does not list (a formulary's)."""
+    listed = catalog.drug(drug)
+    missing = [p for p in products if p not in listed.products]
+    if not missing:
+        return catalog
+    drugs = dict(catalog.drugs)
+    drugs[listed.name] = replace(listed, products=(*listed.products, *missing))
+    return replace(catalog, drugs=drugs)
+
+
+def read_plan(
+    path: str | Path, catalog: Catalog | None = None, formulary: str | Path | None = None
+) -> Schedule:
+    """Read a plan taper wrote as JSON back into a :class:`Schedule`.
+
+    Products are found in the catalog by their ids; findings are made afresh.
+    """
+    from .external import _read_text
+
+    cat = catalog or load_catalog()
+    if formulary is not None:
+        cat = load_formulary(cat, formulary)
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), "", f"not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or data.get("format") != "taper-plan/1":
+        raise InputError(str(path), "", "a plan written by taper (format taper-plan/1)")
+    try:
+        drug = cat.drug(str(data["drug"]))
+        products = {p.id: p for p in drug.products}
+        times = tuple(data.get("times") or ())
+        rx = Prescription(
+            drug.name,
+            parse_dose(str(data["start_dose_mg"]) + " mg"),
+            int(data["doses_per_day"]),
+            times,
+            date.fromisoformat(data["start_date"]),
+            str(data.get("region", "us")),
+        )
+        steps = []
+        previous = rx.start_dose
+        used: list[Product] = []
+        for raw in data["steps"]:
+            administrations = []
+            for admin in raw["administrations"]:
+                units = []
+                for u in admin["units"]:
+                    product = products[u["product_id"]]
+                    if product not in used:
+                        used.append(product)
+                    count = (
+                        Decimal(u["volume_ml"]) / product.increment_ml
+                        if product.is_liquid and product.increment_ml
+                        else Decimal(u["count"])
+                    )
+                    units.append(Unit(product, count.normalize()))
+                administrations.append(Administration(admin["time"], tuple(units)))
+            step = Step(
+                int(raw["step"]),
+                date.fromisoformat(raw["start_date"]),
+                int(raw["days"]),
+                tuple(administrations),
+                Decimal(raw["target_dose_mg"]),
+                previous,
+                0,
+            )
+            previous = step.dose
+            steps.append(step)
+        limits = data.get("limits") or {}
+        name = str((data.get("rule") or {}).get("name", ""))
+        return Schedule(
+            prescription=rx,
+            rule_name=name,
+            rule_description=str((data.get("rule") or {}).get("description", "")),
+            rule_source=str((data.get("rule") or {}).get("source", "")),
+            max_cut=Decimal(str(limits.get("max_cut_pct", "25"))) / 100,
+            steps=tuple(steps),
+            products=tuple(p for p in drug.products if p in used) or drug.products,
+            catalog_version=str(data.get("catalog", "")),
+            drug_display=drug.display,
+            drug_tall_man=drug.tall_man,
+            max_units=int(limits.get("max_units_per_administration", 4)),
+            rule=PRESETS.get(name),
+        )
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise InputError(
+            str(path), "", f"not a complete taper plan ({type(exc).__name__}: {exc})"
+        ) from None
