@@ -14,7 +14,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property, reduce
+from functools import cached_property, lru_cache, reduce
+from typing import Any
 
 from .catalog import Product
 from .doses import ceil_int, format_number, normalize
@@ -170,6 +171,7 @@ class Dispenser:
         self._split_cache: dict[
             tuple[Decimal, int, frozenset[str]], tuple[Decimal, ...] | None
         ] = {}
+        self._kept_cache: dict[tuple[Any, ...], tuple[Decimal, ...] | None] = {}
 
     def _enumerate(self) -> dict[Decimal, Composition]:
         # Dynamic programming over products: for each dose keep the cheapest way to make
@@ -267,6 +269,20 @@ class Dispenser:
             raise InputError("--cut-order", order, f"one of {', '.join(CUT_ORDERS)}")
         if previous is None or len(previous) != n:
             return None
+        key = (daily, n, order, tuple(previous), used, strict)
+        if key not in self._kept_cache:
+            self._kept_cache[key] = self._without_rise(daily, n, order, previous, used, strict)
+        return self._kept_cache[key]
+
+    def _without_rise(
+        self,
+        daily: Decimal,
+        n: int,
+        order: str,
+        previous: Sequence[Decimal],
+        used: frozenset[str],
+        strict: bool,
+    ) -> tuple[Decimal, ...] | None:
         caps = tuple(normalize(v) if strict or v == 0 else daily for v in previous)
         if n > 1 and order == "morning-first":
             shares = self._keep_later(daily, caps)
@@ -359,6 +375,13 @@ class Dispenser:
     def describe(self) -> str:
         """The products, in one line."""
         return ", ".join(p.name for p in self.products)
+
+
+@lru_cache(maxsize=256)
+def dispenser_for(products: tuple[Product, ...], max_units: int = DEFAULT_MAX_UNITS) -> Dispenser:
+    """A shared :class:`Dispenser` for these products: what they make never changes, so
+    plans (and their checks) made from the same products reuse one."""
+    return Dispenser(products, max_units)
 
 
 def _gcd(a: Decimal, b: Decimal) -> Decimal:

@@ -10,6 +10,7 @@ stops from there and says so. Every change is reported as a Finding.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -17,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog, load_formulary
-from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser
+from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser, dispenser_for
 from .doses import ceil_int, format_mg, format_percent, normalize, parse_dose
 from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
 from .rules import GUIDELINE_SOURCE, Rule, build_rule
@@ -260,7 +261,7 @@ def plan(
     )
     chosen = select_products(the_drug, region, products)
     limit, raised = _unit_limit(chosen, start_dose, n, max_units)
-    dispenser = Dispenser(chosen, limit)
+    dispenser = dispenser_for(tuple(chosen), limit)
     liquid = None
     if at_low_doses == "liquid":
         liquids = [p for p in the_drug.products_in(region) if p.usable and p.is_liquid]
@@ -272,7 +273,7 @@ def plan(
                 f"{region.upper()}; add one with --formulary FILE",
             )
         chosen = (*chosen, *(p for p in liquids if p not in chosen))
-        liquid = Dispenser(chosen, limit)
+        liquid = dispenser_for(tuple(chosen), limit)
     prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
     steps, findings = _walk(prescription, the_rule, dispenser, at_low_doses, liquid)
     if raised:
@@ -624,7 +625,9 @@ def _choose(
         # a steeper cut than asked: stretch the step so the average pace holds, in the
         # rule's own terms (a share of the dose for a proportional rule, else milligrams)
         if proportional:
-            ratio = (dose / current).ln() / (target / current).ln()
+            # in floating point, rounded to 9 places so an exact ratio stays exact
+            share = math.log(dose / current) / math.log(target / current)
+            ratio = Decimal(repr(round(share, 9)))
         else:
             ratio = (current - dose) / (current - target)
         days = ceil_int(Decimal(days) * ratio)

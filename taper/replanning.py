@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, Product, load_catalog, load_formulary
-from .dispensing import Dispenser, Unit
+from .dispensing import Unit, dispenser_for
 from .doses import format_mg, parse_dose
 from .errors import InputError, PlanRefused
 from .planner import _refuse_errors, _start_date, plan
@@ -102,7 +102,7 @@ def replan(
         parse_overrides(overrides or ()) if not isinstance(overrides, dict) else overrides
     )
     times = rx.times
-    dispenser = Dispenser(schedule.products, schedule.max_units)
+    dispenser = dispenser_for(tuple(schedule.products), schedule.max_units)
     shares = dispenser.split(begin, len(times))
     if shares is None:
         raise PlanRefused(

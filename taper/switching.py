@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, load_catalog, load_formulary
-from .dispensing import DEFAULT_MAX_UNITS, Dispenser
+from .dispensing import DEFAULT_MAX_UNITS, Dispenser, dispenser_for
 from .doses import format_mg, normalize, parse_dose
 from .equivalence import DEFAULT_TABLE, GUIDANCE, convert
 from .errors import FindingsRefused, InputError, PlanRefused
@@ -102,7 +102,7 @@ def plan_switch(
     factor = conversion.value
     whole = convert(start_dose, source.name, target.name, table=table, catalog=cat)
     limit = max_units or DEFAULT_MAX_UNITS
-    old = Dispenser(select_products(source, region, products), max(limit, 8))
+    old = dispenser_for(select_products(source, region, products), max(limit, 8))
     shares = old.split(start_dose, n)
     if shares is None:
         raise PlanRefused(
@@ -111,7 +111,7 @@ def plan_switch(
             f"the {source.name} products cannot make this dose in {n} doses a day, so it cannot "
             f"be switched one dose at a time",
         )
-    new = Dispenser(select_products(target, region, None), limit)
+    new = dispenser_for(select_products(target, region, None), limit)
     order = tuple(reversed(times)) if switch_order == "bedtime-first" else times
     stages: list[Stage] = []
     findings: list[Finding] = [

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import reduce
 
 from .catalog import Catalog, DoseRange, Drug, Product
-from .dispensing import Dispenser
+from .dispensing import dispenser_for
 from .doses import format_mg, format_number, format_percent, normalize
 from .errors import InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
@@ -650,7 +650,7 @@ def _dispensing(tl: Timeline) -> list[Finding]:
     products = [p for p in tl.products if p.usable]
     if not products:
         return out
-    dispenser = Dispenser(products, tl.max_units)
+    dispenser = dispenser_for(tuple(products), tl.max_units)
     names = ", ".join(p.name for p in products)
     for period in tl.periods:
         stated = [d for _, d in period.shares]
@@ -805,7 +805,7 @@ def _final_dose(tl: Timeline) -> list[Finding]:
     products = [p for p in tl.products if p.usable]
     if not products:
         return []
-    dispenser = Dispenser(products, tl.max_units)
+    dispenser = dispenser_for(tuple(products), tl.max_units)
     smallest = dispenser.smallest
     last = tl.periods[-1]
     if last.dose <= FINAL_DOSE_FACTOR * smallest:
