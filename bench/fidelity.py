@@ -19,7 +19,7 @@ from pathlib import Path
 
 import taper
 from taper.errors import PlanRefused
-from taper.fidelity import fidelity
+from taper.tracking import fidelity
 
 HERE = Path(__file__).parent
 RULES = ("joint-guideline-2025", "bnf-eighth", "nougg-proportional")

@@ -7,31 +7,87 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
-from .equivalence import Conversion, convert
-from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
-from .fidelity import Fidelity, fidelity
-from .planner import plan
-from .replanning import read_plan, replan
-from .rules import (
-    PRESETS,
-    Band,
-    Bands,
-    FixedAmount,
-    Hold,
-    Hyperbolic,
-    PercentOfCurrent,
-    PercentOfStart,
-    Phase,
-    Phases,
-    Rule,
-    build_rule,
-    load_protocol,
-)
-from .schedule import Administration, Finding, Patient, Schedule, Step
-from .validation import check
+#: where each public name lives; a name is imported the first time it is used, so that
+#: ``import taper`` (and the command line's start) stays light
+_WHERE = {
+    "Catalog": "catalog",
+    "Drug": "catalog",
+    "Product": "catalog",
+    "load_catalog": "catalog",
+    "load_formulary": "catalog",
+    "Conversion": "equivalence",
+    "convert": "equivalence",
+    "CatalogError": "errors",
+    "InputError": "errors",
+    "PlanRefused": "errors",
+    "TaperError": "errors",
+    "UnknownNameError": "errors",
+    "Fidelity": "tracking",
+    "fidelity": "tracking",
+    "plan": "planner",
+    "read_plan": "replanning",
+    "replan": "replanning",
+    "PRESETS": "rules",
+    "Band": "rules",
+    "Bands": "rules",
+    "FixedAmount": "rules",
+    "Hold": "rules",
+    "Hyperbolic": "rules",
+    "PercentOfCurrent": "rules",
+    "PercentOfStart": "rules",
+    "Phase": "rules",
+    "Phases": "rules",
+    "Rule": "rules",
+    "build_rule": "rules",
+    "load_protocol": "rules",
+    "Administration": "schedule",
+    "Finding": "schedule",
+    "Patient": "schedule",
+    "Schedule": "schedule",
+    "Step": "schedule",
+    "check": "validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
+    from .equivalence import Conversion, convert
+    from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
+    from .planner import plan
+    from .replanning import read_plan, replan
+    from .rules import (
+        PRESETS,
+        Band,
+        Bands,
+        FixedAmount,
+        Hold,
+        Hyperbolic,
+        PercentOfCurrent,
+        PercentOfStart,
+        Phase,
+        Phases,
+        Rule,
+        build_rule,
+        load_protocol,
+    )
+    from .schedule import Administration, Finding, Patient, Schedule, Step
+    from .tracking import Fidelity, fidelity
+    from .validation import check
 
 
 def compare(plans: Any = None, *, rules: Any = (), **prescription: Any) -> Any:
@@ -54,7 +110,9 @@ def compare(plans: Any = None, *, rules: Any = (), **prescription: Any) -> Any:
 
     Examples
     --------
-    >>> c = compare(rules=["fda-label-clonazepam", "deprescribing-bzra"], **load_example())
+    >>> import taper
+    >>> c = taper.compare(rules=["fda-label-clonazepam", "deprescribing-bzra"],
+    ...                   **taper.load_example())
     >>> c.table["duration_days"].tolist()
     [21, 56]
     """
@@ -68,7 +126,8 @@ def load_example() -> dict[str, Any]:
 
     Examples
     --------
-    >>> plan(**load_example()).steps[0].dose
+    >>> import taper
+    >>> taper.plan(**taper.load_example()).steps[0].dose
     Decimal('1.75')
     """
     return {

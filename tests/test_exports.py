@@ -180,7 +180,7 @@ CORE = [
     "validation",
     "external",
     "equivalence",
-    "fidelity",
+    "tracking",
     "switching",
 ]
 HEAVY = {"pandas", "matplotlib", "reportlab", "click", "numpy", "icalendar"}

@@ -164,8 +164,8 @@ def compare(
     """
     import pandas as pd
 
-    from ..fidelity import fidelity
     from ..planner import plan
+    from ..tracking import fidelity
 
     chosen: dict[str, Schedule] = dict(plans or {})
     named = rules.items() if isinstance(rules, Mapping) else ((r, r) for r in rules)
