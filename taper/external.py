@@ -137,9 +137,11 @@ def _from_csv(
     if not rows:
         raise InputError(origin, "", "the file has no rows")
     named = {r.get("drug", "") for r in rows} - {""}
-    drugs = {cat.drug(n).name for n in named} if not options.drug else named
+    drugs = {cat.drug(n).name for n in named}
     if len(drugs) > 1:
         raise InputError(f"{origin}: drug", ", ".join(sorted(named)), "one drug per schedule")
+    if options.drug and drugs and cat.drug(options.drug).name not in drugs:
+        raise InputError("--drug", options.drug, f"the file's drug column says {drugs.pop()}")
     drug = _drug(cat, next(iter(drugs), None), options)
     stated = _stated_limits(rows, origin)
     periods: list[Period] = []

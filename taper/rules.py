@@ -293,7 +293,7 @@ class Hyperbolic(Pace):
             or not self.points.is_finite()
             or not Decimal(0) < self.points < 100
         ):
-            raise InputError("points", self.points, "occupancy points above 0 and below 100")
+            raise InputError("points", str(self.points), "occupancy points above 0 and below 100")
         if not str(self.ed50_source).strip():
             raise InputError("ed50_source", self.ed50_source, "the ED50 needs its source")
         _check_interval(self.every_days)

@@ -587,3 +587,23 @@ def test_check_does_not_trust_a_plans_own_limits(
     code, _, err = run("check", str(json_path))
     assert code == 2
     assert fragment in err
+
+
+def test_a_reason_cannot_start_a_formula_in_the_findings_file(tmp_path: Path) -> None:
+    """OWASP CSV injection: free text reaching a CSV cell is neutralised."""
+    csv_path = tmp_path / "p.csv"
+    code, _, _ = run(
+        "plan",
+        "clonazepam",
+        "40mg",
+        "--start",
+        "2027-01-04",
+        "--override",
+        "dose-above-range=@SUM(A1)+cmd",
+        "--csv",
+        str(csv_path),
+    )
+    assert code == 0
+    side = (tmp_path / "p.findings.csv").read_text(encoding="utf-8")
+    assert ",'@SUM(A1)+cmd" in side
+    assert ",@SUM" not in side

@@ -107,15 +107,18 @@ def test_independent_checker_holds(tmp_path: Path) -> None:
 
 
 def _export_in_a_new_process(kind: str) -> bytes:
+    make = {"csv": "csv_text(s).encode()", "json": "to_json(s).encode()", "ics": "ics_bytes(s)"}[
+        kind
+    ]
     code = (
-        "import sys, taper; from taper.reports import csv_text, to_json; "
+        "import sys, taper; from taper.reports import csv_text, ics_bytes, to_json; "
         "s = taper.plan('clonazepam', '2 mg', start='2027-01-04'); "
-        f"sys.stdout.buffer.write(({'csv_text' if kind == 'csv' else 'to_json'})(s).encode())"
+        f"sys.stdout.buffer.write({make})"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
 
 
-@pytest.mark.parametrize("kind", ["csv", "json"])
+@pytest.mark.parametrize("kind", ["csv", "json", "ics"])
 def test_exports_are_byte_identical_across_processes(kind: str) -> None:
     assert _export_in_a_new_process(kind) == _export_in_a_new_process(kind)
 

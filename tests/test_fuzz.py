@@ -1,0 +1,134 @@
+"""Fuzzing the parsers: whatever they are given, a value or a TaperError, nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taper.doses import parse_days, parse_dose, parse_percent
+from taper.errors import TaperError
+from taper.external import ExternalOptions, read_schedule
+from taper.rules import parse_protocol
+
+UNITS = st.sampled_from(
+    ["mg", "mcg", "g", "ml", "\u043cg", "m\u03b3", "microgram", "", "%", "d", "w"]
+)
+NUMBERS = st.one_of(
+    st.text(alphabet="0123456789.-+eE,_ \u00a0", max_size=12),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+)
+TEXT = st.one_of(st.text(max_size=24), st.builds(lambda n, u: f"{n} {u}", NUMBERS, UNITS))
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_dose_parser(text: str) -> None:
+    try:
+        value = parse_dose(text)
+    except TaperError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert isinstance(value, Decimal) and value.is_finite() and value > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_interval_and_percent_parsers(text: str) -> None:
+    for parser in (parse_days, parse_percent):
+        with contextlib.suppress(TaperError):
+            parser(text)
+
+
+VALUES = st.one_of(
+    st.text(max_size=10),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+KEYS = st.sampled_from(
+    [
+        "name",
+        "cut",
+        "every",
+        "of",
+        "max_cut",
+        "final_dose",
+        "cut_order",
+        "drugs",
+        "source",
+        "description",
+        "speed",
+    ]
+)
+PROTOCOLS = st.dictionaries(KEYS, VALUES, max_size=6) | st.fixed_dictionaries(
+    {
+        "cut": st.sampled_from(["10%", "0.5 mg", "x", "100%"]),
+        "every": st.sampled_from(["14d", "0d", "2w", "soon"]),
+    },
+    optional={
+        "bands": st.lists(
+            st.dictionaries(
+                st.sampled_from(["above", "cut", "every"]), st.text(max_size=6), max_size=3
+            ),
+            max_size=3,
+        ),
+        "holds": st.lists(
+            st.dictionaries(st.sampled_from(["at", "days"]), st.text(max_size=6), max_size=2),
+            max_size=2,
+        ),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(PROTOCOLS)
+def test_protocol_parser(data: dict[str, object]) -> None:
+    try:
+        rule = parse_protocol({k: v for k, v in data.items() if v is not None}, "p.toml")
+    except TaperError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert rule.describe()
+
+
+CELLS = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(["2027-01-04", "14", "2", "0.5", "0", "-1", "nan", "2027-02-30", ""]),
+)
+HEADERS = st.lists(
+    st.sampled_from(
+        [
+            "start_date",
+            "days",
+            "end_date",
+            "daily_dose_mg",
+            "drug",
+            "morning_mg",
+            "bedtime_mg",
+            "max_cut_pct",
+            "x",
+        ]
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HEADERS, st.lists(st.lists(CELLS, min_size=1, max_size=5), max_size=4))
+def test_csv_reader(header: list[str], rows: list[list[str]]) -> None:
+    text = ",".join(header) + "\n" + "".join(",".join(r).replace("\n", " ") + "\n" for r in rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.csv"
+        path.write_text(text, encoding="utf-8")
+        try:
+            read_schedule(path, ExternalOptions(drug="clonazepam"))
+        except TaperError as exc:
+            assert "\n" not in str(exc)
