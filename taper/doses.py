@@ -86,9 +86,15 @@ def parse_dose(text: str | Decimal, field: str = "dose") -> Decimal:
     return _positive(number * _UNITS[unit], field, raw)
 
 
+#: no dose of any drug comes near a kilogram: a bound of sense that keeps numbers exact
+LARGEST_MG = Decimal(10) ** 6
+
+
 def _positive(value: Decimal, field: str, raw: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise InputError(field, raw, "a dose must be above zero")
+    if value >= LARGEST_MG:
+        raise InputError(field, raw, "a number far too large to be a dose")
     return normalize(value)
 
 
@@ -127,7 +133,7 @@ def parse_percent(text: str, field: str = "--reduce") -> Decimal:
     if not cleaned.isascii() or match is None:
         raise InputError(field, raw, "give a percentage such as 10%")
     value = Decimal(match.group("num"))
-    if value <= 0 or value >= 100:
+    if not value.is_finite() or value <= 0 or value >= 100:
         raise InputError(field, raw, "a cut must be above 0 % and below 100 %")
     return normalize(value / 100)
 
