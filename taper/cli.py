@@ -273,23 +273,22 @@ def _split_list(values: Sequence[str]) -> list[str]:
 @click.option("--switch-to", help="Switch to this drug first (diazepam), one dose at a time.")
 @click.option(
     "--table",
-    default="ashton",
-    show_default=True,
-    help="The equivalence table a switch uses (see taper convert).",
+    help="The equivalence table a switch uses (see taper convert). [default: ashton]",
 )
 @click.option(
     "--stage-days",
     type=int,
-    default=7,
-    show_default=True,
-    help="Days each stage of a switch lasts.",
+    help="Days each stage of a switch lasts. [default: 7]",
 )
 @click.option(
     "--switch-order",
     type=click.Choice(["bedtime-first", "morning-first"]),
-    default="bedtime-first",
-    show_default=True,
-    help="Which dose a switch replaces first.",
+    help="Which dose a switch replaces first. [default: bedtime-first]",
+)
+@click.option(
+    "--switch-products",
+    multiple=True,
+    help="Products of the drug switched to (as --products); default: all in the region.",
 )
 @_output_options
 def plan_command(
@@ -318,9 +317,10 @@ def plan_command(
     cut_order: str | None,
     formulary: str | None,
     switch_to: str | None,
-    table: str,
-    stage_days: int,
-    switch_order: str,
+    table: str | None,
+    stage_days: int | None,
+    switch_order: str | None,
+    switch_products: tuple[str, ...],
     pdf_path: str | None,
     chart_path: str | None,
     ics_path: str | None,
@@ -333,6 +333,16 @@ def plan_command(
     from .rules import build_rule
 
     _refuse_options(dose)
+    switch_options = {
+        "--table": table,
+        "--stage-days": stage_days,
+        "--switch-order": switch_order,
+        "--switch-products": switch_products or None,
+    }
+    if switch_to is None:
+        for name, value in switch_options.items():
+            if value is not None:
+                raise InputError(name, str(value), "used only with --switch-to DRUG")
     out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
     out.check(force)
     the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
@@ -355,9 +365,10 @@ def plan_command(
         cut_order=cut_order,
         formulary=formulary,
         switch_to=switch_to,
-        table=table,
-        stage_days=stage_days,
-        switch_order=switch_order,
+        table=table or "ashton",
+        stage_days=7 if stage_days is None else stage_days,
+        switch_order=switch_order or "bedtime-first",
+        switch_products=_split_list(switch_products) or None,
     )
     out.write(schedule)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from .catalog import Catalog, EquivalenceTable, load_catalog
 from .doses import format_mg, format_number, normalize, parse_dose
@@ -106,6 +107,34 @@ def _in_table(table: EquivalenceTable, drug: str, mg: Decimal, to: str) -> tuple
     return (row.from_diazepam(low)[0], row.from_diazepam(high)[1])
 
 
+def exact_ratio(table: EquivalenceTable, from_drug: str, to_drug: str) -> Fraction:
+    """mg of ``to_drug`` per mg of ``from_drug`` by ``table``, exactly, from the published pairs.
+
+    Where a pair gives a range, this is the middle of the range, as :attr:`Conversion.value`.
+    A decimal ratio would be inexact for pairs such as oxazepam 30 mg ~ diazepam 10 mg; this
+    one is not, so 30 mg of oxazepam is 10 mg of diazepam, not 9.99.
+    """
+
+    def to_diazepam(drug: str) -> tuple[Fraction, Fraction]:
+        if drug == "diazepam":
+            return (Fraction(1), Fraction(1))
+        row = table.rows[drug]
+        d = Fraction(row.diazepam_mg)
+        return (d / Fraction(row.drug_mg_high), d / Fraction(row.drug_mg_low))
+
+    low, high = to_diazepam(from_drug)
+    if to_drug != "diazepam":
+        row = table.rows[to_drug]
+        d = Fraction(row.diazepam_mg)
+        low, high = low * Fraction(row.drug_mg_low) / d, high * Fraction(row.drug_mg_high) / d
+    return (low + high) / 2
+
+
+def mg_of(value: Fraction) -> Decimal:
+    """An exact amount as a decimal, rounded to the microgram where it does not terminate."""
+    return _round(Decimal(value.numerator) / Decimal(value.denominator))
+
+
 def _lists(table: EquivalenceTable, *drugs: str) -> bool:
     return all(d == "diazepam" or d in table.rows for d in drugs)
 
@@ -147,6 +176,17 @@ def convert(
     if table not in cat.equivalence:
         raise UnknownNameError("--table", table, f"tables: {', '.join(sorted(cat.equivalence))}")
     chosen = cat.equivalence[table]
+    for drug in (source_drug, target):
+        if not any(_lists(t, drug) for t in cat.equivalence.values()):
+            raise UnknownNameError(
+                "drug",
+                drug,
+                f"no equivalence table lists {drug}, so there is no sourced equivalent to "
+                f"convert by",
+                "the tables list immediate-release products only"
+                if drug.endswith(("-xr", "-cr"))
+                else "",
+            )
     if not _lists(chosen, source_drug, target):
         others = [t.id for t in cat.equivalence.values() if _lists(t, source_drug, target)]
         hint = f"tables that list both: {', '.join(others)}" if others else ""

@@ -15,20 +15,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog
-from .doses import ceil_int, normalize
+from .dispensing import DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Unit
+from .doses import ceil_int, format_mg, normalize
 from .errors import InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
-from .schedule import Finding, Patient
+from .schedule import Administration, Finding, Patient, Stage, Switch
 from .validation import (
     Period,
     Timeline,
     apply_overrides,
     check_prescription,
+    check_switch,
     check_timeline,
+    switch_course,
+    switch_dates,
 )
 
 #: a file larger than this is not a taper schedule
@@ -126,16 +131,21 @@ def _from_csv(
         )
     times = [t for t in TIMES if f"{t}_mg" in header]
     rows: list[dict[str, str]] = []
+    switch_rows: list[tuple[int, dict[str, str]]] = []
     for i, raw in enumerate(reader, start=2):
         if i - 1 > MAX_ROWS:
             raise InputError(origin, f"{i - 1} rows", f"at most {MAX_ROWS} rows")
         if None in raw or any(v is None for v in raw.values()):
             raise InputError(f"{origin}: row {i}", "", "every row needs one cell per column")
         row = {k.strip(): (v or "").strip() for k, v in raw.items()}
-        if row.get("phase", "taper") != "switch":  # a switch's stages are checked with the plan
+        if row.get("phase", "taper") == "switch":
+            switch_rows.append((i, row))
+        else:
             rows.append(row)
     if not rows:
         raise InputError(origin, "", "the file has no rows")
+    if switch_rows and "equivalent_mg" not in header:
+        raise InputError(f"{origin}: columns", ",".join(header), "an equivalent_mg column")
     named = {r.get("drug", "") for r in rows} - {""}
     drugs = {cat.drug(n).name for n in named}
     if len(drugs) > 1:
@@ -208,7 +218,53 @@ def _from_csv(
         first_is_start=first_is_start,
         cap_source=GUIDELINE_SOURCE if cap is None else "the stated cap (--max-cut or max_cut_pct)",
     )
+    if switch_rows:
+        notes += _csv_switch(switch_rows, origin, timeline)
     return timeline, notes
+
+
+def _csv_switch(
+    rows: list[tuple[int, dict[str, str]]], origin: str, timeline: Timeline
+) -> list[Finding]:
+    """A CSV's switch rows: their dates and the equivalent's course from the first stage on.
+
+    The CSV carries neither the units by drug nor the equivalence ratio, so those are
+    checked in the plan's JSON; a note says so.
+    """
+    stages = []
+    for k, (i, row) in enumerate(rows, start=1):
+        where = f"{origin}: row {i}"
+        start = _date(row["start_date"], f"{where}, start_date")
+        days = str(row.get("days", ""))
+        if not days.isdigit() or not 1 <= int(days) <= 3650:
+            raise InputError(f"{where}, days", days, "whole days, 1 to 3650")
+        equivalent = _number(row["equivalent_mg"], f"{where}, equivalent_mg")
+        stages.append(Stage(k, start, int(days), (), equivalent))
+    first = stages[0].equivalent
+    switch = Switch(
+        from_drug=timeline.drug.name,
+        to_drug=timeline.drug.name,
+        from_dose=first,
+        factor=Decimal(1),
+        table="",
+        table_title="",
+        source="the schedule's equivalent_mg column",
+        spread=(first, first),
+        stages=tuple(stages),
+        times=(),
+    )
+    return [
+        *switch_dates(switch, timeline),
+        *switch_course(switch, timeline),
+        Finding(
+            "info",
+            "switch-checked-in-part",
+            f"The {len(stages)} switch rows were checked for their dates and for the course of "
+            f"equivalent_mg from the first stage on; a CSV carries neither each drug's units nor "
+            f"the equivalence ratio, so check the plan's JSON for those.",
+            "taper check",
+        ),
+    ]
 
 
 def _stated_limits(rows: list[dict[str, str]], origin: str) -> dict[str, Decimal]:
@@ -418,6 +474,135 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
     )
 
 
+def read_switch(
+    raw: object, cat: Catalog, region: str, origin: str = "plan"
+) -> tuple[Switch, list[Finding]]:
+    """A plan's ``switch`` block (docs/plan-json.md) as a :class:`~taper.schedule.Switch`.
+
+    What a checker must see rather than refuse comes back as findings: a unit whose product
+    the catalog does not list (left out of its stage), a stage whose stated doses or end date
+    disagree with its units or its days.
+    """
+    where = f"{origin}: switch"
+    if not isinstance(raw, dict):
+        raise InputError(where, type(raw).__name__, "an object")
+    source = cat.drug(str(_get(raw, "from_drug", where)))
+    target = cat.drug(str(_get(raw, "to_drug", where)))
+    from_dose = _number(_get(raw, "from_dose_mg", where), f"{where}.from_dose_mg")
+    factor = _number(_get(raw, "to_mg_per_from_mg", where), f"{where}.to_mg_per_from_mg")
+    pair = raw.get("ratio_mg")
+    ratio = None
+    if isinstance(pair, dict):
+        ratio = Fraction(
+            _number(pair.get("to"), f"{where}.ratio_mg.to"),
+        ) / Fraction(_number(pair.get("from"), f"{where}.ratio_mg.from"))
+    limit = str(raw.get("max_units_per_administration", DEFAULT_MAX_UNITS))
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_UNITS_LIMIT:
+        raise InputError(f"{where}.max_units_per_administration", limit, "a whole number")
+    spread = raw.get("equivalent_range_mg") or []
+    low_high = (
+        tuple(_number(v, f"{where}.equivalent_range_mg") for v in spread[:2])
+        if isinstance(spread, list) and len(spread) == 2
+        else (Decimal(0), Decimal(0))
+    )
+    stages_raw = _get(raw, "stages", where)
+    if not isinstance(stages_raw, list) or not stages_raw:
+        raise InputError(f"{where}.stages", "", "a list of at least one stage")
+    products = {p.id: p for d in (source, target) for p in d.products}
+    names = {p.name: p for p in products.values()}
+    notes: list[Finding] = []
+    stages = []
+    times: list[str] = []
+    for i, stage in enumerate(stages_raw, start=1):
+        sw = f"{where}.stages[{i}]"
+        if not isinstance(stage, dict):
+            raise InputError(sw, type(stage).__name__, "an object")
+        start = _date(_get(stage, "start_date", sw), f"{sw}.start_date")
+        days = str(_get(stage, "days", sw))
+        if not days.isdigit() or not 1 <= int(days) <= 3650:
+            raise InputError(f"{sw}.days", days, "whole days, 1 to 3650")
+        administrations = []
+        for j, admin in enumerate(stage.get("administrations") or [], start=1):
+            aw = f"{sw}.administrations[{j}]"
+            if not isinstance(admin, dict):
+                raise InputError(aw, type(admin).__name__, "an object")
+            units = []
+            for k, unit in enumerate(admin.get("units") or [], start=1):
+                uw = f"{aw}.units[{k}]"
+                if not isinstance(unit, dict):
+                    raise InputError(uw, type(unit).__name__, "an object")
+                product = products.get(str(unit.get("product_id"))) or names.get(
+                    str(unit.get("product"))
+                )
+                if product is None:
+                    notes.append(
+                        Finding(
+                            "error",
+                            "not-dispensable",
+                            f"Switch stage {i}: {unit.get('product')!s} is not a product of "
+                            f"{source.name} or {target.name} in the catalog.",
+                            "the catalog's products",
+                        )
+                    )
+                    continue
+                if product.is_liquid and product.increment_ml:
+                    volume = _number(_get(unit, "volume_ml", uw), f"{uw}.volume_ml")
+                    count = volume / product.increment_ml
+                else:
+                    count = _number(_get(unit, "count", uw), f"{uw}.count")
+                units.append(Unit(product, normalize(count)))
+            time = str(admin.get("time", j))
+            if time not in times:
+                times.append(time)
+            administrations.append(Administration(time, tuple(units)))
+        equivalent = _number(
+            _get(stage, "equivalent_mg", sw), f"{sw}.equivalent_mg", allow_zero=True
+        )
+        made = Stage(i, start, int(days), tuple(administrations), equivalent)
+        stated = stage.get("daily_dose_mg")
+        if isinstance(stated, dict):
+            for drug in (source.name, target.name):
+                value = _number(stated.get(drug, "0"), f"{sw}.daily_dose_mg", allow_zero=True)
+                if value != made.dose_of(drug):
+                    notes.append(
+                        Finding(
+                            "error",
+                            "dose-mismatch",
+                            f"Switch stage {i} states {format_mg(value)}/day of {drug} but its "
+                            f"units make {format_mg(made.dose_of(drug))}.",
+                            "taper plan contract: one truth",
+                        )
+                    )
+        end = stage.get("end_date")
+        if end is not None and _date(end, f"{sw}.end_date") != made.end:
+            notes.append(
+                Finding(
+                    "error",
+                    "gap-or-overlap",
+                    f"Switch stage {i} ends {end!s} by its end_date but "
+                    f"{made.end.isoformat()} by its {days} days.",
+                    "taper plan contract: steps are contiguous",
+                )
+            )
+        stages.append(made)
+    order = [t for t in TIMES if t in times] + [t for t in times if t not in TIMES]
+    switch = Switch(
+        from_drug=source.name,
+        to_drug=target.name,
+        from_dose=from_dose,
+        factor=factor,
+        table=str(raw.get("table", "")),
+        table_title=str(raw.get("table_title", "")),
+        source=str(raw.get("source", "")),
+        spread=(low_high[0], low_high[1]),
+        stages=tuple(stages),
+        times=tuple(order),
+        ratio=ratio,
+        max_units=int(limit),
+    )
+    return switch, notes
+
+
 def check_file(
     path: str | Path,
     options: ExternalOptions,
@@ -433,6 +618,13 @@ def check_file(
     """
     cat = catalog or load_catalog()
     timeline, notes = read_schedule(path, options, cat)
+    switch = None
+    text = _read_text(path)
+    if str(path).lower().endswith(".json") or text.lstrip().startswith("{"):
+        data = json.loads(text, parse_float=str, parse_int=str)
+        if isinstance(data, dict) and data.get("switch") is not None:
+            switch, more = read_switch(data["switch"], cat, timeline.region, str(path))
+            notes = [*notes, *more]
     accepted = recorded_overrides(path)
     accepted.update(overrides or {})
     start = timeline.start_dose
@@ -441,4 +633,6 @@ def check_file(
     )
     found += check_timeline(timeline, cat)
     found += notes
+    if switch is not None:
+        found += check_switch(switch, cat, timeline)
     return sorted(apply_overrides(found, accepted), key=Finding.sort_key)

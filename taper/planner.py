@@ -60,7 +60,7 @@ def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
 
 
 def select_products(
-    drug: Drug, region: str, choose: Sequence[str] | None = None
+    drug: Drug, region: str, choose: Sequence[str] | None = None, field: str = "--products"
 ) -> tuple[Product, ...]:
     """The drug's products in ``region`` that may be dispensed, narrowed by ``choose``.
 
@@ -83,7 +83,7 @@ def select_products(
         matches = _match_products(available, token.strip())
         if not matches:
             raise UnknownNameError(
-                "--products",
+                field,
                 token,
                 f"{drug.name} products in {region.upper()}: " + ", ".join(p.id for p in available),
             )
@@ -132,6 +132,7 @@ def plan(
     table: str = "ashton",
     stage_days: int = 7,
     switch_order: str = "bedtime-first",
+    switch_products: Sequence[str] | None = None,
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -181,6 +182,8 @@ def plan(
         Switch to another drug (``diazepam``) first, one administration at a time over
         stages of ``stage_days``, by the equivalence ``table``, ``bedtime-first`` or
         ``morning-first``; then taper that drug (see :mod:`taper.switching`).
+    switch_products
+        The products of the drug switched to, as ``products`` (default: all in ``region``).
 
     Returns
     -------
@@ -211,6 +214,7 @@ def plan(
             table=table,
             stage_days=stage_days,
             switch_order=switch_order,
+            switch_products=switch_products,
             per_day=per_day,
             start=start,
             products=products,

@@ -74,6 +74,14 @@ def replan(
             f"a day after the plan starts ({first_day.isoformat()}) and before its "
             f"stop ({schedule.stop_date.isoformat()})",
         )
+    if schedule.switch is not None and day <= schedule.switch.stages[-1].end:
+        raise InputError(
+            "--on",
+            day.isoformat(),
+            f"a day after the switch to {schedule.switch.to_drug} ends "
+            f"({schedule.switch.stages[-1].end.isoformat()}); a switch is changed by planning "
+            f"it again",
+        )
     if not 0 <= hold_days <= 365:
         raise InputError("--hold", hold_days, "0 to 365 days")
     history: list[Step] = []
@@ -231,7 +239,7 @@ def read_plan(
 
     Products are found in the catalog by their ids; findings are made afresh.
     """
-    from .external import _read_text
+    from .external import _read_text, read_switch
 
     cat = catalog or load_catalog()
     if formulary is not None:
@@ -285,6 +293,11 @@ def read_plan(
             steps.append(step)
         limits = data.get("limits") or {}
         name = str((data.get("rule") or {}).get("name", ""))
+        switch = None
+        if data.get("switch") is not None:
+            switch, problems = read_switch(data["switch"], cat, rx.region, str(path))
+            if problems:
+                raise InputError(str(path), "", f"a switch taper can read: {problems[0].message}")
         return Schedule(
             prescription=rx,
             rule_name=name,
@@ -298,6 +311,7 @@ def read_plan(
             drug_tall_man=drug.tall_man,
             max_units=int(limits.get("max_units_per_administration", 4)),
             rule=PRESETS.get(name),
+            switch=switch,
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise InputError(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from .catalog import Product
@@ -186,13 +187,17 @@ class Switch:
     from_dose
         The daily dose of ``from_drug`` before the switch.
     factor
-        mg of ``to_drug`` equivalent to 1 mg of ``from_drug``, by ``table``.
+        mg of ``to_drug`` equivalent to 1 mg of ``from_drug``, by ``table``, to the microgram.
     table, table_title, source
         The equivalence table used, and where it comes from.
     spread
         The lowest and highest equivalent of ``from_dose`` across every table.
     stages
         The stages, contiguous, ending the day before the taper's first cut.
+    ratio
+        ``factor`` exactly, from the table's published pairs (``None``: ``factor`` is exact).
+    max_units
+        The pieces allowed per administration during the stages.
     """
 
     from_drug: str
@@ -206,6 +211,19 @@ class Switch:
     stages: tuple[Stage, ...]
     times: tuple[str, ...]
     indication: str | None = None
+    ratio: Fraction | None = None
+    max_units: int = 4
+
+    @property
+    def exact_ratio(self) -> Fraction:
+        """mg of ``to_drug`` per mg of ``from_drug``, exactly."""
+        return self.ratio if self.ratio is not None else Fraction(self.factor)
+
+    def equivalent_of(self, from_mg: Decimal, to_mg: Decimal = Decimal(0)) -> Decimal:
+        """A day's total as ``to_drug``'s equivalent: ``from_mg`` converted, plus ``to_mg``."""
+        total = Fraction(from_mg) * self.exact_ratio + Fraction(to_mg)
+        exact = Decimal(total.numerator) / Decimal(total.denominator)
+        return normalize(exact.quantize(Decimal("0.001")))
 
     @property
     def start_date(self) -> date:
@@ -215,7 +233,7 @@ class Switch:
     @property
     def start_equivalent(self) -> Decimal:
         """The starting dose as the new drug's equivalent, by the table used."""
-        return normalize(self.from_dose * self.factor)
+        return self.equivalent_of(self.from_dose)
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, load_catalog, load_formulary
-from .dispensing import DEFAULT_MAX_UNITS, Dispenser, dispenser_for
+from .dispensing import Dispenser, dispenser_for
 from .doses import format_mg, normalize, parse_dose
-from .equivalence import DEFAULT_TABLE, GUIDANCE, convert
+from .equivalence import DEFAULT_TABLE, GUIDANCE, convert, exact_ratio, mg_of
 from .errors import FindingsRefused, InputError, PlanRefused
 from .planner import (
     _refuse_errors,
     _start_date,
+    _unit_limit,
     administration_times,
     make_patient,
     plan,
@@ -37,9 +39,9 @@ SWITCH_ORDERS = ("bedtime-first", "morning-first")
 DEFAULT_STAGE_DAYS = 7
 
 
-def _largest_at_most(dispenser: Dispenser, limit: Decimal) -> Decimal:
+def _largest_at_most(dispenser: Dispenser, limit: Fraction) -> Decimal:
     """The largest dose one administration can hold that is not above ``limit``."""
-    fitting = [v for v in dispenser.values if v <= limit]
+    fitting = [v for v in dispenser.values if Fraction(v) <= limit]
     return fitting[-1] if fitting else Decimal(0)
 
 
@@ -54,6 +56,7 @@ def plan_switch(
     per_day: int | None = None,
     start: date | str | None = None,
     products: Any = None,
+    switch_products: Any = None,
     region: str = "us",
     max_units: int | None = None,
     catalog: Catalog | str | Path | None = None,
@@ -68,8 +71,10 @@ def plan_switch(
     """Switch from ``drug`` to ``switch_to`` in stages, then taper ``switch_to``.
 
     The returned :class:`~taper.schedule.Schedule` is the taper of the new drug; its
-    ``switch`` holds the stages before it. Other keyword arguments (``rule``,
-    ``cut_order``, ``at_low_doses``...) go to the taper, as for :func:`taper.plan`.
+    ``switch`` holds the stages before it. ``products`` narrows the first drug's products
+    and ``switch_products`` the new drug's, for the stages and the taper. Other keyword
+    arguments (``rule``, ``cut_order``, ``at_low_doses``...) go to the taper, as for
+    :func:`taper.plan`.
 
     Examples
     --------
@@ -99,22 +104,28 @@ def plan_switch(
     )
     _refuse_errors(found)
     conversion = convert(Decimal(1), source.name, target.name, table=table, catalog=cat)
-    factor = conversion.value
+    ratio = exact_ratio(conversion.table, source.name, target.name)
     whole = convert(start_dose, source.name, target.name, table=table, catalog=cat)
-    limit = max_units or DEFAULT_MAX_UNITS
-    old = dispenser_for(select_products(source, region, products), max(limit, 8))
+    old_products = select_products(source, region, products)
+    old_limit, old_raised = _unit_limit(old_products, start_dose, n, max_units)
+    old = dispenser_for(old_products, old_limit)
     shares = old.split(start_dose, n)
     if shares is None:
+        within = f" within {old_limit} pieces a dose" if max_units is not None else ""
         raise PlanRefused(
             "dose",
             format_mg(start_dose),
-            f"the {source.name} products cannot make this dose in {n} doses a day, so it cannot "
-            f"be switched one dose at a time",
+            f"the {source.name} products cannot make this dose in {n} doses a day{within}, so "
+            f"it cannot be switched one dose at a time",
         )
-    new = dispenser_for(select_products(target, region, None), limit)
+    start_equivalent = Fraction(start_dose) * ratio
+    new_products = select_products(target, region, switch_products, "--switch-products")
+    new_limit, new_raised = _unit_limit(new_products, mg_of(start_equivalent), n, max_units)
+    new = dispenser_for(new_products, new_limit)
     order = tuple(reversed(times)) if switch_order == "bedtime-first" else times
     stages: list[Stage] = []
-    findings: list[Finding] = [
+    findings: list[Finding] = [f for f in (old_raised, new_raised) if f is not None]
+    findings.append(
         Finding(
             "info",
             "switch-equivalence",
@@ -124,14 +135,14 @@ def plan_switch(
             f"{format_mg(whole.spread[1])}. {GUIDANCE}",
             conversion.source,
         )
-    ]
+    )
     day = first_day
     replaced: dict[str, Decimal] = {}
     for k, time in enumerate(order, start=1):
         share = shares[times.index(time)]
         # the new drug's dose for this administration: its equivalent, made from real
         # tablets, never above it, so the day's equivalent total cannot rise
-        replaced[time] = _largest_at_most(new, normalize(share * factor))
+        replaced[time] = _largest_at_most(new, Fraction(share) * ratio)
         if replaced[time] == 0 and share > 0:
             findings.append(
                 Finding(
@@ -144,17 +155,17 @@ def plan_switch(
                 )
             )
         administrations = []
-        total = Decimal(0)
+        total = Fraction(0)
         for t, s in zip(times, shares, strict=True):
             if t in replaced:
                 units = new.compose(replaced[t]).units
-                total += replaced[t]
+                total += Fraction(replaced[t])
             else:
                 units = old.compose(s).units
-                total += s * factor
+                total += Fraction(s) * ratio
             if units:
                 administrations.append(Administration(t, units))
-        stages.append(Stage(k, day, stage_days, tuple(administrations), normalize(total)))
+        stages.append(Stage(k, day, stage_days, tuple(administrations), mg_of(total)))
         day += timedelta(days=stage_days)
     new_total = normalize(sum(replaced.values(), Decimal(0)))
     if new_total <= 0:
@@ -168,6 +179,7 @@ def plan_switch(
             per_day=n,
             start=day,
             region=region,
+            products=[p.id for p in new_products] if switch_products else None,
             max_units=max_units,
             catalog=cat,
             age=age,
@@ -191,7 +203,9 @@ def plan_switch(
         from_drug=source.name,
         to_drug=target.name,
         from_dose=start_dose,
-        factor=factor,
+        factor=mg_of(ratio),
+        ratio=ratio,
+        max_units=max(old_limit, new_limit),
         table=conversion.table.id,
         table_title=conversion.table.title,
         source=conversion.source,

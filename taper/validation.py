@@ -20,7 +20,7 @@ from .dispensing import dispenser_for
 from .doses import format_mg, format_number, format_percent, normalize
 from .errors import InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
-from .schedule import Finding, Patient, Prescription, Schedule, Switch
+from .schedule import Finding, Patient, Schedule, Stage, Switch
 
 # --- sources of the figures the checks use ---------------------------------
 
@@ -164,6 +164,13 @@ CODES: dict[str, Code] = {
         True,
         "a switch: the day's equivalent total rises from one stage to the next",
     ),
+    "switch-equivalent-falls": Code(
+        "warning",
+        True,
+        "a switch: the new drug's products cannot make each dose's equivalent, so the day's "
+        "equivalent falls during the switch (each fall also counts as a cut against the cap and "
+        "the pace)",
+    ),
     "replanned": Code(
         "info",
         True,
@@ -198,6 +205,12 @@ CODES: dict[str, Code] = {
         True,
         "a checked schedule gave no starting dose, so its first row is taken as the dose before "
         "the first cut",
+    ),
+    "switch-checked-in-part": Code(
+        "info",
+        True,
+        "a checked CSV holds a switch: its rows are checked for their dates and the course of "
+        "the equivalent, not for each drug's units, which the plan's JSON carries",
     ),
     "unreadable": Code("error", False, "a checked schedule could not be read in full"),
 }
@@ -900,8 +913,15 @@ def apply_overrides(findings: Iterable[Finding], overrides: Mapping[str, str]) -
     ]
 
 
-def _check_switch(switch: Switch, catalog: Catalog, rx: Prescription) -> list[Finding]:
-    """A switch's own checks: the first drug against its range, and the equivalent total."""
+def check_switch(switch: Switch, catalog: Catalog, tl: Timeline) -> list[Finding]:
+    """A switch's own checks, before the taper ``tl`` that follows it.
+
+    The first drug against its documented range; the stages contiguous and ending the day
+    before the taper; each unit a product of its drug that may be split so; the pieces at each
+    time within the limit; each stated equivalent what the stage's doses add up to; and the
+    equivalent never rising, never falling by more than the cap from one stage to the next,
+    nor faster than the guideline's pace. Findings name the stage in their message.
+    """
     source = catalog.drug(switch.from_drug)
     found = [
         f
@@ -910,26 +930,186 @@ def _check_switch(switch: Switch, catalog: Catalog, rx: Prescription) -> list[Fi
             catalog,
             switch.from_dose,
             len(switch.times),
-            replace(rx.patient, indication=switch.indication),
-            rx.region,
+            replace(tl.patient, indication=switch.indication),
+            tl.region,
         )
         if f.code not in ("no-documented-range", "older-adult")
     ]
-    before = switch.start_equivalent
-    for stage in switch.stages:
-        if stage.equivalent > before:
+    allowed = {
+        drug: [p for p in catalog.drug(drug).products_in(tl.region) if p.usable]
+        for drug in (switch.from_drug, switch.to_drug)
+    }
+    allowed[switch.to_drug] += [p for p in tl.products if p not in allowed[switch.to_drug]]
+    for drug_name in (switch.from_drug, switch.to_drug):
+        drug = catalog.drug(drug_name)
+        patient = (
+            replace(tl.patient, indication=switch.indication) if drug is source else tl.patient
+        )
+        rng = documented_range(drug, patient, tl.region)
+        if rng is None or rng.max_mg_per_day is None:
+            continue
+        over = [s for s in switch.stages if s.dose_of(drug_name) > rng.max_mg_per_day]
+        if over:
             found.append(
                 Finding(
                     "error",
-                    "switch-equivalent-rises",
-                    f"Stage {stage.number}: the day's {switch.to_drug} equivalent rises from "
-                    f"{format_mg(before)} to {format_mg(stage.equivalent)}.",
-                    switch.source,
-                    stage.number,
+                    "dose-above-range",
+                    f"Switch stage {over[0].number}: {format_mg(over[0].dose_of(drug_name))}/day "
+                    f"of {drug_name} is above its documented maximum of "
+                    f"{format_mg(rng.max_mg_per_day)}/day for {_indication_word(rng.indication)} "
+                    f"in {_population_word(rng.population)}.",
+                    catalog.cite(rng.source),
                 )
             )
-        before = stage.equivalent
+    found += switch_dates(switch, tl)
+    for stage in switch.stages:
+        found += _stage_findings(switch, stage, allowed)
+    found += switch_course(switch, tl)
     return found
+
+
+def switch_dates(switch: Switch, tl: Timeline) -> list[Finding]:
+    """The stages contiguous, the last ending the day before the taper's first step."""
+    out = []
+    taper_start = tl.periods[0].start if tl.periods else None
+    follows = (*(s.start for s in switch.stages[1:]), taper_start)
+    for stage, after in zip(switch.stages, follows, strict=True):
+        if after is not None and stage.end + timedelta(days=1) != after:
+            kind = "a gap" if after > stage.end + timedelta(days=1) else "an overlap"
+            out.append(
+                Finding(
+                    "error",
+                    "gap-or-overlap",
+                    f"Switch stage {stage.number} ends {stage.end.isoformat()}, but what follows "
+                    f"starts {after.isoformat()}: {kind} of "
+                    f"{abs((after - stage.end - timedelta(days=1)).days)} day(s).",
+                    "taper plan contract: steps are contiguous",
+                )
+            )
+    return out
+
+
+def _stage_findings(
+    switch: Switch, stage: Stage, allowed: Mapping[str, Sequence[Product]]
+) -> list[Finding]:
+    """One stage as stated: its units and its equivalent."""
+    out = []
+    name = f"Switch stage {stage.number}"
+    for admin in stage.administrations:
+        wrong = [
+            u
+            for u in admin.units
+            if u.product.drug not in allowed
+            or u.product not in allowed[u.product.drug]
+            or u.count % u.product.split != 0
+        ]
+        if wrong:
+            out.append(
+                Finding(
+                    "error",
+                    "not-dispensable",
+                    f"{name}, {admin.time}: {wrong[0].product.name} is not an allowed product of "
+                    f"{switch.from_drug} or {switch.to_drug}, or is split further than it may be.",
+                    "the catalog's products",
+                )
+            )
+        pieces = sum(u.pieces for u in admin.units)
+        if pieces > switch.max_units:
+            out.append(
+                Finding(
+                    "error",
+                    "too-many-units",
+                    f"{name}, {admin.time}: {pieces} tablets or pieces at one time, more than the "
+                    f"limit of {switch.max_units}.",
+                    "taper: the clinician's limit per administration (--max-units)",
+                )
+            )
+    made = switch.equivalent_of(stage.dose_of(switch.from_drug), stage.dose_of(switch.to_drug))
+    if made != stage.equivalent:
+        out.append(
+            Finding(
+                "error",
+                "dose-mismatch",
+                f"{name} states a {switch.to_drug} equivalent of {format_mg(stage.equivalent)}/day "
+                f"but its doses ({format_mg(stage.dose_of(switch.from_drug))} "
+                f"{switch.from_drug}, {format_mg(stage.dose_of(switch.to_drug))} "
+                f"{switch.to_drug}) make {format_mg(made)}.",
+                "taper plan contract: one truth",
+            )
+        )
+    return out
+
+
+def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
+    """The equivalent over the stages: never up, no cut above the cap, within the pace."""
+    out = []
+    taper_dose = _dose_on(tl) if tl.periods else (lambda day: Decimal(0))
+
+    def equivalent_on(day: date) -> Decimal:
+        if day < switch.start_date:
+            return switch.start_equivalent
+        for stage in switch.stages:
+            if stage.start <= day <= stage.end:
+                return stage.equivalent
+        return taper_dose(day)
+
+    before = switch.start_equivalent
+    for stage in switch.stages:
+        name = f"Switch stage {stage.number}"
+        if stage.equivalent > before:
+            out.append(
+                Finding(
+                    "error",
+                    "switch-equivalent-rises",
+                    f"{name}: the day's {switch.to_drug} equivalent rises from "
+                    f"{format_mg(before)} to {format_mg(stage.equivalent)}.",
+                    switch.source,
+                )
+            )
+        elif stage.equivalent < before and before > 0:
+            cut = (before - stage.equivalent) / before
+            if cut > tl.max_cut:
+                out.append(
+                    Finding(
+                        "error",
+                        "cut-above-cap",
+                        f"{name}: the day's {switch.to_drug} equivalent falls from "
+                        f"{format_mg(before)} to {format_mg(stage.equivalent)}, a cut of "
+                        f"{format_percent(cut)} %, above the cap of "
+                        f"{format_percent(tl.max_cut)} %.",
+                        tl.cap_source,
+                    )
+                )
+            after = equivalent_on(stage.start + timedelta(days=PACE_WINDOW_DAYS - 1))
+            fall = (before - after) / before
+            if fall > GUIDELINE_CAP:
+                out.append(
+                    Finding(
+                        "warning",
+                        "pace-above-guideline",
+                        f"{name}: the day's {switch.to_drug} equivalent falls by more than 25 % "
+                        f"within 14 days ({format_percent(fall)} %, from {format_mg(before)} to "
+                        f"{format_mg(after)}/day).",
+                        PACE_SOURCE,
+                    )
+                )
+        before = stage.equivalent
+    last = switch.stages[-1].equivalent if switch.stages else switch.start_equivalent
+    if last < switch.start_equivalent:
+        fall = (switch.start_equivalent - last) / switch.start_equivalent
+        out.append(
+            Finding(
+                "warning",
+                "switch-equivalent-falls",
+                f"The switch lowers the day's {switch.to_drug} equivalent from "
+                f"{format_mg(switch.start_equivalent)} to {format_mg(last)} "
+                f"({format_percent(fall)} %): the {switch.to_drug} products cannot make each "
+                f"dose's equivalent, so each is made as the largest dose below it. The fall is a "
+                f"cut the patient takes during the switch.",
+                switch.source,
+            )
+        )
+    return out
 
 
 def check(
@@ -970,10 +1150,11 @@ def check(
         found = check_prescription(
             drug, cat, rx.start_dose, rx.doses_per_day, rx.patient, rx.region
         )
-        found += check_timeline(timeline_of(schedule, drug, schedule.cap_source), cat)
+        timeline = timeline_of(schedule, drug, schedule.cap_source)
+        found += check_timeline(timeline, cat)
         found += [f for f in schedule.findings if f.code in PLANNER_CODES]
         if schedule.switch is not None:
-            found += _check_switch(schedule.switch, cat, rx)
+            found += check_switch(schedule.switch, cat, timeline)
     except Exception as exc:  # a finding, never a crash: check raises nothing
         found = [Finding("error", "unreadable", f"The plan could not be checked: {exc}.")]
     accepted = dict(schedule.overrides)

@@ -47,7 +47,8 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
 
     The realised daily dose is a solid step line over calendar dates, the rule's
     ideal dose a dashed one; the right axis reads in % of the starting dose; holds
-    are shaded; points mark the steps where the products changed the rule's dose.
+    are shaded; points mark the steps where the products changed the rule's dose. A switch
+    before the taper is drawn first, shaded, as the day's total in the new drug's equivalent.
     """
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
@@ -56,17 +57,42 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
         ax = Figure(figsize=(8, 3.6), layout="constrained").subplots()
     dates, doses, ideal = _series(schedule)
     start_dose = float(schedule.prescription.start_dose)
+    top = start_dose
     # the starting dose, drawn faintly for a short while before the first cut
     lead_days = max(7, schedule.duration_days // 25)
     lead = [_num(schedule.start_date - timedelta(days=lead_days)), _num(schedule.start_date)]
-    ax.plot(
-        lead,
-        [start_dose, start_dose],
-        color="#1f4e79",
-        linewidth=2,
-        alpha=0.5,
-        label="_starting dose",
-    )
+    switch = schedule.switch
+    if switch is None:
+        ax.plot(
+            lead,
+            [start_dose, start_dose],
+            color="#1f4e79",
+            linewidth=2,
+            alpha=0.5,
+            label="_starting dose",
+        )
+    else:
+        # the switch: the day's total as the new drug's equivalent, stage by stage
+        before = switch.start_date - timedelta(days=lead_days)
+        lead = [_num(before), _num(switch.start_date)]
+        equivalent = float(switch.start_equivalent)
+        top = max(top, equivalent)
+        ax.plot(lead, [equivalent, equivalent], color="#548235", linewidth=2, alpha=0.5)
+        ax.plot(
+            [_num(s.start) for s in switch.stages] + [_num(schedule.start_date)],
+            [float(s.equivalent) for s in switch.stages] + [start_dose],
+            drawstyle="steps-post",
+            color="#548235",
+            linewidth=2,
+            label=f"switch from {switch.from_drug}, as {switch.to_drug} equivalent",
+        )
+        ax.axvspan(
+            _num(switch.start_date),
+            _num(schedule.start_date),
+            color="#e2efda",
+            alpha=0.7,
+            linewidth=0,
+        )
     ax.plot(dates, doses, drawstyle="steps-post", color="#1f4e79", linewidth=2, label=REALISED)
     if schedule.replan is not None:
         # the history, as first planned, drawn over in grey up to the re-plan
@@ -119,7 +145,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
             color="#c55a11",
             label=CHANGED,
         )
-    ax.set_ylim(0, start_dose * 1.08)
+    ax.set_ylim(0, top * 1.08)
     ax.set_xlim(lead[0], _num(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
     ax.set_ylabel("mg a day")
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
@@ -137,6 +163,8 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     ax.grid(True, axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     drug = schedule.drug_display or schedule.prescription.drug
+    if switch is not None:
+        drug = f"{switch.from_drug} {format_mg(switch.from_dose)}/day, switched to {drug}"
     ax.set_title(
         f"{drug} from {format_mg(schedule.prescription.start_dose)}/day: {schedule.rule_name}",
         fontsize=10,

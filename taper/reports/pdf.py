@@ -76,14 +76,12 @@ def _patient_take(admin: Administration, named: bool = False) -> str:
     return f"{' and '.join(parts)} ({format_mg(admin.dose)})"
 
 
-def _supply_header(product: Product) -> str:
+def _supply_header(product: Product, named: bool = False) -> str:
+    """A dispensing column's heading; ``named`` puts the drug first (a switch has two)."""
+    what = f"{product.drug} {product.short}" if named else product.short
     if product.is_liquid:
-        return (
-            f"{product.short} ({supply_unit(product)}s)"
-            if product.pack_ml
-            else (f"{product.short} (mL)")
-        )
-    return product.short
+        return f"{what} ({supply_unit(product)}s)" if product.pack_ml else f"{what} (mL)"
+    return what
 
 
 def _condensed(findings: list[Finding]) -> list[tuple[Finding, list[int]]]:
@@ -405,7 +403,13 @@ def pdf_bytes(
         [
             para("<b>Supply for</b>", st.cell),
             para("<b>Days</b>", st.cell),
-            *[para(f"<b>{escape(_supply_header(p))}</b>", st.cell) for p in supplied],
+            *[
+                para(
+                    f"<b>{escape(_supply_header(p, len({q.drug for q in supplied}) > 1))}</b>",
+                    st.cell,
+                )
+                for p in supplied
+            ],
         ]
     ]
     for first, last, supply in schedule.fills(fill_days):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -90,7 +89,13 @@ def _switch(schedule: Schedule) -> dict[str, Any]:
         "table_title": switch.table_title,
         "source": switch.source,
         "to_mg_per_from_mg": plain_number(switch.factor),
+        "ratio_mg": {
+            "from": str(switch.exact_ratio.denominator),
+            "to": str(switch.exact_ratio.numerator),
+        },
+        "start_equivalent_mg": plain_number(switch.start_equivalent),
         "equivalent_range_mg": [plain_number(v) for v in switch.spread],
+        "max_units_per_administration": switch.max_units,
         "start_date": switch.start_date.isoformat(),
         "stages": stages,
     }
@@ -182,6 +187,8 @@ def _findings(findings: Iterable[Finding]) -> list[dict[str, Any]]:
 
 def findings_json(findings: Iterable[Finding], checked: str = "") -> str:
     """Findings of ``taper check`` as JSON text."""
+    import json  # here, not at the top: the terminal plan needs no JSON
+
     items = _findings(sorted(findings, key=Finding.sort_key))
     errors = sum(1 for f in items if f["severity"] == "error" and not f["override"])
     body = {
@@ -196,6 +203,8 @@ def findings_json(findings: Iterable[Finding], checked: str = "") -> str:
 
 def to_json(schedule: Schedule) -> str:
     """The plan as JSON text: stable key order, two-space indent, a final newline."""
+    import json
+
     return json.dumps(plan_to_dict(schedule), indent=2, ensure_ascii=False) + "\n"
 
 

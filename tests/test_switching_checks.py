@@ -1,0 +1,275 @@
+"""A switch's numbers: exact equivalents, falls counted as cuts, limits, checks of its files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+import taper
+from taper.cli import cli
+from taper.errors import FindingsRefused, PlanRefused, UnknownNameError
+from taper.external import ExternalOptions, check_file
+from taper.replanning import read_plan
+from taper.reports import csv_text, to_json
+from taper.reports.pdf import pdf_bytes
+
+D = Decimal
+START = "2027-01-04"
+
+
+def codes(findings: object) -> set[str]:
+    return {f.code for f in findings}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("drug", "dose", "per_day", "to", "table", "per_stage", "each"),
+    [
+        # VA/DoD 2021: oxazepam 30 mg ~ diazepam 10 mg, a third that no decimal holds
+        ("oxazepam", "90 mg", 3, "diazepam", "va-dod-2021", ["30", "30", "30"], "10"),
+        # Ashton: clorazepate 15 mg ~ diazepam 10 mg, two thirds
+        ("clorazepate", "22.5 mg", 3, "diazepam", "ashton", ["15", "15", "15"], "5"),
+        # VA/DoD 2021: temazepam 15 mg ~ diazepam 10 mg ~ lorazepam 2 mg
+        ("temazepam", "30 mg", 1, "lorazepam", "va-dod-2021", ["4"], "4"),
+    ],
+)
+def test_each_dose_is_converted_exactly_from_the_published_pair(
+    drug: str, dose: str, per_day: int, to: str, table: str, per_stage: list[str], each: str
+) -> None:
+    schedule = taper.plan(drug, dose, per_day=per_day, switch_to=to, table=table, start=START)
+    switch = schedule.switch
+    assert switch is not None
+    assert [str(s.equivalent) for s in switch.stages] == per_stage
+    assert str(switch.stages[0].dose_of(to)) == each
+    assert switch.start_equivalent == D(per_stage[0])
+    assert "switch-equivalent-falls" not in codes(schedule.findings)
+    assert taper.convert(dose, drug, to, table=table).value == D(per_stage[0])
+
+
+def test_the_json_carries_the_exact_ratio_and_a_checker_reads_it(tmp_path: Path) -> None:
+    schedule = taper.plan(
+        "oxazepam", "90 mg", per_day=3, switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    data = json.loads(to_json(schedule))["switch"]
+    assert data["ratio_mg"] == {"from": "3", "to": "1"}
+    assert data["to_mg_per_from_mg"] == "0.333"
+    assert data["start_equivalent_mg"] == "30"
+    assert data["max_units_per_administration"] == 4
+    path = tmp_path / "p.json"
+    path.write_text(to_json(schedule), encoding="utf-8")
+    assert [f for f in check_file(path, ExternalOptions()) if f.severity == "error"] == []
+
+
+def test_a_fall_in_the_equivalent_is_a_warned_cut_counted_in_the_pace() -> None:
+    """Clonazepam 1 mg in 3 doses by VA/DoD is 3.33 mg diazepam a dose; 2 mg tablets make 2."""
+    schedule = taper.plan(
+        "clonazepam", "1 mg", per_day=3, switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    switch = schedule.switch
+    assert switch is not None
+    assert [str(s.equivalent) for s in switch.stages] == ["8.25", "6.5", "6"]
+    found = {f.code: f for f in schedule.findings}
+    assert "from 10 mg to 6 mg (40 %)" in found["switch-equivalent-falls"].message
+    paces = [f.message for f in schedule.findings if f.code == "pace-above-guideline"]
+    assert any(m.startswith("Switch stage 1:") and "from 10 mg to 6.5 mg" in m for m in paces)
+    exact = taper.plan("clonazepam", "2 mg", switch_to="diazepam", start=START)
+    assert not {"switch-equivalent-falls", "pace-above-guideline"} & codes(exact.findings)
+
+
+def test_a_fall_above_the_cap_is_refused_unless_overridden() -> None:
+    with pytest.raises(FindingsRefused, match=r"Switch stage 1: .* falls from 30 mg to 20 mg"):
+        taper.plan("lorazepam", "3 mg", per_day=1, max_units=2, switch_to="diazepam", start=START)
+    schedule = taper.plan(
+        "lorazepam",
+        "3 mg",
+        per_day=1,
+        max_units=2,
+        switch_to="diazepam",
+        start=START,
+        overrides={"cut-above-cap": "the patient asked for a faster start"},
+    )
+    cut = next(f for f in schedule.findings if f.code == "cut-above-cap")
+    assert cut.override == "the patient asked for a faster start"
+    assert "33.3 %" in cut.message
+
+
+def test_the_unit_limit_holds_for_both_drugs() -> None:
+    schedule = taper.plan(
+        "clonazepam",
+        "3 mg",
+        per_day=2,
+        max_units=1,
+        switch_to="diazepam",
+        table="va-dod-2021",
+        start=START,
+        overrides={"cut-above-cap": "reviewed"},
+    )
+    switch = schedule.switch
+    assert switch is not None
+    assert switch.max_units == 1
+    for stage in switch.stages:
+        for admin in stage.administrations:
+            assert sum(u.pieces for u in admin.units) <= 1
+    with pytest.raises(PlanRefused, match="within 1 pieces a dose"):
+        taper.plan(
+            "clonazepam", "1.5 mg", per_day=1, max_units=1, switch_to="diazepam", start=START
+        )
+
+
+def test_without_a_limit_the_start_raises_it_as_the_plain_planner_does() -> None:
+    """Lorazepam 2 mg in 2 doses is 10 mg diazepam a dose: five 2 mg tablets."""
+    schedule = taper.plan(
+        "lorazepam",
+        "2 mg",
+        per_day=2,
+        switch_to="diazepam",
+        switch_products=["diazepam-tab-2"],
+        start=START,
+    )
+    switch = schedule.switch
+    assert switch is not None
+    assert [str(s.equivalent) for s in switch.stages] == ["20", "20"]
+    assert switch.max_units == 5
+    raised = [f for f in schedule.findings if f.code == "units-limit-raised"]
+    assert raised and "up to 5 a dose" in raised[0].message
+
+
+def _switch_json(tmp_path: Path) -> tuple[Path, dict[str, object]]:
+    schedule = taper.plan(
+        "clonazepam", "2 mg", switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    path = tmp_path / "switch.json"
+    path.write_text(to_json(schedule), encoding="utf-8")
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_taper_check_checks_the_switch_stages(tmp_path: Path) -> None:
+    path, data = _switch_json(tmp_path)
+    assert [f for f in check_file(path, ExternalOptions()) if f.severity == "error"] == []
+    stage = data["switch"]["stages"][0]  # type: ignore[index]
+    stage["days"] = 99
+    stage["equivalent_mg"] = "300"
+    stage["administrations"][-1]["units"][0]["count"] = "30"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    found = check_file(bad, ExternalOptions())
+    errors = {f.code for f in found if f.severity == "error"}
+    assert {
+        "dose-mismatch",
+        "gap-or-overlap",
+        "too-many-units",
+        "switch-equivalent-rises",
+        "dose-above-range",
+    } <= errors
+    assert all(f.message.startswith("Switch stage") for f in found if f.severity == "error")
+    result = CliRunner().invoke(cli, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert "300 mg/day of diazepam is above its documented maximum of 40 mg/day" in result.output
+
+
+def test_a_unit_the_catalog_does_not_list_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path, data = _switch_json(tmp_path)
+    unit = data["switch"]["stages"][0]["administrations"][0]["units"][0]  # type: ignore[index]
+    unit["product_id"] = "clonazepam-tab-7"
+    unit["product"] = "clonazepam 7 mg tablet"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    found = check_file(path, ExternalOptions())
+    assert any(f.code == "not-dispensable" and "clonazepam 7 mg tablet" in f.message for f in found)
+
+
+def test_taper_check_on_a_csv_checks_the_switch_rows_in_part(tmp_path: Path) -> None:
+    schedule = taper.plan(
+        "clonazepam", "2 mg", switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    good = tmp_path / "p.csv"
+    good.write_text(csv_text(schedule), encoding="utf-8")
+    found = check_file(good, ExternalOptions(drug="diazepam"))
+    assert codes(found) == {"switch-checked-in-part"}
+    lines = good.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("2027-01-11,2027-01-17,7", "2027-01-12,2027-01-17,6")
+    lines[2] = lines[2][: lines[2].rindex(",")] + ",25"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert {"gap-or-overlap", "switch-equivalent-rises"} <= codes(
+        check_file(bad, ExternalOptions(drug="diazepam"))
+    )
+
+
+def test_read_plan_keeps_the_switch_and_replan_keeps_it_too(tmp_path: Path) -> None:
+    path, _ = _switch_json(tmp_path)
+    first = taper.plan("clonazepam", "2 mg", switch_to="diazepam", table="va-dod-2021", start=START)
+    again = read_plan(path)
+    assert again.switch is not None and first.switch is not None
+    assert again.switch.stages == first.switch.stages
+    assert again.switch.exact_ratio == first.switch.exact_ratio
+    assert to_json(replace(again, findings=first.findings)).count('"stage"') == 2
+    with pytest.raises(taper.InputError, match="after the switch to diazepam ends"):
+        taper.replan(again, "2027-01-08", hold_days=14)
+    later = taper.replan(again, "2027-03-01", hold_days=14)
+    assert later.switch == again.switch
+    assert json.loads(to_json(later))["switch"]["stages"][0]["start_date"] == START
+
+
+def test_the_pdf_names_each_drug_in_the_dispensing_table() -> None:
+    schedule = taper.plan(
+        "clonazepam", "4 mg", switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    text = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf_bytes(schedule))).pages)
+    assert "clonazepam 2 mg tablet" in text
+    assert "diazepam 2 mg tablet" in text
+
+
+def test_the_chart_draws_the_switch() -> None:
+    pytest.importorskip("matplotlib")
+    from taper.reports.chart import plot_schedule
+
+    schedule = taper.plan("clonazepam", "2 mg", switch_to="diazepam", start=START)
+    ax = plot_schedule(schedule)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "switch from clonazepam, as diazepam equivalent" in labels
+    assert ax.get_ylim()[1] >= 40
+
+
+def test_switch_options_need_switch_to_and_switch_products_choose_the_new_drug() -> None:
+    runner = CliRunner()
+    for option in (
+        ["--table", "nope"],
+        ["--stage-days", "99"],
+        ["--switch-order", "morning-first"],
+        ["--switch-products", "diazepam-tab-2"],
+    ):
+        result = runner.invoke(cli, ["plan", "clonazepam", "2mg", *option])
+        assert result.exit_code == 2, option
+        assert f"{option[0]}: got" in result.output
+        assert "used only with --switch-to DRUG" in result.output
+    scotland = taper.plan(
+        "lorazepam",
+        "2 mg",
+        switch_to="diazepam",
+        region="uk",
+        switch_products=["diazepam-tab-2-uk"],
+        start=START,
+    )
+    assert scotland.switch is not None
+    used = {
+        u.product.id for s in scotland.switch.stages for a in s.administrations for u in a.units
+    }
+    used |= {u.product.id for s in scotland.steps for a in s.administrations for u in a.units}
+    assert {p for p in used if p.startswith("diazepam")} == {"diazepam-tab-2-uk"}
+    result = runner.invoke(
+        cli, ["plan", "lorazepam", "2mg", "--switch-to", "diazepam", "--switch-products", "x"]
+    )
+    assert result.exit_code == 2
+    assert "--switch-products: got 'x'" in result.output
+
+
+def test_no_sourced_equivalent_for_extended_release_says_so() -> None:
+    with pytest.raises(UnknownNameError, match="no equivalence table lists alprazolam-xr") as info:
+        taper.plan("alprazolam-xr", "2 mg", switch_to="diazepam", start=START)
+    assert "immediate-release products only" in str(info.value)
