@@ -242,10 +242,13 @@ class Dispenser:
         split tablets, and the products ``used`` the step before. ``None`` when
         the dose cannot be made.
         """
-        for strict in (True, False):
-            shares = self.split_without_rise(daily, n, order, previous, used, strict)
-            if shares is not None:
-                return shares
+        shares = self.split_without_rise(daily, n, order, previous, used, True)
+        if shares is None and order != "even" and previous is not None and len(previous) == n:
+            shares = self._least_rise(normalize(daily), order, tuple(previous), used)
+        if shares is None:
+            shares = self.split_without_rise(daily, n, order, previous, used, False)
+        if shares is not None:
+            return shares
         daily = normalize(daily)
         key = (daily, n, used)
         if key not in self._split_cache:
@@ -293,6 +296,28 @@ class Dispenser:
             if shares is not None:
                 return shares
         return self._even(daily, n, used, caps)
+
+    def _least_rise(
+        self,
+        daily: Decimal,
+        order: str,
+        previous: tuple[Decimal, ...],
+        used: frozenset[str],
+    ) -> tuple[Decimal, ...] | None:
+        """The cut order's shares when no kept dose can stay as it was: a dose stopped stays
+        stopped, and the others rise by as little as the products allow."""
+        taken = [p for p in previous if p > 0]
+        rises = sorted({normalize(v - p) for v in self.values for p in taken if v > p})
+        for rise in rises:
+            caps = tuple(normalize(p + rise) if p > 0 else Decimal(0) for p in previous)
+            key = (daily, len(previous), order, caps, used, True)
+            if key not in self._kept_cache:
+                self._kept_cache[key] = self._without_rise(
+                    daily, len(previous), order, caps, used, True
+                )
+            if self._kept_cache[key] is not None:
+                return self._kept_cache[key]
+        return None
 
     def _cost(self, shares: tuple[Decimal, ...], used: frozenset[str]) -> tuple[Decimal, ...]:
         comps = [self.best[s] for s in shares]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog, load_formulary
 from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser, dispenser_for
@@ -32,8 +32,15 @@ from .validation import (
     parse_overrides,
 )
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 #: what to do when the products run out of cuts as small as the rule asks
 LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")
+#: the products have "run out of small cuts" (--at-low-doses liquid|stop) when the smallest
+#: cut they make is more than this many times the cut the rule asks for; below it, stretching
+#: the step by less than half keeps the pace. taper's own bound, not a figure from a source.
+RUN_OUT_FACTOR = Decimal("1.5")
 
 #: start dates taper accepts, and the longest plan it makes (20 years): bounds of sense,
 #: not clinical figures, that keep every date a plan prints a real one
@@ -459,9 +466,9 @@ def _walk(
             target = floor
         daily = active.daily_doses(n)
         candidates = [v for v in daily if floor <= v < current and v > 0]
-        # the products have run out of small cuts: every dose they make is further below
-        # the current dose than the rule asks
-        run_out = not any(v >= target for v in candidates)
+        # the products have run out of small cuts: the smallest cut they make is well above
+        # the cut the rule asks (RUN_OUT_FACTOR)
+        run_out = _run_out(candidates, current, target)
         if run_out and at_low_doses == "liquid" and liquid is not None and active is not liquid:
             active = liquid
             liquids = ", ".join(p.name for p in liquid.products if p.is_liquid)
@@ -478,7 +485,7 @@ def _walk(
             )
             daily = active.daily_doses(n)
             candidates = [v for v in daily if floor <= v < current and v > 0]
-            run_out = not any(v >= target for v in candidates)
+            run_out = _run_out(candidates, current, target)
         if run_out and at_low_doses == "stop" and candidates:
             if not steps:
                 raise PlanRefused(
@@ -529,6 +536,8 @@ def _walk(
                 held = True
         shares = active.split(choice.dose, n, rule.cut_order, previous, used)
         assert shares is not None, "every candidate is a makeable daily dose"
+        if rule.cut_order != "even" and previous is not None:
+            findings += _raised_times(number, rx.times, previous, shares, rule)
         administrations = tuple(
             Administration(time, active.compose(share).units)
             for time, share in zip(rx.times, shares, strict=True)
@@ -563,6 +572,42 @@ def _walk(
                 f"cuts or shorter intervals",
             )
     return steps, findings
+
+
+def _run_out(candidates: Sequence[Decimal], current: Decimal, target: Decimal) -> bool:
+    """Whether the smallest cut the products make is well above the cut the rule asks."""
+    if not candidates:
+        return True
+    asked = current - max(target, Decimal(0))
+    return current - max(candidates) > asked * RUN_OUT_FACTOR
+
+
+def _raised_times(
+    number: int,
+    times: Sequence[str],
+    previous: Sequence[Decimal],
+    shares: Sequence[Decimal],
+    rule: Rule,
+) -> list[Finding]:
+    """A warning where the products made a dose the cut order keeps go up."""
+    raised = [
+        f"the {t} dose from {format_mg(p)} to {format_mg(s)}"
+        for t, p, s in zip(times, previous, shares, strict=True)
+        if s > p > 0
+    ]
+    if not raised:
+        return []
+    return [
+        Finding(
+            "warning",
+            "kept-dose-raised",
+            f"With the cut order {rule.cut_order}, the products cannot make "
+            f"{format_mg(sum(shares, Decimal(0)))}/day without raising {', '.join(raised)} "
+            f"while the day's total falls; the other doses were cut further to make up for it.",
+            "taper: the clinician's cut order (--cut-order)",
+            number,
+        )
+    ]
 
 
 def _unfinished(

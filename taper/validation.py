@@ -139,6 +139,12 @@ CODES: dict[str, Code] = {
         "the products could not make the rule's ideal dose: requested and realised dose and cut, "
         "and any lengthening of the step to keep the rule's pace",
     ),
+    "kept-dose-raised": Code(
+        "warning",
+        True,
+        "with --cut-order morning-first or bedtime-last, the products cannot make a step's daily "
+        "dose without raising a dose the cut order keeps (the day's total still falls)",
+    ),
     "cut-capped": Code(
         "info", True, "the rule asked for a cut above the cap; the step aims at the cap"
     ),
@@ -870,6 +876,7 @@ def _duration(tl: Timeline) -> list[Finding]:
 
 PLANNER_CODES = (
     "target-adjusted",
+    "kept-dose-raised",
     "cut-capped",
     "units-limit-raised",
     "liquid-from-here",

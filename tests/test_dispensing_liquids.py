@@ -197,8 +197,12 @@ def test_a_liquid_follows_ten_percent_steps_to_the_end() -> None:
     )
     codes = [f.code for f in schedule.findings]
     assert "liquid-from-here" in codes
+    liquid_from = next(f.step for f in schedule.findings if f.code == "liquid-from-here")
+    assert liquid_from is not None
     for step in schedule:
-        if step.dose >= D("0.2"):  # 20 of the liquid's smallest measures and more
+        if step.number < liquid_from:  # tablets, while their cuts are near the rule's 10 %
+            assert step.cut <= D("0.15"), (step.number, step.cut)
+        elif step.dose >= D("0.2"):  # 20 of the liquid's smallest measures and more
             assert D("0.07") <= step.cut <= D("0.13"), (step.number, step.cut)
     assert schedule.steps[-1].dose <= D("0.05")
     assert any(u.product.is_liquid for s in schedule for a in s.administrations for u in a.units)
@@ -254,7 +258,21 @@ def test_stop_at_low_doses() -> None:
         f.code for f in taper.plan("clonazepam", "2 mg", start=START).findings
     }
     with pytest.raises(PlanRefused, match="--at-low-doses"):
-        taper.plan("clonazepam", "2 mg", products=["tablet"], at_low_doses="stop", start=START)
+        taper.plan("clonazepam", "1 mg", products=["tablet"], at_low_doses="stop", start=START)
+
+
+def test_low_doses_means_cuts_well_above_the_rules_not_a_rounding() -> None:
+    """From 2 mg the tablets cut 12.5 % where 10 % is asked: close enough to stretch, not to
+    stop or change to a liquid (the products run out at more than 1.5 times the rule's cut)."""
+    stopped = taper.plan("clonazepam", "2 mg", at_low_doses="stop", start=START)
+    last = stopped.steps[-1]
+    assert last.dose < D(1)
+    finding = next(f for f in stopped.findings if f.code == "stopped-at-low-dose")
+    assert finding.step == last.number
+    smallest_cut = last.dose - max(
+        v for v in taper.dispensing.dispenser_for(stopped.products).daily_doses(2) if v < last.dose
+    )
+    assert smallest_cut > last.dose * D("0.10") * D("1.5")
 
 
 def test_liquid_from_here_is_not_said_without_a_liquid() -> None:

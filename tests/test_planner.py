@@ -223,3 +223,20 @@ def test_dispensing_totals_cover_every_dose() -> None:
     assert supply.keys() == need.keys()
     for pid, quantity in supply.items():
         assert need[pid] <= quantity < need[pid] + 1
+
+
+def test_a_kept_dose_rises_as_little_as_the_products_allow_and_is_warned() -> None:
+    """Oxazepam capsules cannot be split: from 10/10/10 mg, 25 mg a day is 0/10/15 at best."""
+    schedule = plan("oxazepam", "60 mg", cut_order="morning-first", start="2027-01-04")
+    by_dose = {s.dose: s for s in schedule.steps}
+    shape = [a.dose for a in by_dose[Decimal(25)].administrations]
+    assert shape == [Decimal(10), Decimal(15)]
+    raised = [f for f in schedule.findings if f.code == "kept-dose-raised"]
+    assert raised and raised[0].step == by_dose[Decimal(25)].number
+    assert raised[0].severity == "warning"
+    assert "bedtime dose from 10 mg to 15 mg" in raised[0].message
+    # where the products allow it, no kept dose rises and nothing is said
+    kept = plan("clonazepam", "2 mg", cut_order="morning-first", start="2027-01-04")
+    assert "kept-dose-raised" not in {f.code for f in kept.findings}
+    even = plan("oxazepam", "60 mg", start="2027-01-04")
+    assert "kept-dose-raised" not in {f.code for f in even.findings}
