@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -54,6 +53,13 @@ def cli() -> None:
     """
 
 
+def _suffix(name: str) -> str:
+    """A file name's suffix, in lower case (pathlib imported here: most runs need none)."""
+    from pathlib import Path
+
+    return Path(name).suffix.lower()
+
+
 @dataclass(frozen=True)
 class _Outputs:
     """The files a plan is written to, checked together and written all or none."""
@@ -77,7 +83,7 @@ class _Outputs:
                 raise InputError(
                     field, path, "a file name: only --csv and --json can write to standard output"
                 )
-        if self.chart and Path(self.chart).suffix.lower() not in (".png", ".svg"):
+        if self.chart and _suffix(self.chart) not in (".png", ".svg"):
             raise InputError("--chart", self.chart, "a file name ending .png or .svg")
         if self.fill_days is not None:
             if not self.pdf:
@@ -126,7 +132,7 @@ class _Outputs:
         if self.chart:
             from .reports.chart import chart_bytes
 
-            suffix = Path(self.chart).suffix[1:].lower()
+            suffix = _suffix(self.chart)[1:]
             contents.append(("--chart", self.chart, chart_bytes(schedule, suffix)))
         if self.pdf:
             from .reports.pdf import pdf_bytes
@@ -635,6 +641,68 @@ def rules_command() -> None:
         click.echo(f"  {rule.describe()}")
         click.echo(f"  cap: {rule.cap_note}")
         click.echo(f"  source: {rule.source}")
+
+
+@cli.command("batch")
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The folder the plans, summary.csv and errors.csv are written to (made if missing).",
+)
+@click.option("--rule", help="The rule for rows that name none: a preset or a protocol .toml file.")
+@click.option("--pdf", is_flag=True, help="Write each plan as a PDF as well.")
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of the PDFs.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Processes to plan in (0: one per core); the files are the same.",
+)
+@_region_option
+@_catalog_option
+@_formulary_option
+@click.option("--force", is_flag=True, help="Replace files that exist.")
+@click.pass_context
+def batch_command(
+    ctx: click.Context,
+    roster: str,
+    out_dir: str,
+    rule: str | None,
+    pdf: bool,
+    paper: str,
+    jobs: int,
+    region: str,
+    catalog_path: str | None,
+    formulary: str | None,
+    force: bool,
+) -> None:
+    """Plan every row of a CSV roster into a folder (format: docs/batch.md).
+
+    Each row's plan is written as REFERENCE.csv and REFERENCE.json (and .pdf with --pdf),
+    with summary.csv for the planned rows and errors.csv for the refused ones. Exits 0
+    when every row is planned, 1 when some are refused, 2 when the roster cannot be read.
+    """
+    import os
+
+    from .batch import Settings, prepare, summary_line
+
+    settings = Settings(out_dir, rule, catalog_path, region, formulary, pdf, paper)
+    batch = prepare(roster, settings, force)
+    with click.progressbar(length=len(batch.rows), label="Planning", file=sys.stderr) as bar:
+        outcomes = batch.run(jobs or os.cpu_count() or 1, progress=bar.update)
+    batch.write_reports(outcomes)
+    click.echo(summary_line(outcomes, out_dir))
+    if not all(o.planned for o in outcomes):
+        ctx.exit(1)
 
 
 def main() -> None:

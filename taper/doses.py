@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 
 from .errors import InputError
 
@@ -78,6 +79,8 @@ def parse_dose(text: str | Decimal, field: str = "dose") -> Decimal:
     unit = match.group("unit")
     number = Decimal(match.group("num"))
     if unit is None:
+        if number >= LARGEST_MG:
+            raise InputError(field, raw, "a number far too large to be a dose")
         whole = plain_number(number)
         micro = plain_number(number * 1000)
         raise InputError(field, raw, f"give a unit: {whole} mg or {micro} mcg")
@@ -164,6 +167,7 @@ def ceil_int(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_CEILING))
 
 
+@lru_cache(maxsize=4096, typed=True)  # the text depends on the value alone; plans share few
 def format_number(value: Decimal) -> str:
     """An exact decimal written the ISMP way, without unit.
 
@@ -175,6 +179,8 @@ def format_number(value: Decimal) -> str:
     '1'
     """
     value = normalize(value)
+    if value == 0:
+        return "0"  # never "-0"; and 0 and -0 share one entry in the cache
     text = f"{value:f}"
     if "." in text:
         whole, frac = text.split(".")

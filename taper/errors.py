@@ -73,3 +73,17 @@ class FindingsRefused(PlanRefused):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.given} {self.allowed}"
+
+
+class RosterError(InputError):
+    """A roster file (``taper batch``), or one row of it, cannot be read.
+
+    ``field`` names the file or the row's part, ``allowed`` says what is wrong and what
+    would do; the message is ``FIELD: ALLOWED``.
+    """
+
+    def __init__(self, field: str, allowed: str) -> None:
+        super().__init__(field, "", allowed)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.allowed}"

@@ -116,7 +116,7 @@ def _products(drug: Drug, region: str) -> tuple[Product, ...]:
 def _from_csv(
     text: str, origin: str, options: ExternalOptions, cat: Catalog
 ) -> tuple[Timeline, list[Finding]]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a lone \r ends a row, as in a file
     header = [h.strip() for h in (reader.fieldnames or [])]
     if len(set(header)) != len(header):
         repeated = sorted({h for h in header if header.count(h) > 1})

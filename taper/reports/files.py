@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
-import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _path(path: str | Path) -> Path:
+    from pathlib import Path  # here, not at the top: the terminal plan writes no file
+
+    return Path(path)
 
 
 def sidecar(path: str | Path) -> Path:
     """The findings file written beside a CSV schedule: ``plan.csv`` -> ``plan.findings.csv``."""
-    target = Path(path)
+    target = _path(path)
     return target.with_name(f"{target.stem}.findings.csv")
 
 
 def check_writable(path: str | Path, force: bool, field: str) -> Path:
     """Refuse an existing file unless ``force``; refuse a missing or read-only folder."""
-    target = Path(path)
+    target = _path(path)
     if target.is_dir():
         raise InputError(field, str(path), "a file name is needed, not a folder")
     if target.exists() and not force:
@@ -49,7 +58,7 @@ def write_all(items: list[tuple[str, str, bytes]]) -> None:
     try:
         for field, path, data in items:
             try:
-                temps.append((_write_temp(Path(path), data), Path(path)))
+                temps.append((_write_temp(_path(path), data), _path(path)))
             except OSError as exc:
                 raise InputError(field, path, f"cannot write it ({exc.strerror})") from None
         while temps:
@@ -63,6 +72,8 @@ def write_all(items: list[tuple[str, str, bytes]]) -> None:
 
 
 def _write_temp(target: Path, data: bytes) -> str:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -78,11 +89,17 @@ def _write_temp(target: Path, data: bytes) -> str:
     return tmp
 
 
+#: reading the umask sets it for a moment; one thread at a time, so that files written
+#: from several threads (taper batch) never see, or leave behind, the zero set meanwhile
+_UMASK_LOCK = _thread.allocate_lock()
+
+
 def _mode_for(target: Path) -> int:
     if target.exists():
         return target.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
+    with _UMASK_LOCK:
+        umask = os.umask(0)
+        os.umask(umask)
     return 0o666 & ~umask
 
 
@@ -92,7 +109,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     A reader sees the old file or the new one, never a part; on failure the
     temporary file is removed and the old file is left as it was.
     """
-    target = Path(path)
+    target = _path(path)
     tmp = _write_temp(target, data)
     try:
         os.replace(tmp, target)

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..dispensing import describe_supply
 from ..doses import format_mg, format_percent, plain_number
 from ..schedule import Finding, Schedule
 from .files import write_atomic
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 #: cells a spreadsheet would run as a formula (OWASP CSV injection)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _safe(cell: str) -> str:
+def safe_cell(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ``'`` before ``=``, ``+``, ``-``, ``@``..."""
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+_safe = safe_cell
 
 
 def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
@@ -104,6 +110,8 @@ def _with_switch(
 
 def csv_text(schedule: Schedule) -> str:
     """The schedule as CSV text (UTF-8, ``\\n`` line ends, ISO dates, ISMP numbers)."""
+    import csv  # here, not at the top: the terminal plan writes no CSV
+
     header, rows = plan_rows(schedule)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -114,6 +122,8 @@ def csv_text(schedule: Schedule) -> str:
 
 def findings_csv_text(findings: Iterable[Finding]) -> str:
     """Findings as CSV, errors first, with any override and its reason."""
+    import csv
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["severity", "code", "step", "message", "source", "override"])

@@ -1,0 +1,639 @@
+"""Plans for a whole roster: one plan per row, written beside a summary and an errors file.
+
+``taper batch roster.csv --out-dir plans/`` reads a CSV roster (format in docs/batch.md),
+plans each row with :func:`taper.plan` exactly as ``taper plan`` would, and writes each
+plan's CSV and JSON (and PDF when asked) named by the row's reference. A row that cannot
+be planned is listed in ``errors.csv`` and the batch goes on; ``summary.csv`` has one line
+per plan. A roster that cannot be read as a whole is refused before anything is written.
+
+The command line (:mod:`taper.cli`) draws the progress bar; this module needs only the
+standard library and the package's own modules (the PDF libraries load only for PDFs).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError, RosterError, TaperError
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .rules import Rule
+    from .schedule import Schedule
+
+#: the columns a roster must have, and those it may have
+REQUIRED = ("reference", "drug", "dose", "per_day", "start")
+OPTIONAL = ("rule", "indication", "age", "weight_kg", "products")
+#: other names a header may use for a column (after lower-casing, spaces and '-' as '_')
+ALIASES = {
+    "ref": "reference",
+    "patient": "reference",
+    "patient_ref": "reference",
+    "patient_reference": "reference",
+    "doses_per_day": "per_day",
+    "start_date": "start",
+    "weight": "weight_kg",
+}
+
+SUMMARY = "summary.csv"
+ERRORS = "errors.csv"
+SUMMARY_HEADER = (
+    "row",
+    "reference",
+    "drug",
+    "start_date",
+    "start_dose_mg",
+    "duration_days",
+    "stop_date",
+    "steps",
+    "errors",
+    "warnings",
+    "infos",
+)
+ERRORS_HEADER = ("row", "reference", "error")
+
+#: a reference names files: ASCII letters and digits, then also '.', '-' and '_'
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: names the batch's own files use, and names some systems keep for devices
+_RESERVED = {
+    "summary",
+    "errors",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(1, 10)),
+    *(f"lpt{i}" for i in range(1, 10)),
+}
+#: the command line's option names, as the roster's columns are called
+_COLUMN_OF = {
+    "--start": "start",
+    "--per-day": "per_day",
+    "--indication": "indication",
+    "--age": "age",
+    "--weight-kg": "weight_kg",
+    "--products": "products",
+    "--rule": "rule",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a roster: its number as a spreadsheet shows it (the header is row 1)."""
+
+    number: int
+    cells: dict[str, str]
+    #: why the row cannot be read at all (too few or too many cells), if so
+    problem: str = ""
+
+    @property
+    def reference(self) -> str:
+        return self.cells.get("reference", "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every row shares: where plans go, the default rule, the catalog, the formats."""
+
+    out_dir: str
+    rule: str | None = None
+    catalog: str | None = None
+    region: str = "us"
+    formulary: str | None = None
+    pdf: bool = False
+    paper: str = "a4"
+    fill_days: int = 28
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one row: the plan's key figures, or the one-line reason it was refused."""
+
+    number: int
+    reference: str
+    error: str = ""
+    drug: str = ""
+    start_date: str = ""
+    start_dose_mg: str = ""
+    duration_days: int = 0
+    stop_date: str = ""
+    steps: int = 0
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+
+    @property
+    def planned(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class Batch:
+    """A roster read and checked, ready to plan: nothing has been written yet."""
+
+    settings: Settings
+    rows: list[Row]
+    #: rows refused before planning (a bad or repeated reference, a short row)
+    refused: dict[int, Outcome] = field(default_factory=dict)
+    #: the catalog and rules, loaded when the batch is prepared
+    context: _Context | None = None
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.settings.out_dir)
+
+    @property
+    def todo(self) -> list[Row]:
+        return [r for r in self.rows if r.number not in self.refused]
+
+    def run(self, jobs: int = 1, progress: Callable[[int], object] | None = None) -> list[Outcome]:
+        """Plan and write every row; the outcomes in roster order.
+
+        ``jobs`` above 1 plans the rows in that many processes; the files are the same.
+        ``progress(n)`` is called as each ``n`` rows are done.
+        """
+        tick = progress or (lambda n: None)
+        if self.refused:
+            tick(len(self.refused))
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        todo = self.todo
+        done: dict[int, Outcome] = dict(self.refused)
+        if jobs <= 1 or len(todo) <= 1:
+            context = self.context or _Context(self.settings)
+            for outcome in _plan_rows(todo, self.settings, context, tick):
+                done[outcome.number] = outcome
+        else:
+            for outcome in _run_in_processes(todo, self.settings, jobs, tick):
+                done[outcome.number] = outcome
+        return [done[r.number] for r in self.rows]
+
+    def write_reports(self, outcomes: Sequence[Outcome]) -> tuple[Path, Path]:
+        """Write summary.csv and errors.csv (both, all or none); their paths."""
+        from .reports import files
+
+        summary, errors = self.out_dir / SUMMARY, self.out_dir / ERRORS
+        files.write_all(
+            [
+                ("--out-dir", str(summary), summary_csv(outcomes).encode("utf-8")),
+                ("--out-dir", str(errors), errors_csv(outcomes).encode("utf-8")),
+            ]
+        )
+        return summary, errors
+
+
+def prepare(roster: str | Path, settings: Settings, force: bool = False) -> Batch:
+    """Read and check the roster, the shared settings and the outputs, before any plan.
+
+    Raises
+    ------
+    TaperError
+        For a roster that cannot be read as a whole, a bad default rule or catalog, or
+        outputs that exist (without ``force``). Nothing has been written.
+    """
+    rows = read_roster(roster)
+    context = _Context(settings)  # the catalog, formulary and default rule load, or stop here
+    batch = Batch(settings, rows, _refuse_references(rows), context)
+    _check_outputs(batch, force, Path(roster))
+    return batch
+
+
+def read_roster(path: str | Path) -> list[Row]:
+    """The rows of a CSV roster (UTF-8, a header row naming the columns).
+
+    Raises
+    ------
+    RosterError
+        Naming the file and what is wrong with it as a whole: unreadable, empty, not
+        UTF-8, not CSV, a column missing, unknown or given twice, or no rows.
+    """
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise RosterError(name, f"cannot read it ({exc.strerror})") from None
+    if not data.strip():
+        raise RosterError(name, "the file is empty; a CSV file with a header row is needed")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise RosterError(name, "UTF-16 text; save the roster as CSV in UTF-8")
+    if b"\x00" in data:
+        raise RosterError(name, "not a CSV file (it holds binary data)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RosterError(
+            name,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+            "save the roster as CSV in UTF-8",
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise RosterError(
+            name, f"not a readable CSV file (line {reader.line_num}: {exc})"
+        ) from None
+    columns = _columns(name, records[0])
+    rows = []
+    for index, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        cells = {c: v.strip() for c, v in zip(columns, record, strict=False)}
+        problem = ""
+        if len(record) != len(columns):
+            problem = f"{len(record)} cells where the header has {len(columns)} columns"
+        rows.append(Row(index, cells, problem))
+    if not rows:
+        raise RosterError(name, "no rows after the header; one row per plan is needed")
+    return rows
+
+
+def _columns(name: str, header: list[str]) -> list[str]:
+    """The header's columns by their names in taper, each checked."""
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        raise RosterError(
+            name,
+            f"the header is one column {header[0].strip()!r}; separate the columns with commas",
+        )
+    known = (*REQUIRED, *OPTIONAL)
+    columns: list[str] = []
+    for position, cell in enumerate(header, start=1):
+        key = re.sub(r"[\s-]+", "_", cell.strip().lower())
+        key = ALIASES.get(key, key)
+        if not key:
+            raise RosterError(name, f"column {position} of the header has no name")
+        if key not in known:
+            raise RosterError(
+                name,
+                f"unknown column {cell.strip()!r}; the columns are {', '.join(REQUIRED)} "
+                f"and optionally {', '.join(OPTIONAL)}",
+            )
+        if key in columns:
+            raise RosterError(name, f"the column {key!r} is given twice")
+        columns.append(key)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        which = ", ".join(repr(c) for c in missing)
+        raise RosterError(
+            name,
+            f"missing column{'s' if len(missing) > 1 else ''} {which}; "
+            f"a roster needs {', '.join(REQUIRED)}",
+        )
+    return columns
+
+
+def check_reference(reference: str) -> None:
+    """Refuse a reference that is not a safe file name or that names the batch's own files."""
+    if not reference:
+        raise InputError("reference", reference, "a reference is needed: it names the plan's files")
+    if not _REFERENCE.fullmatch(reference):
+        raise InputError(
+            "reference",
+            reference,
+            "a file name of ASCII letters, digits, '.', '-' and '_', up to 100 characters, "
+            "starting with a letter or digit",
+        )
+    if reference.split(".")[0].lower() in _RESERVED:
+        raise InputError(
+            "reference",
+            reference,
+            "a name other than summary, errors or a device name (con, nul, com1...)",
+        )
+
+
+def _refuse_references(rows: Sequence[Row]) -> dict[int, Outcome]:
+    """Rows refused before planning: unreadable rows, bad references, a reference twice."""
+    refused: dict[int, Outcome] = {}
+    first: dict[str, int] = {}
+    for row in rows:
+        try:
+            if row.problem:
+                raise RosterError("row", row.problem)
+            check_reference(row.reference)
+            key = row.reference.lower()  # some file systems do not tell case apart
+            if key in first:
+                raise InputError(
+                    "reference",
+                    row.reference,
+                    f"each reference once: row {first[key]} has it already (case aside)",
+                )
+            first[key] = row.number
+        except TaperError as exc:
+            refused[row.number] = Outcome(row.number, row.reference, error=_message(exc))
+    return refused
+
+
+def outputs(settings: Settings, reference: str) -> list[Path]:
+    """The files a row's plan is written to."""
+    folder = Path(settings.out_dir)
+    kinds = ("csv", "json", "pdf") if settings.pdf else ("csv", "json")
+    return [folder / f"{reference}.{kind}" for kind in kinds]
+
+
+def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
+    """Refuse a folder that cannot be one, files that exist unless ``force``, and the
+    roster itself among the outputs."""
+    from .reports import files
+
+    folder = batch.out_dir
+    if folder.exists() and not folder.is_dir():
+        raise InputError("--out-dir", str(folder), "a folder; this is a file")
+    if not folder.exists():
+        above = next(p for p in folder.absolute().parents if p.exists())
+        if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+            raise InputError("--out-dir", str(folder), f"a folder that can be made in {above}")
+        return
+    targets = [folder / SUMMARY, folder / ERRORS]
+    for row in batch.todo:
+        targets += outputs(batch.settings, row.reference)
+    existing = [t for t in targets if t.exists()]
+    if any(t.samefile(roster) for t in existing):
+        raise InputError("--out-dir", str(folder), "a folder where no output is the roster itself")
+    if existing and not force:
+        more = f" ({len(existing) - 1} more after it)" if len(existing) > 1 else ""
+        raise InputError(
+            "--out-dir",
+            str(existing[0]),
+            f"the file exists{more}; pass --force to replace the batch's files",
+        )
+    for target in existing:
+        files.check_writable(target, True, "--out-dir")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError("--out-dir", str(folder), "the folder cannot be written to")
+
+
+class _Context:
+    """Loaded once per process: the catalog (with any formulary) and the rules by name."""
+
+    def __init__(self, settings: Settings) -> None:
+        from .catalog import load_catalog, load_formulary
+        from .rules import build_rule
+
+        catalog = load_catalog(settings.catalog)
+        if settings.formulary:
+            catalog = load_formulary(catalog, settings.formulary)
+        self.catalog: Catalog = catalog
+        self.default: Rule = build_rule(settings.rule)
+        self.rules: dict[str, Rule] = {}
+
+    def rule(self, name: str) -> Rule:
+        if not name:
+            return self.default
+        if name not in self.rules:
+            from .rules import build_rule
+
+            self.rules[name] = build_rule(name)
+        return self.rules[name]
+
+
+#: each worker process's context, made on its first rows
+_CONTEXTS: dict[Settings, _Context] = {}
+
+
+def _context(settings: Settings) -> _Context:
+    if settings not in _CONTEXTS:
+        _CONTEXTS[settings] = _Context(settings)
+    return _CONTEXTS[settings]
+
+
+def plan_row(row: Row, settings: Settings, context: _Context | None = None) -> Outcome:
+    """Plan one row as ``taper plan`` would and write its files (all or none).
+
+    Never raises for a bad row: the outcome carries its one-line error.
+    """
+    outcome, contents = _make(row, settings, context or _context(settings))
+    return _written(outcome, lambda: _write_all(contents)) if contents else outcome
+
+
+def _make(row: Row, settings: Settings, context: _Context) -> tuple[Outcome, list[_File]]:
+    """The row's plan, its key figures and its files' bytes; or its error and no files."""
+    try:
+        schedule = _plan(row, settings, context)
+        contents = _contents(schedule, row.reference, settings)
+    except Exception as exc:
+        return _refused(row.number, row.reference, exc), []
+    counts = dict.fromkeys(("error", "warning", "info"), 0)
+    for finding in schedule.findings:
+        counts[finding.severity] += 1
+    from .doses import plain_number
+
+    outcome = Outcome(
+        row.number,
+        row.reference,
+        drug=schedule.prescription.drug,
+        start_date=schedule.start_date.isoformat(),
+        start_dose_mg=plain_number(schedule.prescription.start_dose),
+        duration_days=schedule.duration_days,
+        stop_date=schedule.stop_date.isoformat(),
+        steps=len(schedule.steps),
+        errors=counts["error"],
+        warnings=counts["warning"],
+        infos=counts["info"],
+    )
+    return outcome, contents
+
+
+def _refused(number: int, reference: str, exc: Exception) -> Outcome:
+    if isinstance(exc, TaperError):
+        return Outcome(number, reference, error=_message(exc))
+    # a bug: still one line, and the batch goes on
+    what = f"unexpected failure ({type(exc).__name__}: {exc}); please report it"
+    return Outcome(number, reference, error=" ".join(what.split()))
+
+
+def _written(outcome: Outcome, write: Callable[[], object]) -> Outcome:
+    """``outcome`` once ``write`` has written its files, or the reason it could not."""
+    try:
+        write()
+    except Exception as exc:
+        return _refused(outcome.number, outcome.reference, exc)
+    return outcome
+
+
+def _plan(row: Row, settings: Settings, context: _Context) -> Schedule:
+    from .planner import plan
+
+    cells = row.cells
+    for column in ("drug", "dose", "start"):
+        if not cells.get(column):
+            raise InputError(column, "", f"a {column} is needed in every row")
+    products = [p.strip() for p in cells.get("products", "").split(",") if p.strip()]
+    return plan(
+        cells["drug"],
+        cells["dose"],
+        rule=context.rule(cells.get("rule", "")),
+        per_day=_whole(
+            cells.get("per_day", ""), "per_day", "a whole number of doses a day, 1 to 4"
+        ),
+        start=cells["start"],
+        products=products or None,
+        region=settings.region,
+        catalog=context.catalog,
+        indication=cells.get("indication") or None,
+        age=_whole(cells.get("age", ""), "age", "an age in whole years, 0 to 130"),
+        weight_kg=cells.get("weight_kg") or None,
+    )
+
+
+def _whole(cell: str, column: str, allowed: str) -> int | None:
+    """A whole number from a cell, or ``None`` when it is blank."""
+    if not cell:
+        return None
+    if not re.fullmatch(r"[0-9]{1,4}", cell):
+        raise InputError(column, cell, allowed)
+    return int(cell)
+
+
+#: one file to write: the option or part it comes from, its path, its bytes
+_File = tuple[str, str, bytes]
+
+
+def _contents(schedule: Schedule, reference: str, settings: Settings) -> list[_File]:
+    """The plan's files, made in memory as ``taper plan`` makes them."""
+    from .reports import csv_text, to_json
+
+    paths = outputs(settings, reference)
+    contents = [
+        ("csv", str(paths[0]), csv_text(schedule).encode("utf-8")),
+        ("json", str(paths[1]), to_json(schedule).encode("utf-8")),
+    ]
+    if settings.pdf:
+        from .reports.pdf import pdf_bytes
+
+        pdf = pdf_bytes(schedule, paper=settings.paper, fill_days=settings.fill_days)
+        contents.append(("pdf", str(paths[2]), pdf))
+    return contents
+
+
+def _write_all(contents: list[_File]) -> None:
+    from .reports import files
+
+    files.write_all(contents)
+
+
+#: rows being written while the next are planned: each file is synced to disk before it
+#: takes its name, and that waiting overlaps the planning of the rows after it
+WRITERS = 4
+_PENDING = 64
+
+
+def _plan_rows(
+    rows: Sequence[Row], settings: Settings, context: _Context, tick: Callable[[int], object]
+) -> list[Outcome]:
+    """Plan ``rows`` in this process, writing each row's files (all or none) in a few threads."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    outcomes: list[Outcome] = []
+    pending: deque[tuple[Outcome, Future[None]]] = deque()
+
+    def finish() -> None:
+        outcome, future = pending.popleft()
+        outcomes.append(_written(outcome, future.result))
+        tick(1)
+
+    with ThreadPoolExecutor(max_workers=WRITERS) as writers:
+        for row in rows:
+            outcome, contents = _make(row, settings, context)
+            if not contents:
+                outcomes.append(outcome)
+                tick(1)
+                continue
+            pending.append((outcome, writers.submit(_write_all, contents)))
+            while pending and (len(pending) > _PENDING or pending[0][1].done()):
+                finish()
+        while pending:
+            finish()
+    return outcomes
+
+
+def _message(exc: TaperError) -> str:
+    """The error's one line, naming the roster's column where the CLI would name an option."""
+    exc.field = _COLUMN_OF.get(exc.field, exc.field)
+    return " ".join(str(exc).split())
+
+
+def _plan_chunk(rows: list[Row], settings: Settings) -> list[Outcome]:
+    """The work of one process: plan and write a few rows."""
+    return _plan_rows(rows, settings, _context(settings), lambda n: None)
+
+
+def _run_in_processes(
+    rows: list[Row], settings: Settings, jobs: int, tick: Callable[[int], object]
+) -> list[Outcome]:
+    """Plan ``rows`` in ``jobs`` processes, a few rows at a time."""
+    import multiprocessing
+
+    per_chunk = 4 if settings.pdf else 64
+    size = max(1, min(per_chunk, -(-len(rows) // (jobs * 4))))
+    chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+    outcomes: list[Outcome] = []
+    # spawn: the same start on every system, and no copy of the parent's state
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=spawn) as pool:
+        futures = [pool.submit(_plan_chunk, chunk, settings) for chunk in chunks]
+        for future in as_completed(futures):
+            done = future.result()
+            outcomes.extend(done)
+            tick(len(done))
+    return outcomes
+
+
+def summary_csv(outcomes: Sequence[Outcome]) -> str:
+    """One line per planned row, in roster order."""
+    return _csv(
+        SUMMARY_HEADER,
+        [
+            [
+                str(o.number),
+                o.reference,
+                o.drug,
+                o.start_date,
+                o.start_dose_mg,
+                str(o.duration_days),
+                o.stop_date,
+                str(o.steps),
+                str(o.errors),
+                str(o.warnings),
+                str(o.infos),
+            ]
+            for o in outcomes
+            if o.planned
+        ],
+    )
+
+
+def errors_csv(outcomes: Sequence[Outcome]) -> str:
+    """One line per refused row, in roster order: its number, reference and error."""
+    return _csv(
+        ERRORS_HEADER, [[str(o.number), o.reference, o.error] for o in outcomes if not o.planned]
+    )
+
+
+def _csv(header: Sequence[str], rows: list[list[str]]) -> str:
+    from .reports.table import safe_cell
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[safe_cell(c) for c in row] for row in rows])
+    return out.getvalue()
+
+
+def summary_line(outcomes: Sequence[Outcome], out_dir: str | Path) -> str:
+    """The batch in one line: how many rows were planned, and where the refused are listed."""
+    planned = sum(1 for o in outcomes if o.planned)
+    refused = len(outcomes) - planned
+    folder = Path(out_dir)
+    line = f"Planned {planned} of {len(outcomes)} rows into {folder}"
+    if refused:
+        line += f"; {refused} refused, listed in {folder / ERRORS}"
+    return f"{line}; summary in {folder / SUMMARY}"
