@@ -1,25 +1,27 @@
 """The drug catalog: drugs, products, documented dose ranges and their sources.
 
 The catalog is TOML shipped as package data (``taper/data/catalog.toml``) and
-read with :mod:`importlib.resources`; a clinician may pass a file of their
-own. Every product and range names a source from the file's ``[sources]``
+read by the package's own loader (so also from a zip); a clinician may pass a file of
+their own. Every product and range names a source from the file's ``[sources]``
 table, and the loader refuses a file where one does not.
 """
 
 from __future__ import annotations
 
-import difflib
+import os
+import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from functools import cache
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .doses import format_mg, format_number, normalize
 from .errors import CatalogError, UnknownNameError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FORMS = ("tablet", "odt", "er-tablet", "capsule", "solution")
 SOLID_FORMS = ("tablet", "odt", "er-tablet", "capsule")
@@ -320,6 +322,8 @@ class Catalog:
         for drug in self.drugs.values():
             if key == drug.name or key in (a.lower() for a in drug.aliases):
                 return drug
+        import difflib
+
         names = sorted(self.names())
         near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
         hint = f"did you mean {near[0]}?" if near else ""
@@ -368,12 +372,129 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 
 @cache
 def _builtin() -> Catalog:
-    text = resources.files("taper.data").joinpath("catalog.toml").read_text(encoding="utf-8")
-    return parse_catalog(text, "built-in catalog")
+    return read_in_parts(builtin_text(), "built-in catalog")
+
+
+def builtin_text() -> str:
+    """The built-in catalog's TOML, read by the package's loader (as ``pkgutil.get_data``)."""
+    from . import data
+
+    folder = os.path.dirname(data.__file__ or "")
+    loader: Any = data.__spec__.loader if data.__spec__ else None
+    return str(loader.get_data(os.path.join(folder, "catalog.toml")).decode("utf-8"))
+
+
+_T = TypeVar("_T")
+#: a table header: ``[sources.S1]``, ``[[drugs.clonazepam.products]]``; groups: the
+#: top-level table and the name under it
+_HEADER = r"\[\[?([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_-]+))?(?:\.[A-Za-z0-9_-]+)*\]\]?[ \t]*(?:#.*)?"
+
+
+class _Parts(Mapping[str, _T]):
+    """Sources, drugs or tables, each parsed from its own part of the file when first used.
+
+    The start of a command pays for the drug it plans, not for the whole catalog.
+    """
+
+    def __init__(self, parts: dict[str, str], build: Callable[[str, dict[str, Any]], _T]) -> None:
+        self._parts = parts
+        self._build = build
+        self._built: dict[str, _T] = {}
+
+    def __getitem__(self, key: str) -> _T:
+        if key not in self._built:
+            # setdefault: when two threads parse the same part, both get the first one built
+            value = self._build(key, tomllib.loads(self._parts[key]))
+            return self._built.setdefault(key, value)
+        return self._built[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def read_in_parts(text: str, origin: str) -> Catalog:
+    """The catalog in ``text``, its sources, drugs and tables each parsed when first used.
+
+    The file is cut at its table headers: ``[catalog]`` is read at once, each
+    ``[sources.ID]``, ``[drugs.NAME...]`` and ``[equivalence.ID...]`` when it is first
+    asked for. A file this cannot cut cleanly (a multi-line string, a header it does not
+    know, a drug written as an inline table) is read whole by :func:`parse_catalog`; the
+    tests hold that both ways give the same catalog.
+    """
+    if '"""' in text or "'''" in text:
+        return parse_catalog(text, origin)
+    header = re.compile(_HEADER)
+    head: list[str] = []
+    parts: dict[str, dict[str, list[str]]] = {"sources": {}, "drugs": {}, "equivalence": {}}
+    current = head
+    # each piece of the text runs from a line that starts with "[" to the next one
+    starts = [m.start() for m in re.finditer(r"^\[", text, re.MULTILINE)]
+    head.append(text[: starts[0] if starts else len(text)])
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        piece = text[start:end]
+        match = header.fullmatch(piece.split("\n", 1)[0].rstrip())
+        if match is None:
+            return parse_catalog(text, origin)
+        table, name = match[1], match[2]
+        if table in parts:
+            if name is None:
+                return parse_catalog(text, origin)
+            current = parts[table].setdefault(name, [])
+        else:
+            current = head
+        current.append(piece)
+    try:
+        data = tomllib.loads("".join(head))
+    except tomllib.TOMLDecodeError:
+        return parse_catalog(text, origin)
+    if set(data) != {"catalog"} or not parts["sources"] or not parts["drugs"]:
+        return parse_catalog(text, origin)
+    reader = _Reader(origin)
+    about = reader.table(data, "catalog")
+    reader.known(about, "catalog", "catalog")
+    texts = {key: {k: "".join(v) for k, v in value.items()} for key, value in parts.items()}
+    sources = _Parts(texts["sources"], partial(_source_part, reader))
+    drugs = _Parts(texts["drugs"], partial(_drug_part, reader, sources))
+    tables = _Parts(texts["equivalence"], partial(_table_part, reader, sources))
+    return Catalog(
+        name=reader.text(about, "name", "catalog"),
+        version=reader.text(about, "version", "catalog"),
+        drugs=drugs,
+        sources=sources,
+        path=origin,
+        equivalence=tables,
+    )
+
+
+def _source_part(reader: _Reader, sid: str, data: dict[str, Any]) -> Source:
+    return _source(reader, sid, reader.table(data["sources"], sid, "sources"))
+
+
+def _drug_part(
+    reader: _Reader, sources: Mapping[str, Source], name: str, data: dict[str, Any]
+) -> Drug:
+    return _drug(reader, name, reader.table(data["drugs"], name, "drugs"), sources)
+
+
+def _table_part(
+    reader: _Reader, sources: Mapping[str, Source], tid: str, data: dict[str, Any]
+) -> EquivalenceTable:
+    return _table(reader, tid, reader.table(data["equivalence"], tid, "equivalence"), sources)
 
 
 def read_text_file(path: str | Path, field: str) -> str:
     """A clinician's file as text, or a :class:`CatalogError` naming ``field``."""
+    from pathlib import Path  # here, not at the top: the built-in catalog needs no path
+
     try:
         return Path(path).read_bytes().decode("utf-8")
     except OSError as exc:
@@ -774,6 +895,8 @@ def load_formulary(catalog: Catalog, path: str | Path) -> Catalog:
     CatalogError
         When the file cannot be read or a product is malformed or unsourced.
     """
+    from pathlib import Path
+
     origin = str(path)
     data = read_toml_file(path, "--formulary")
     reader = _Reader(origin)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -60,17 +59,24 @@ def _suffix(name: str) -> str:
     return Path(name).suffix.lower()
 
 
-@dataclass(frozen=True)
 class _Outputs:
-    """The files a plan is written to, checked together and written all or none."""
+    """The files a plan is written to, checked together and written all or none.
 
-    csv: str | None = None
-    json: str | None = None
-    pdf: str | None = None
-    chart: str | None = None
-    ics: str | None = None
-    paper: str = "a4"
-    fill_days: int | None = None
+    A plain class, not a dataclass: building a dataclass costs the start of every command.
+    """
+
+    def __init__(
+        self,
+        csv: str | None = None,
+        json: str | None = None,
+        pdf: str | None = None,
+        chart: str | None = None,
+        ics: str | None = None,
+        paper: str = "a4",
+        fill_days: int | None = None,
+    ) -> None:
+        self.csv, self.json, self.pdf, self.chart, self.ics = csv, json, pdf, chart, ics
+        self.paper, self.fill_days = paper, fill_days
 
     def check(self, force: bool) -> None:
         """Refuse bad names, clashes and files that exist, before anything is planned."""

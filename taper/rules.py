@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import read_toml_file
 from .dispensing import CUT_ORDERS
@@ -29,6 +28,9 @@ from .doses import (
     quantize_target,
 )
 from .errors import CatalogError, InputError, UnknownNameError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: The 2025 Joint Clinical Practice Guideline: the pace should typically not
 #: exceed 25 % every 2 weeks (Recommendation 6; ASAM et al., J Gen Intern Med 2025).
@@ -619,6 +621,8 @@ def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
         if not isinstance(holds_raw, list):
             raise CatalogError(f"{origin}: holds", holds_raw, "a list of [[holds]] tables")
         holds = tuple(_hold_from(h, f"{origin}: holds[{i + 1}]") for i, h in enumerate(holds_raw))
+        from pathlib import Path
+
         name = data.get("name", Path(origin).stem)
         if not isinstance(name, str) or not name.strip():
             raise CatalogError(f"{origin}: name", name, "a name is required")
@@ -735,6 +739,12 @@ def parse_hold(text: str) -> Hold:
     return Hold(parse_days(days, "--hold"), at_mg=parse_dose(at, "--hold"))
 
 
+def _has_suffix(name: str) -> bool:
+    from pathlib import Path  # here, not at the top: presets need no path
+
+    return bool(Path(name).suffix)
+
+
 def build_rule(
     rule: str | None = None,
     reduce: str | None = None,
@@ -755,7 +765,7 @@ def build_rule(
     """
     if rule is None:
         base = PRESETS[DEFAULT_PRESET]
-    elif rule.lower().endswith(".toml") or "/" in rule or Path(rule).suffix:
+    elif rule.lower().endswith(".toml") or "/" in rule or _has_suffix(rule):
         base = load_protocol(rule)
     else:
         base = preset(rule)

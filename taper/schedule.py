@@ -6,13 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import Product
 from .dispensing import Unit, totals
 from .doses import format_mg, normalize
 from .rules import Rule
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -217,10 +219,14 @@ class Switch:
     @property
     def exact_ratio(self) -> Fraction:
         """mg of ``to_drug`` per mg of ``from_drug``, exactly."""
+        from fractions import Fraction  # here, not at the top: only a switch needs it
+
         return self.ratio if self.ratio is not None else Fraction(self.factor)
 
     def equivalent_of(self, from_mg: Decimal, to_mg: Decimal = Decimal(0)) -> Decimal:
         """A day's total as ``to_drug``'s equivalent: ``from_mg`` converted, plus ``to_mg``."""
+        from fractions import Fraction
+
         total = Fraction(from_mg) * self.exact_ratio + Fraction(to_mg)
         exact = Decimal(total.numerator) / Decimal(total.denominator)
         return normalize(exact.quantize(Decimal("0.001")))

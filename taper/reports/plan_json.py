@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..dispensing import Unit, supply_unit
 from ..doses import format_percent, plain_number
 from ..schedule import Administration, Finding, Schedule
 from .files import write_atomic
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FORMAT = "taper-plan/1"
 
