@@ -7,6 +7,7 @@ place (:class:`_Group`): 2 for a usage error, 1 for a refused plan.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,11 @@ class _Group(click.Group):
         except TaperError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            # the reader went away (taper drugs | head): stop quietly, as other tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:
             click.echo(f"Error: {exc.filename or 'file'}: {exc.strerror}", err=True)
             ctx.exit(1)

@@ -677,8 +677,10 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
             points_value = normalize(Decimal(points))
         except ArithmeticError:
             points_value = Decimal("NaN")
-        if not points_value.is_finite():
-            raise CatalogError(f"{where}.points", points, 'occupancy points, e.g. "2.5"')
+        if not points_value.is_finite() or not Decimal(0) < points_value < 100:
+            raise CatalogError(
+                f"{where}.points", points, 'occupancy points above 0 and below 100, e.g. "2.5"'
+            )
         return Hyperbolic(
             ed50_mg=parse_dose(_text(body, "ed50", where), f"{where}.ed50"),
             points=points_value,

@@ -607,3 +607,20 @@ def test_a_reason_cannot_start_a_formula_in_the_findings_file(tmp_path: Path) ->
     side = (tmp_path / "p.findings.csv").read_text(encoding="utf-8")
     assert ",'@SUM(A1)+cmd" in side
     assert ",@SUM" not in side
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """taper drugs | head: the pipe closes before taper writes; no error line, exit 0."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "taper", "drugs", "clonazepam"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    error = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert error == ""

@@ -176,12 +176,14 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
         "hyperbolic points text",
         {"hyperbolic": {"points": "two", "ed50": "1 mg", "every": "14d", "ed50_source": "x"}},
-        "clinic/slow.toml: hyperbolic.points: got 'two'; occupancy points, e.g. \"2.5\"",
+        "clinic/slow.toml: hyperbolic.points: got 'two'; occupancy points above 0 and below 100, "
+        'e.g. "2.5"',
     ),
     (
         "hyperbolic points inf",
         {"hyperbolic": {"points": "Infinity", "ed50": "1 mg", "every": "14d", "ed50_source": "x"}},
-        "clinic/slow.toml: hyperbolic.points: got 'Infinity'; occupancy points, e.g. \"2.5\"",
+        "clinic/slow.toml: hyperbolic.points: got 'Infinity'; occupancy points above 0 and below "
+        '100, e.g. "2.5"',
     ),
     (
         "hyperbolic points number",
@@ -191,7 +193,8 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
         "hyperbolic points 100",
         {"hyperbolic": {"points": "100", "ed50": "1 mg", "every": "14d", "ed50_source": "x"}},
-        "clinic/slow.toml: points: got '100'; occupancy points above 0 and below 100",
+        "clinic/slow.toml: hyperbolic.points: got '100'; occupancy points above 0 and below 100, "
+        'e.g. "2.5"',
     ),
     (
         "hyperbolic ed50 bad",
