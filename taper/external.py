@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -402,14 +402,38 @@ def recorded_overrides(path: str | Path) -> dict[str, str]:
     }
 
 
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(where, type(value).__name__, "an object")
+    return value
+
+
+def _days(entry: Mapping[str, Any], where: str) -> int:
+    days = str(_get(entry, "days", where))
+    if not days.isdigit() or not 1 <= int(days) <= 3650:
+        raise InputError(f"{where}.days", days, "whole days, 1 to 3650")
+    return int(days)
+
+
+def _units(admin: Mapping[str, Any], where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each unit of an administration, with where it is in the file."""
+    for k, unit in enumerate(admin.get("units") or [], start=1):
+        uw = f"{where}.units[{k}]"
+        yield uw, _object(unit, uw)
+
+
+def _product(
+    unit: Mapping[str, Any], by_id: Mapping[str, Product], by_name: Mapping[str, Product]
+) -> Product | None:
+    """The catalog product a unit names, by its id or else its name."""
+    return by_id.get(str(unit.get("product_id"))) or by_name.get(str(unit.get("product")))
+
+
 def _json_period(step: object, i: int, origin: str, products: Sequence[Product]) -> Period:
     where = f"{origin}: steps[{i}]"
-    if not isinstance(step, dict):
-        raise InputError(where, type(step).__name__, "an object")
+    step = _object(step, where)
     start = _date(_get(step, "start_date", where), f"{where}.start_date")
-    days_text = str(_get(step, "days", where))
-    if not days_text.isdigit() or not 1 <= int(days_text) <= 3650:
-        raise InputError(f"{where}.days", days_text, "whole days, 1 to 3650")
+    days = _days(step, where)
     dose = _number(_get(step, "daily_dose_mg", where), f"{where}.daily_dose_mg")
     admins = step.get("administrations") or []
     if not isinstance(admins, list):
@@ -420,19 +444,13 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
     by_name = {p.name: p for p in products}
     for j, admin in enumerate(admins, start=1):
         aw = f"{where}.administrations[{j}]"
-        if not isinstance(admin, dict):
-            raise InputError(aw, type(admin).__name__, "an object")
+        admin = _object(admin, aw)
         shares.append(
             (str(admin.get("time", j)), _number(_get(admin, "dose_mg", aw), f"{aw}.dose_mg"))
         )
         total, count_pieces = Decimal(0), 0
-        for k, unit in enumerate(admin.get("units") or [], start=1):
-            uw = f"{aw}.units[{k}]"
-            if not isinstance(unit, dict):
-                raise InputError(uw, type(unit).__name__, "an object")
-            product = by_id.get(str(unit.get("product_id"))) or by_name.get(
-                str(unit.get("product"))
-            )
+        for uw, unit in _units(admin, aw):
+            product = _product(unit, by_id, by_name)
             if unit.get("form") == "solution":
                 volume = _number(_get(unit, "volume_ml", uw), f"{uw}.volume_ml")
                 concentration = _number(_get(unit, "mg_per_ml", uw), f"{uw}.mg_per_ml")
@@ -465,7 +483,7 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
     return Period(
         i,
         start,
-        int(days_text),
+        days,
         dose,
         tuple(shares),
         tuple(pieces) if admins else None,
@@ -484,8 +502,7 @@ def read_switch(
     disagree with its units or its days.
     """
     where = f"{origin}: switch"
-    if not isinstance(raw, dict):
-        raise InputError(where, type(raw).__name__, "an object")
+    raw = _object(raw, where)
     source = cat.drug(str(_get(raw, "from_drug", where)))
     target = cat.drug(str(_get(raw, "to_drug", where)))
     from_dose = _number(_get(raw, "from_dose_mg", where), f"{where}.from_dose_mg")
@@ -515,25 +532,16 @@ def read_switch(
     times: list[str] = []
     for i, stage in enumerate(stages_raw, start=1):
         sw = f"{where}.stages[{i}]"
-        if not isinstance(stage, dict):
-            raise InputError(sw, type(stage).__name__, "an object")
+        stage = _object(stage, sw)
         start = _date(_get(stage, "start_date", sw), f"{sw}.start_date")
-        days = str(_get(stage, "days", sw))
-        if not days.isdigit() or not 1 <= int(days) <= 3650:
-            raise InputError(f"{sw}.days", days, "whole days, 1 to 3650")
+        days = _days(stage, sw)
         administrations = []
         for j, admin in enumerate(stage.get("administrations") or [], start=1):
             aw = f"{sw}.administrations[{j}]"
-            if not isinstance(admin, dict):
-                raise InputError(aw, type(admin).__name__, "an object")
+            admin = _object(admin, aw)
             units = []
-            for k, unit in enumerate(admin.get("units") or [], start=1):
-                uw = f"{aw}.units[{k}]"
-                if not isinstance(unit, dict):
-                    raise InputError(uw, type(unit).__name__, "an object")
-                product = products.get(str(unit.get("product_id"))) or names.get(
-                    str(unit.get("product"))
-                )
+            for uw, unit in _units(admin, aw):
+                product = _product(unit, products, names)
                 if product is None:
                     notes.append(
                         Finding(
@@ -558,7 +566,7 @@ def read_switch(
         equivalent = _number(
             _get(stage, "equivalent_mg", sw), f"{sw}.equivalent_mg", allow_zero=True
         )
-        made = Stage(i, start, int(days), tuple(administrations), equivalent)
+        made = Stage(i, start, days, tuple(administrations), equivalent)
         stated = stage.get("daily_dose_mg")
         if isinstance(stated, dict):
             for drug in (source.name, target.name):
