@@ -36,6 +36,10 @@ class Fidelity:
     products_in_all: int
     steps: int
     steps_changed: int
+    #: a switch before the taper: its stages, and how far the day's equivalent fell during it
+    #: because the new drug's products could not make each dose's equivalent
+    switch_stages: int = 0
+    switch_fall: Decimal = Decimal(0)
 
     def as_dict(self) -> dict[str, str | int]:
         """The measures as plain data, decimals as exact strings."""
@@ -58,6 +62,14 @@ class Fidelity:
                 f"{self.units_per_day_max}; products a day: most {self.products_per_day_max}, "
                 f"{self.products_in_all} in all",
                 f"steps the products changed: {self.steps_changed} of {self.steps}",
+                *(
+                    [
+                        f"switch: {self.switch_stages} stages, the equivalent falls "
+                        f"{format_percent(self.switch_fall)} %"
+                    ]
+                    if self.switch_stages
+                    else []
+                ),
             ]
         )
 
@@ -101,6 +113,15 @@ def _largest_fall(start: Decimal, doses: list[Decimal]) -> Decimal:
             end = series[min(i + WINDOW_DAYS - 1, len(series) - 2)]
             worst = max(worst, (series[i - 1] - end) / series[i - 1])
     return worst
+
+
+def _switch_fall(schedule: Schedule, share: Decimal) -> Decimal:
+    """How far a switch lowered the day's equivalent, as a share of where it started."""
+    switch = schedule.switch
+    if switch is None or not switch.stages or switch.start_equivalent <= 0:
+        return Decimal(0)
+    fall = (switch.start_equivalent - switch.stages[-1].equivalent) / switch.start_equivalent
+    return normalize(fall.quantize(share))
 
 
 def fidelity(schedule: Schedule) -> Fidelity:
@@ -148,4 +169,6 @@ def fidelity(schedule: Schedule) -> Fidelity:
         ),
         steps=len(schedule.steps),
         steps_changed=len({f.step for f in schedule.findings if f.code == "target-adjusted"}),
+        switch_stages=len(schedule.switch.stages) if schedule.switch else 0,
+        switch_fall=_switch_fall(schedule, share),
     )

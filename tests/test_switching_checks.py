@@ -273,3 +273,18 @@ def test_no_sourced_equivalent_for_extended_release_says_so() -> None:
     with pytest.raises(UnknownNameError, match="no equivalence table lists alprazolam-xr") as info:
         taper.plan("alprazolam-xr", "2 mg", switch_to="diazepam", start=START)
     assert "immediate-release products only" in str(info.value)
+
+
+def test_fidelity_reports_the_switch_and_its_fall() -> None:
+    falls = taper.fidelity(
+        taper.plan(
+            "clonazepam", "1 mg", per_day=3, switch_to="diazepam", table="va-dod-2021", start=START
+        )
+    )
+    assert (falls.switch_stages, falls.switch_fall) == (3, D("0.4"))
+    assert "switch: 3 stages, the equivalent falls 40 %" in str(falls)
+    exact = taper.fidelity(taper.plan("clonazepam", "2 mg", switch_to="diazepam", start=START))
+    assert (exact.switch_stages, exact.switch_fall) == (2, D(0))
+    plain = taper.fidelity(taper.plan("clonazepam", "2 mg", start=START))
+    assert (plain.switch_stages, plain.as_dict()["switch_fall"]) == (0, "0")
+    assert "switch:" not in str(plain)
