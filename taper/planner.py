@@ -312,7 +312,7 @@ def plan(
 
 
 def _unit_limit(
-    products: Sequence[Product], start: Decimal, n: int, asked: int | None
+    products: Sequence[Product], start: Decimal, n: int, asked: int | None, drug: str = ""
 ) -> tuple[int, Finding | None]:
     """The pieces allowed per administration: as asked, or the default raised to the start's need.
 
@@ -339,7 +339,8 @@ def _unit_limit(
     return need, Finding(
         "warning",
         "units-limit-raised",
-        f"The starting dose needs about {need} tablets at each of {n} doses a day, so this plan "
+        f"The starting dose{f' of {drug}' if drug else ''} needs about {need} tablets at each "
+        f"of {n} doses a day, so this plan "
         f"allows up to {need} a dose in place of {DEFAULT_MAX_UNITS}; give --max-units to set "
         f"the limit yourself.",
         "taper's default limit per administration",

@@ -107,7 +107,7 @@ def plan_switch(
     ratio = exact_ratio(conversion.table, source.name, target.name)
     whole = convert(start_dose, source.name, target.name, table=table, catalog=cat)
     old_products = select_products(source, region, products)
-    old_limit, old_raised = _unit_limit(old_products, start_dose, n, max_units)
+    old_limit, old_raised = _unit_limit(old_products, start_dose, n, max_units, source.name)
     old = dispenser_for(old_products, old_limit)
     shares = old.split(start_dose, n)
     if shares is None:
@@ -120,7 +120,9 @@ def plan_switch(
         )
     start_equivalent = Fraction(start_dose) * ratio
     new_products = select_products(target, region, switch_products, "--switch-products")
-    new_limit, new_raised = _unit_limit(new_products, mg_of(start_equivalent), n, max_units)
+    new_limit, new_raised = _unit_limit(
+        new_products, mg_of(start_equivalent), n, max_units, target.name
+    )
     new = dispenser_for(new_products, new_limit)
     order = tuple(reversed(times)) if switch_order == "bedtime-first" else times
     stages: list[Stage] = []
@@ -214,10 +216,13 @@ def plan_switch(
         times=times,
         indication=indication,
     )
+    tapered = taper_plan.findings
+    if new_raised is not None:  # said once, naming the drug, from the switch's start
+        tapered = tuple(f for f in tapered if f.code != "units-limit-raised")
     switched = replace(
         taper_plan,
         switch=switch,
-        findings=(*findings, *taper_plan.findings),
+        findings=(*findings, *tapered),
         overrides=tuple(sorted(accepted.items())),
     )
     switched = replace(switched, findings=tuple(check(switched, catalog=cat)))
