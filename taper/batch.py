@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError, RosterError, TaperError
+from .errors import FindingsRefused, InputError, RosterError, TaperError
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -160,6 +160,8 @@ class Batch:
         """Plan and write every row; the outcomes in roster order.
 
         ``jobs`` above 1 plans the rows in that many processes; the files are the same.
+        Files an earlier run left for these rows and this run did not replace (a refused
+        row's, a PDF when none is asked for) are removed, so none disagrees with this run.
         ``progress(n)`` is called as each ``n`` rows are done.
         """
         tick = progress or (lambda n: None)
@@ -175,7 +177,9 @@ class Batch:
         else:
             for outcome in _run_in_processes(todo, self.settings, jobs, tick):
                 done[outcome.number] = outcome
-        return [done[r.number] for r in self.rows]
+        outcomes = [done[r.number] for r in self.rows]
+        remove_stale(self, outcomes)
+        return outcomes
 
     def write_reports(self, outcomes: Sequence[Outcome]) -> tuple[Path, Path]:
         """Write summary.csv and errors.csv (both, all or none); their paths."""
@@ -242,6 +246,8 @@ def read_roster(path: str | Path) -> list[Row]:
         raise RosterError(
             name, f"not a readable CSV file (line {reader.line_num}: {exc})"
         ) from None
+    if not records:
+        raise RosterError(name, "the file is empty; a CSV file with a header row is needed")
     columns = _columns(name, records[0])
     rows = []
     for index, record in enumerate(records[1:], start=2):
@@ -310,6 +316,15 @@ def check_reference(reference: str) -> None:
         )
 
 
+def check_reference_ok(reference: str) -> bool:
+    """Whether ``reference`` may name files."""
+    try:
+        check_reference(reference)
+    except TaperError:
+        return False
+    return True
+
+
 def _refuse_references(rows: Sequence[Row]) -> dict[int, Outcome]:
     """Rows refused before planning: unreadable rows, bad references, a reference twice."""
     refused: dict[int, Outcome] = {}
@@ -332,11 +347,36 @@ def _refuse_references(rows: Sequence[Row]) -> dict[int, Outcome]:
     return refused
 
 
+#: every kind of file a row's plan may be written as, in any run
+KINDS = ("csv", "json", "pdf")
+
+
 def outputs(settings: Settings, reference: str) -> list[Path]:
     """The files a row's plan is written to."""
     folder = Path(settings.out_dir)
-    kinds = ("csv", "json", "pdf") if settings.pdf else ("csv", "json")
+    kinds = KINDS if settings.pdf else KINDS[:2]
     return [folder / f"{reference}.{kind}" for kind in kinds]
+
+
+def _any_outputs(settings: Settings, reference: str) -> list[Path]:
+    """Every file a row's plan may have been written to, by this run or an earlier one."""
+    return [Path(settings.out_dir) / f"{reference}.{kind}" for kind in KINDS]
+
+
+def remove_stale(batch: Batch, outcomes: Sequence[Outcome]) -> list[Path]:
+    """Remove what an earlier run wrote for these rows and this run did not replace: a refused
+    row's files, and a PDF when this run writes none. So the folder never holds a plan that
+    disagrees with this run's summary. Returns the files removed."""
+    removed = []
+    for outcome in outcomes:
+        if not check_reference_ok(outcome.reference):
+            continue  # names no file of this batch's
+        fresh = set(outputs(batch.settings, outcome.reference)) if outcome.planned else set()
+        for path in _any_outputs(batch.settings, outcome.reference):
+            if path not in fresh and path.is_file():
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
@@ -353,8 +393,9 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
             raise InputError("--out-dir", str(folder), f"a folder that can be made in {above}")
         return
     targets = [folder / SUMMARY, folder / ERRORS]
-    for row in batch.todo:
-        targets += outputs(batch.settings, row.reference)
+    for row in batch.rows:
+        if check_reference_ok(row.reference):
+            targets += _any_outputs(batch.settings, row.reference)
     existing = [t for t in targets if t.exists()]
     if any(t.samefile(roster) for t in existing):
         raise InputError("--out-dir", str(folder), "a folder where no output is the roster itself")
@@ -558,6 +599,12 @@ def _plan_rows(
 def _message(exc: TaperError) -> str:
     """The error's one line, naming the roster's column where the CLI would name an option."""
     exc.field = _COLUMN_OF.get(exc.field, exc.field)
+    if isinstance(exc, FindingsRefused):  # a roster row carries no overrides
+        exc.allowed = exc.allowed.replace(
+            f'to plan anyway, give --override {exc.field}="reason"',
+            f"a roster row cannot override it: plan this row with taper plan --override "
+            f'{exc.field}="reason"',
+        )
     return " ".join(str(exc).split())
 
 

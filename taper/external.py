@@ -55,6 +55,11 @@ class ExternalOptions:
     patient: Patient = field(default_factory=Patient)
 
 
+def _digits(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``"²"`` is a digit to Python)."""
+    return text.isascii() and text.isdigit()
+
+
 def _number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
     text = str(raw).strip()
     try:
@@ -167,7 +172,7 @@ def _from_csv(
             continue
         if row.get("days", ""):
             days_text = row["days"]
-            if not days_text.isdigit() or not 1 <= int(days_text) <= 3650:
+            if not _digits(days_text) or not 1 <= int(days_text) <= 3650:
                 raise InputError(f"{where}, days", days_text, "whole days, 1 to 3650")
             days = int(days_text)
         else:
@@ -236,7 +241,7 @@ def _csv_switch(
         where = f"{origin}: row {i}"
         start = _date(row["start_date"], f"{where}, start_date")
         days = str(row.get("days", ""))
-        if not days.isdigit() or not 1 <= int(days) <= 3650:
+        if not _digits(days) or not 1 <= int(days) <= 3650:
             raise InputError(f"{where}, days", days, "whole days, 1 to 3650")
         equivalent = _number(row["equivalent_mg"], f"{where}, equivalent_mg")
         stages.append(Stage(k, start, int(days), (), equivalent))
@@ -282,7 +287,7 @@ def _stated_limits(rows: list[dict[str, str]], origin: str) -> dict[str, Decimal
         if column == "max_cut_pct":
             out[column] = _cap(raw, f"{origin}: {column}")
         elif column == "max_units":
-            if not raw.isdigit() or not 1 <= int(raw) <= 20:
+            if not _digits(raw) or not 1 <= int(raw) <= 20:
                 raise InputError(f"{origin}: {column}", raw, "1 to 20")
             out[column] = Decimal(raw)
         else:
@@ -334,7 +339,7 @@ def _from_json(
     units_limit = options.max_units
     if options.max_units_given is False and isinstance(limits, dict):
         stated = str(limits.get("max_units_per_administration", ""))
-        if stated.isdigit() and int(stated) > 0:
+        if _digits(stated) and int(stated) > 0:
             units_limit = int(stated)
     steps = _get(data, "steps", origin)
     if not isinstance(steps, list) or not steps:
@@ -345,7 +350,7 @@ def _from_json(
     products = _products(drug, region)
     periods = [_json_period(s, i, origin, products) for i, s in enumerate(steps, start=1)]
     per_day_raw = data.get("doses_per_day", drug.default_doses_per_day)
-    per_day = options.per_day or (int(str(per_day_raw)) if str(per_day_raw).isdigit() else 0)
+    per_day = options.per_day or (int(str(per_day_raw)) if _digits(str(per_day_raw)) else 0)
     if not 1 <= per_day <= len(TIMES):
         raise InputError(f"{origin}: doses_per_day", str(per_day_raw), "1 to 4")
     restart = None
@@ -410,7 +415,7 @@ def _object(value: object, where: str) -> dict[str, Any]:
 
 def _days(entry: Mapping[str, Any], where: str) -> int:
     days = str(_get(entry, "days", where))
-    if not days.isdigit() or not 1 <= int(days) <= 3650:
+    if not _digits(days) or not 1 <= int(days) <= 3650:
         raise InputError(f"{where}.days", days, "whole days, 1 to 3650")
     return int(days)
 
@@ -492,8 +497,18 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
     )
 
 
+def _times(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """A plan's administration times, as it states them (``times``)."""
+    times = data.get("times")
+    return tuple(str(t) for t in times) if isinstance(times, list) else ()
+
+
 def read_switch(
-    raw: object, cat: Catalog, region: str, origin: str = "plan"
+    raw: object,
+    cat: Catalog,
+    region: str,
+    origin: str = "plan",
+    plan_times: Sequence[str] = (),
 ) -> tuple[Switch, list[Finding]]:
     """A plan's ``switch`` block (docs/plan-json.md) as a :class:`~taper.schedule.Switch`.
 
@@ -507,21 +522,26 @@ def read_switch(
     target = cat.drug(str(_get(raw, "to_drug", where)))
     from_dose = _number(_get(raw, "from_dose_mg", where), f"{where}.from_dose_mg")
     factor = _number(_get(raw, "to_mg_per_from_mg", where), f"{where}.to_mg_per_from_mg")
-    pair = raw.get("ratio_mg")
     ratio = None
-    if isinstance(pair, dict):
-        ratio = Fraction(
-            _number(pair.get("to"), f"{where}.ratio_mg.to"),
-        ) / Fraction(_number(pair.get("from"), f"{where}.ratio_mg.from"))
+    if raw.get("ratio_mg") is not None:
+        pair = _object(raw["ratio_mg"], f"{where}.ratio_mg")
+        ratio = Fraction(_number(pair.get("to"), f"{where}.ratio_mg.to")) / Fraction(
+            _number(pair.get("from"), f"{where}.ratio_mg.from")
+        )
+        said = Decimal(ratio.numerator) / Decimal(ratio.denominator)
+        if normalize(said.quantize(Decimal("0.001"))) != factor:
+            raise InputError(
+                f"{where}.to_mg_per_from_mg",
+                str(factor),
+                f"the ratio_mg's {pair.get('to')!s} to {pair.get('from')!s}, to the microgram",
+            )
     limit = str(raw.get("max_units_per_administration", DEFAULT_MAX_UNITS))
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_UNITS_LIMIT:
+    if not _digits(limit) or not 1 <= int(limit) <= MAX_UNITS_LIMIT:
         raise InputError(f"{where}.max_units_per_administration", limit, "a whole number")
-    spread = raw.get("equivalent_range_mg") or []
-    low_high = (
-        tuple(_number(v, f"{where}.equivalent_range_mg") for v in spread[:2])
-        if isinstance(spread, list) and len(spread) == 2
-        else (Decimal(0), Decimal(0))
-    )
+    spread = raw.get("equivalent_range_mg")
+    if spread is not None and (not isinstance(spread, list) or len(spread) != 2):
+        raise InputError(f"{where}.equivalent_range_mg", str(spread), "two numbers, low and high")
+    low_high = tuple(_number(v, f"{where}.equivalent_range_mg") for v in spread or ("0", "0"))
     stages_raw = _get(raw, "stages", where)
     if not isinstance(stages_raw, list) or not stages_raw:
         raise InputError(f"{where}.stages", "", "a list of at least one stage")
@@ -535,7 +555,7 @@ def read_switch(
         stage = _object(stage, sw)
         start = _date(_get(stage, "start_date", sw), f"{sw}.start_date")
         days = _days(stage, sw)
-        administrations = []
+        administrations: list[Administration] = []
         for j, admin in enumerate(stage.get("administrations") or [], start=1):
             aw = f"{sw}.administrations[{j}]"
             admin = _object(admin, aw)
@@ -559,7 +579,11 @@ def read_switch(
                 else:
                     count = _number(_get(unit, "count", uw), f"{uw}.count")
                 units.append(Unit(product, normalize(count)))
-            time = str(admin.get("time", j))
+            time = str(_get(admin, "time", aw))
+            if time not in TIMES:
+                raise InputError(f"{aw}.time", time, f"one of {', '.join(TIMES)}")
+            if any(a.time == time for a in administrations):
+                raise InputError(f"{aw}.time", time, "each time once in a stage")
             if time not in times:
                 times.append(time)
             administrations.append(Administration(time, tuple(units)))
@@ -593,7 +617,8 @@ def read_switch(
                 )
             )
         stages.append(made)
-    order = [t for t in TIMES if t in times] + [t for t in times if t not in TIMES]
+    # the plan's own times where it gives them: a stage may leave a time with no dose
+    order = [t for t in TIMES if t in times or t in plan_times]
     switch = Switch(
         from_drug=source.name,
         to_drug=target.name,
@@ -631,7 +656,9 @@ def check_file(
     if str(path).lower().endswith(".json") or text.lstrip().startswith("{"):
         data = json.loads(text, parse_float=str, parse_int=str)
         if isinstance(data, dict) and data.get("switch") is not None:
-            switch, more = read_switch(data["switch"], cat, timeline.region, str(path))
+            switch, more = read_switch(
+                data["switch"], cat, timeline.region, str(path), _times(data)
+            )
             notes = [*notes, *more]
     accepted = recorded_overrides(path)
     accepted.update(overrides or {})

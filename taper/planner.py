@@ -323,7 +323,13 @@ def _unit_limit(
     if asked is not None:
         return asked, None
     share = start / n
-    largest = max(p.step_mg for p in products)
+    # the most one piece holds: a whole tablet, or a full measure of a liquid
+    largest = max(
+        p.mg_per_ml * p.max_ml
+        if p.is_liquid and p.mg_per_ml is not None and p.max_ml is not None
+        else p.step_mg
+        for p in products
+    )
     need = min_pieces(normalize(share), products) if share == normalize(share) else None
     if need is None:
         need = ceil_int(share / largest) + 1

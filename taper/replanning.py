@@ -295,7 +295,7 @@ def read_plan(
         name = str((data.get("rule") or {}).get("name", ""))
         switch = None
         if data.get("switch") is not None:
-            switch, problems = read_switch(data["switch"], cat, rx.region, str(path))
+            switch, problems = read_switch(data["switch"], cat, rx.region, str(path), times)
             if problems:
                 raise InputError(str(path), "", f"a switch taper can read: {problems[0].message}")
         return Schedule(

@@ -45,6 +45,16 @@ def _largest_at_most(dispenser: Dispenser, limit: Fraction) -> Decimal:
     return fitting[-1] if fitting else Decimal(0)
 
 
+def _after_switch(exc: PlanRefused, drug: str) -> PlanRefused:
+    """A refusal of the new drug's part, saying that its dose is the switched one."""
+    return PlanRefused(
+        exc.field if exc.field != "dose" else "--switch-to",
+        f"{exc.given} of {drug}" if exc.field == "dose" else exc.given,
+        f"after the switch, {exc.allowed}",
+        exc.hint,
+    )
+
+
 def plan_switch(
     drug: str,
     dose: str | Decimal,
@@ -120,9 +130,12 @@ def plan_switch(
         )
     start_equivalent = Fraction(start_dose) * ratio
     new_products = select_products(target, region, switch_products, "--switch-products")
-    new_limit, new_raised = _unit_limit(
-        new_products, mg_of(start_equivalent), n, max_units, target.name
-    )
+    try:
+        new_limit, new_raised = _unit_limit(
+            new_products, mg_of(start_equivalent), n, max_units, target.name
+        )
+    except PlanRefused as exc:
+        raise _after_switch(exc, target.name) from None
     new = dispenser_for(new_products, new_limit)
     order = tuple(reversed(times)) if switch_order == "bedtime-first" else times
     stages: list[Stage] = []
@@ -201,6 +214,8 @@ def plan_switch(
             0,
             True,
         ) from None
+    except PlanRefused as exc:
+        raise _after_switch(exc, target.name) from None
     switch = Switch(
         from_drug=source.name,
         to_drug=target.name,

@@ -401,3 +401,43 @@ def test_the_library_api(tmp_path: Path) -> None:
     summary, errors = batch.write_reports(outcomes)
     assert summary.exists()
     assert errors.exists()
+
+
+def test_force_leaves_no_file_that_disagrees_with_the_new_run(tmp_path: Path) -> None:
+    first = tmp_path / "r1.csv"
+    first.write_text(
+        "reference,drug,dose,per_day,start\nA1,clonazepam,2 mg,2,2027-01-04\n"
+        "A2,clonazepam,1 mg,2,2027-01-04\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "plans"
+    env = {"SOURCE_DATE_EPOCH": "1800000000"}
+    result = CliRunner().invoke(cli, ["batch", str(first), "--out-dir", str(out), "--pdf"], env=env)
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} >= {"A1.pdf", "A2.pdf", "A1.json"}
+    second = tmp_path / "r2.csv"
+    second.write_text(
+        "reference,drug,dose,per_day,start\nA1,clonazepam,30 mg,2,2027-01-04\n"
+        "A2,clonazepam,0.5 mg,2,2027-01-04\n",
+        encoding="utf-8",
+    )
+    again = CliRunner().invoke(cli, ["batch", str(second), "--out-dir", str(out)])
+    assert again.exit_code == 2  # files exist: nothing without --force
+    forced = CliRunner().invoke(cli, ["batch", str(second), "--out-dir", str(out), "--force"])
+    assert forced.exit_code == 1, forced.output
+    names = {p.name for p in out.iterdir()}
+    assert not {"A1.csv", "A1.json", "A1.pdf", "A2.pdf"} & names  # refused row; no PDF asked
+    assert {"A2.csv", "A2.json", "summary.csv", "errors.csv"} <= names
+    assert '"start_dose_mg": "0.5"' in (out / "A2.json").read_text(encoding="utf-8")
+    errors = (out / "errors.csv").read_text(encoding="utf-8")
+    assert "a roster row cannot override it: plan this row with taper plan --override" in errors
+    assert "to plan anyway" not in errors
+
+
+def test_a_roster_of_only_a_byte_order_mark_is_empty(tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_bytes(b"\xef\xbb\xbf")
+    result = CliRunner().invoke(cli, ["batch", str(roster), "--out-dir", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "the file is empty" in result.output
+    assert not (tmp_path / "x").exists()

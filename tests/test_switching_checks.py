@@ -289,3 +289,76 @@ def test_fidelity_reports_the_switch_and_its_fall() -> None:
     plain = taper.fidelity(taper.plan("clonazepam", "2 mg", start=START))
     assert (plain.switch_stages, plain.as_dict()["switch_fall"]) == (0, "0")
     assert "switch:" not in str(plain)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.__setitem__("to_mg_per_from_mg", "15"), "switch.to_mg_per_from_mg: got '15'"),
+        (lambda s: s.__setitem__("ratio_mg", "1:20"), "switch.ratio_mg: got 'str'; an object"),
+        (
+            lambda s: s["stages"][0]["administrations"][0].__setitem__("time", "noon"),
+            "administrations[1].time: got 'noon'; one of morning",
+        ),
+        (
+            lambda s: s["stages"][0]["administrations"][1].__setitem__("time", "morning"),
+            "each time once in a stage",
+        ),
+        (
+            lambda s: s.__setitem__("equivalent_range_mg", ["1", "2", "3"]),
+            "two numbers, low and high",
+        ),
+        (lambda s: s["stages"][0].__setitem__("days", "\u00b2"), "stages[1].days: got '²'"),
+        (
+            lambda s: s.__setitem__("max_units_per_administration", "\u00b2"),
+            "max_units_per_administration: got '²'",
+        ),
+    ],
+)
+def test_a_hand_edited_switch_that_contradicts_itself_is_refused_naming_the_field(
+    tmp_path: Path, edit: object, message: str
+) -> None:
+    path, data = _switch_json(tmp_path)
+    edit(data["switch"])  # type: ignore[operator]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "unexpected failure" not in result.output
+
+
+def test_checking_a_switch_keeps_the_plans_doses_a_day(tmp_path: Path) -> None:
+    """Oxazepam in 3 doses whose stages leave the morning empty is still 3 doses a day."""
+    schedule = taper.plan("oxazepam", "20 mg", per_day=3, switch_to="chlordiazepoxide", start=START)
+    path = tmp_path / "o.json"
+    path.write_text(to_json(schedule), encoding="utf-8")
+    assert "unusual-division" not in codes(check_file(path, ExternalOptions()))
+    assert read_plan(path).switch.times == schedule.switch.times  # type: ignore[union-attr]
+
+
+def test_a_refusal_after_the_switch_names_the_new_drug_and_the_switch() -> None:
+    with pytest.raises(PlanRefused) as info:
+        taper.plan(
+            "diazepam",
+            "10 mg",
+            switch_to="clonazepam",
+            switch_products=["odt:0.125mg"],
+            max_units=1,
+            start=START,
+        )
+    text = str(info.value)
+    assert text.startswith("--switch-to: got '0.25 mg of clonazepam'; after the switch, ")
+
+
+def test_a_liquid_measure_is_one_piece_when_the_unit_limit_is_set() -> None:
+    """0.25 mg of a 0.1 mg/mL liquid is 2.5 mL: three 1 mL syringes, not 26 pieces."""
+    schedule = taper.plan(
+        "clonazepam",
+        "0.5 mg",
+        per_day=2,
+        products=["solution"],
+        formulary=Path(__file__).parent.parent / "docs" / "formulary-example.toml",
+        start=START,
+    )
+    assert schedule.steps[0].dose == D("0.45")
+    assert "units-limit-raised" not in codes(schedule.findings)

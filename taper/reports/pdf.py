@@ -40,7 +40,7 @@ RULE_COLOUR = "#9aa5b1"
 def generation_date() -> date:
     """SOURCE_DATE_EPOCH's date when it is set (reproducible builds), else today (UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
+    if epoch.isascii() and epoch.isdigit():
         return datetime.fromtimestamp(int(epoch), tz=UTC).date()
     return datetime.now(tz=UTC).date()
 
