@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from taper.catalog import Catalog, load_catalog
+from taper.dispensing import dispenser_for
 
 TESTS = Path(__file__).parent
 TINY = TESTS / "data" / "tiny_catalog.toml"
@@ -19,3 +21,15 @@ def tiny() -> Catalog:
 @pytest.fixture(scope="session")
 def builtin() -> Catalog:
     return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dispensers() -> None:
+    """Under mutation testing, start each test with no dispenser left by an earlier one.
+
+    mutmut runs each mutant in a process forked after the clean run; the dispensers cached
+    there (and the shares each remembers) would otherwise hide a mutant in the code that
+    fills those caches.
+    """
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        dispenser_for.cache_clear()

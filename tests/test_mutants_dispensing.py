@@ -9,6 +9,7 @@ import pytest
 
 from taper.catalog import Product
 from taper.dispensing import Dispenser, Unit, describe_supply, supply_unit, totals
+from taper.errors import InputError
 
 D = Decimal
 HALF_1 = Product("one", "one 1 mg tablet", "tablet", "T1", D(1), D("0.5"))
@@ -130,3 +131,37 @@ def test_a_scored_tablet_gives_whole_and_half_counts_within_the_limit() -> None:
     assert dispenser.compose(D(2)).splits == 0
     assert dispenser.smallest == D("0.5")
     assert dispenser.describe() == "one 1 mg tablet"
+
+
+def test_the_piece_limit_bounds_and_their_message() -> None:
+    assert Dispenser([HALF_1], max_units=20).max_units == 20
+    for bad in (0, 21):
+        with pytest.raises(InputError) as refused:
+            Dispenser([HALF_1], max_units=bad)
+        assert str(refused.value) == f"--max-units: got {bad}; 1 to 20 pieces per administration"
+
+
+def test_no_measurable_product_is_refused_by_field() -> None:
+    with pytest.raises(InputError) as refused:
+        Dispenser([], max_units=4)
+    assert str(refused.value) == "--products: got ''; at least one product that can be measured"
+
+
+def test_an_unknown_cut_order_is_refused_with_the_choices(dispenser: Dispenser) -> None:
+    with pytest.raises(InputError) as refused:
+        dispenser.split_without_rise(D(1), 2, "bogus")
+    assert str(refused.value) == (
+        "--cut-order: got 'bogus'; one of even, morning-first, bedtime-last"
+    )
+
+
+def test_the_dispenser_names_its_products_in_order() -> None:
+    assert Dispenser([HALF_1, QUARTER]).describe() == "one 1 mg tablet, q 0.25 mg tablet"
+
+
+@pytest.mark.parametrize(("limit", "most"), [(1, "0.1"), (2, "0.2")])
+def test_a_liquid_measures_up_to_its_syringe_times_the_limit(limit: int, most: str) -> None:
+    # 0.1 mL steps of a 0.1 mg/mL liquid, at most 1 mL a measure
+    values = Dispenser([LIQUID], max_units=limit).values
+    assert values == [D(k) / 100 for k in range(int(D(most) * 100) + 1)]
+    assert values[-1] == D(most)

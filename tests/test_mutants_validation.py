@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 import taper
 from taper.catalog import Product, load_catalog
+from taper.errors import InputError
 from taper.schedule import Finding, Patient, Schedule
 from taper.validation import (
     PACE_SOURCE,
@@ -20,6 +22,8 @@ from taper.validation import (
     check_prescription,
     check_timeline,
     min_pieces,
+    parse_overrides,
+    unit_slip,
 )
 
 D = Decimal
@@ -344,3 +348,648 @@ def test_too_many_pieces_and_a_run_of_fast_steps_are_named() -> None:
 
 def test_findings_are_value_objects() -> None:
     assert Finding("error", "dose-rises", "x").step is None
+
+
+# --- what a pharmacist can dispense: each step's doses, units and pieces --------------------
+
+NAMES = (
+    "clonazepam 0.5 mg tablet, clonazepam 1 mg tablet, clonazepam 2 mg tablet, "
+    "clonazepam 0.125 mg orally disintegrating tablet, "
+    "clonazepam 0.25 mg orally disintegrating tablet, "
+    "clonazepam 0.5 mg orally disintegrating tablet, "
+    "clonazepam 1 mg orally disintegrating tablet, clonazepam 2 mg orally disintegrating tablet"
+)
+PRODUCTS = "the catalog's products"
+LIMIT = "taper: the clinician's limit per administration (--max-units)"
+
+
+def _stated(number: int, dose: str, shares: tuple[str, ...] = (), **kw: object) -> Period:
+    return Period(
+        number,
+        date(2027, 1, 4) + timedelta(days=14 * (number - 1)),
+        14,
+        D(dose),
+        shares=tuple(zip(("morning", "bedtime"), (D(s) for s in shares), strict=False)),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _dispensed(*periods: Period, max_units: int = 4) -> list[tuple[str, str, str, str, int]]:
+    tl = Timeline(
+        CLONAZEPAM, D(2), 2, periods, tuple(CLONAZEPAM.products_in("us")), max_units=max_units
+    )
+    codes = ("dose-mismatch", "not-dispensable", "too-many-units")
+    return [
+        (f.severity, f.code, f.message, f.source, f.step)  # type: ignore[misc]
+        for f in check_timeline(tl)
+        if f.code in codes
+    ]
+
+
+def test_a_step_whose_times_do_not_add_up_and_a_later_disallowed_step_are_both_named() -> None:
+    assert _dispensed(
+        _stated(1, "2", ("0.75", "1")),
+        _stated(2, "1.5", ("0.75", "0.75"), units_allowed=False),
+    ) == [
+        (
+            "error",
+            "dose-mismatch",
+            "The step states 2 mg/day but its administrations are 0.75 mg + 1 mg.",
+            ONE_TRUTH,
+            1,
+        ),
+        (
+            "error",
+            "not-dispensable",
+            "The step lists a product that is not allowed, or splits one further than it may be "
+            f"split (allowed: {NAMES}).",
+            PRODUCTS,
+            2,
+        ),
+    ]
+
+
+def test_units_that_do_not_make_the_stated_times_are_named() -> None:
+    assert _dispensed(
+        _stated(1, "2", ("1", "1"), made=(D(1), D("0.5"))),
+        _stated(2, "1.5", ("0.75", "0.75"), units_allowed=False),
+        _stated(3, "1", ("0.5", "0.5")),
+    ) == [
+        (
+            "error",
+            "dose-mismatch",
+            "The step states 2 mg/day but its administrations are 1 mg + 1 mg and its units "
+            "1 mg + 0.5 mg.",
+            ONE_TRUTH,
+            1,
+        ),
+        (
+            "error",
+            "not-dispensable",
+            "The step lists a product that is not allowed, or splits one further than it may be "
+            f"split (allowed: {NAMES}).",
+            PRODUCTS,
+            2,
+        ),
+    ]
+
+
+def test_a_dose_no_product_makes_is_named_per_time_or_per_day() -> None:
+    assert _dispensed(_stated(1, "0.2", ("0.1", "0.1")), _stated(2, "0.1")) == [
+        ("error", "not-dispensable", f"No combination of {NAMES} makes 0.1 mg.", PRODUCTS, 1),
+        ("error", "not-dispensable", f"No combination of {NAMES} makes 0.1 mg.", PRODUCTS, 1),
+        ("error", "not-dispensable", f"No combination of {NAMES} makes 0.1 mg/day.", PRODUCTS, 2),
+    ]
+
+
+def test_too_many_pieces_per_time_per_day_and_as_listed() -> None:
+    too_many = "A dose needs {} tablets or pieces at one time, more than the limit of 2."
+    assert _dispensed(
+        _stated(1, "1.75", ("0.875", "0.875")),  # 0.5 + 0.25 + 0.125 at each time
+        _stated(2, "1.75"),  # makeable as 1 mg and 0.5 + 0.25 mg
+        _stated(3, "0.875", ("0.875", "0")),
+        _stated(4, "3.875"),  # 2 + 1 + 0.5 + 0.25 + 0.125: 3 at one of the 2 times
+        _stated(5, "1.5", ("0.75", "0.75"), pieces=(2, 5)),
+        _stated(6, "1", ("0.5", "0.5"), pieces=(3, 3)),
+        max_units=2,
+    ) == [
+        ("error", "too-many-units", too_many.format(3), LIMIT, 1),
+        ("error", "too-many-units", too_many.format(3), LIMIT, 3),
+        ("error", "too-many-units", too_many.format(3), LIMIT, 4),
+        ("error", "too-many-units", too_many.format(5), LIMIT, 5),
+        ("error", "too-many-units", too_many.format(3), LIMIT, 6),
+    ]
+
+
+def test_a_listed_count_within_the_limit_is_not_checked_again() -> None:
+    # the pieces as listed are within the limit, so the shares are not re-made
+    assert _dispensed(_stated(1, "1.75", ("0.875", "0.875"), pieces=(2, 2)), max_units=2) == []
+
+
+# --- the prescription: unit slips, ranges, divisions, older adults and children -------------
+
+TINY_CATALOG = load_catalog(Path(__file__).parent / "data" / "tiny_catalog.toml")
+KLONOPIN = (
+    "Klonopin (clonazepam) tablets, US Prescribing Information (rev. 1/2023), and generic "
+    "clonazepam tablet and ODT labels, 2023"
+)
+BEERS = (
+    "American Geriatrics Society Beers Criteria (J Am Geriatr Soc, 2015 wording): avoid "
+    "benzodiazepines in adults 65 and older; Joint Clinical Practice Guideline on "
+    "Benzodiazepine Tapering, 2025: taper in most older adults"
+)
+TEMAZEPAM_LABEL = "Chlordiazepoxide, oxazepam and temazepam, US labels"
+XANAX_LABEL = "Xanax and Xanax XR (alprazolam) tablets, US labels"
+AVOID = (
+    "The patient is 70: the Beers Criteria advise avoiding benzodiazepines (cognitive "
+    "impairment, delirium, falls, fractures)"
+)
+
+
+def _prescribed(
+    drug: str, dose: str, per_day: int, patient: Patient, region: str = "us", catalog=CATALOG
+) -> list[tuple[str, str, str, str]]:
+    found = check_prescription(catalog.drug(drug), catalog, D(dose), per_day, patient, region)
+    return [(f.severity, f.code, f.message, f.source) for f in found]
+
+
+def test_a_likely_unit_slip_is_the_only_finding() -> None:
+    assert _prescribed("clonazepam", "200", 1, Patient(age=70)) == [
+        (
+            "error",
+            "likely-unit-slip",
+            "200 mg/day is 10 or more times the largest documented maximum for clonazepam "
+            "(20 mg/day): a likely unit slip; did you mean 0.2 mg?.",
+            "the catalog's documented ranges and product strengths",
+        )
+    ]
+
+
+def test_a_dose_above_the_range_and_an_unusual_division() -> None:
+    assert _prescribed("clonazepam", "25", 1, Patient("panic-disorder")) == [
+        (
+            "error",
+            "dose-above-range",
+            "The starting dose of 25 mg/day is above the documented maximum of 4 mg/day for "
+            "panic disorder in adults (US).",
+            KLONOPIN,
+        ),
+        (
+            "warning",
+            "unusual-division",
+            "1 dose a day is not among the label's usual divisions for clonazepam (2 or 3 a day).",
+            KLONOPIN,
+        ),
+    ]
+    assert _prescribed("clonazepam", "2", 3, Patient()) == []
+
+
+def test_no_documented_range_and_a_plural_division() -> None:
+    assert _prescribed("onlybig", "5", 2, Patient("x"), catalog=TINY_CATALOG) == [
+        (
+            "info",
+            "no-documented-range",
+            "The catalog documents no maximum daily dose of onlybig for x in adults, so the "
+            "starting dose is not checked against one.",
+            str(Path(__file__).parent / "data" / "tiny_catalog.toml"),
+        ),
+        (
+            "warning",
+            "unusual-division",
+            "2 doses a day is not among the label's usual divisions for onlybig (1 a day).",
+            "Test source, 2026",
+        ),
+    ]
+    assert _prescribed("onlybig", "5", 1, Patient(), catalog=TINY_CATALOG)[0][2] == (
+        "The catalog documents no maximum daily dose of onlybig in adults, so the starting "
+        "dose is not checked against one."
+    )
+
+
+@pytest.mark.parametrize(
+    ("drug", "indication", "region", "start", "label"),
+    [
+        ("temazepam", "insomnia", "us", "7.5", TEMAZEPAM_LABEL),
+        ("alprazolam", "panic-disorder", "us", "0.5", XANAX_LABEL),
+        ("alprazolam", None, "uk", "0.5", XANAX_LABEL),
+    ],
+)  # fmt: skip
+def test_an_older_adult_is_warned_with_the_label_start_for_the_region(
+    drug: str, indication: str | None, region: str, start: str, label: str
+) -> None:
+    assert _prescribed(drug, "20", 1, Patient(indication, age=70), region)[-1] == (
+        "warning",
+        "older-adult",
+        f"{AVOID}; the label's starting dose for older adults is {start} mg/day, against "
+        "20 mg/day here.",
+        f"{BEERS}; {label}",
+    )
+
+
+def test_an_older_adult_uk_label_start_is_used_in_the_uk() -> None:
+    found = _prescribed("temazepam", "20", 1, Patient("insomnia", age=70), "uk")
+    assert found[-1][2] == (
+        f"{AVOID}; the label's starting dose for older adults is 10 mg/day, against 20 mg/day here."
+    )
+
+
+def test_an_older_adult_without_a_label_start_gets_the_beers_warning_alone() -> None:
+    assert _prescribed("eszopiclone", "1", 1, Patient(age=70)) == [
+        ("warning", "older-adult", f"{AVOID}.", BEERS)
+    ]
+
+
+def test_a_child_above_the_usual_mg_per_kg() -> None:
+    found = _prescribed("clonazepam", "4.02", 2, Patient(age=10, weight_kg=D(20)))
+    assert found[-1] == (
+        "warning",
+        "child-dose-above-usual",
+        "4.02 mg/day for 20 kg is 0.201 mg/kg/day, above the label's usual maintenance of 0.1 "
+        "to 0.2 mg/kg/day for children (seizure disorders).",
+        KLONOPIN,
+    )
+    # exactly the usual maximum is not above it
+    at_max = _prescribed("clonazepam", "4", 2, Patient("seizure", age=10, weight_kg=D(20)))
+    assert [f[1] for f in at_max] == ["no-documented-range"]
+
+
+def test_a_child_with_no_documented_range() -> None:
+    assert _prescribed("clonazepam", "2", 2, Patient("panic-disorder", 10, D(20)))[-1] == (
+        "warning",
+        "child-no-range",
+        "The catalog documents no dose range for children taking clonazepam for panic "
+        "disorder; the plan is checked against adult figures only.",
+        "built-in catalog",
+    )
+    assert _prescribed("clobazam", "10", 2, Patient(age=10, weight_kg=D(30)))[-1][2] == (
+        "The catalog documents no dose range for children taking clobazam; the plan is "
+        "checked against adult figures only."
+    )
+
+
+# --- the course of a plan: continuity, short steps, the last dose, the duration -------------
+
+REC6 = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering (ASAM and nine societies, "
+    "J Gen Intern Med), 2025, Recommendation 6"
+)
+DURATION_SOURCE = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering, 2025, algorithm card: "
+    "typical reductions of 5 to 10 % every 2 to 4 weeks; Joint Clinical Practice Guideline on "
+    "Benzodiazepine Tapering, 2025, Table 2"
+)
+ASSESS = "ASAM Benzodiazepine Tapering Patient Guide, 2025: symptoms may take up to a week"
+NHS_SCOTLAND = (
+    "Quality Prescribing for Benzodiazepines and z-drugs: A Guide for Improvement 2024-2027, "
+    "with the NHS Scotland Right Decisions pages on switching to diazepam and reduction "
+    "schedules, 2024"
+)
+
+
+def _course(
+    drug: str,
+    start: str,
+    plan: list[tuple[str, int]],
+    shift: dict[int, int] | None = None,
+    **kw: object,
+) -> Timeline:
+    the_drug = CATALOG.drug(drug)
+    day = date(2027, 1, 4)
+    periods = []
+    for number, (dose, days) in enumerate(plan, 1):
+        day += timedelta(days=(shift or {}).get(number, 0))
+        periods.append(Period(number, day, days, D(dose)))
+        day += timedelta(days=days)
+    return Timeline(
+        the_drug,
+        D(start),
+        2,
+        tuple(periods),
+        tuple(the_drug.products_in("us")),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _course_findings(tl: Timeline, *codes: str, catalog=None) -> list[tuple]:
+    return [
+        (f.severity, f.code, f.message, f.source, f.step)
+        for f in check_timeline(tl, catalog)
+        if f.code in codes
+    ]
+
+
+def test_a_gap_and_an_overlap_between_steps_are_named() -> None:
+    tl = _course("clonazepam", "2", [("1.75", 14), ("1.5", 14), ("1.25", 14)], {2: 2, 3: -3})
+    assert _course_findings(tl, "gap-or-overlap") == [
+        (
+            "error",
+            "gap-or-overlap",
+            "Step 2 starts 2027-01-20, but step 1 ends 2027-01-17: a gap of 2 day(s).",
+            CONTIGUOUS,
+            2,
+        ),
+        (
+            "error",
+            "gap-or-overlap",
+            "Step 3 starts 2027-01-31, but step 2 ends 2027-02-02: an overlap of 3 day(s).",
+            CONTIGUOUS,
+            3,
+        ),
+    ]
+
+
+def test_runs_of_short_steps_are_named_with_their_lengths() -> None:
+    tl = _course("clonazepam", "2", [("1.75", 5), ("1.5", 3), ("1.25", 14), ("1", 3)])
+    half = "clonazepam's half-life is 18 to 50 hours"
+    assert _course_findings(tl, "step-too-short", catalog=CATALOG) == [
+        (
+            "warning",
+            "step-too-short",
+            "Steps 1 to 2 last 3 or 5 days, shorter than 7 days: withdrawal after a cut may take "
+            f"up to a week to show; {half}.",
+            f"{ASSESS}; {NHS_SCOTLAND}",
+            1,
+        ),
+        (
+            "warning",
+            "step-too-short",
+            "Step 4 lasts 3 days, shorter than 7 days: withdrawal after a cut may take up to a "
+            f"week to show; {half}.",
+            f"{ASSESS}; {NHS_SCOTLAND}",
+            4,
+        ),
+    ]
+
+
+def test_a_long_half_life_lengthens_the_shortest_step() -> None:
+    tl = _course("diazepam", "20", [("18", 8), ("16", 9), ("14", 14)])
+    expected = (
+        "warning",
+        "step-too-short",
+        "Step 1 lasts 8 days, shorter than 9 days: withdrawal after a cut may take up to a week "
+        "to show; diazepam's half-life is 20 to 100 hours (active metabolite 36 to 200 hours).",
+        ASSESS,
+        1,
+    )
+    assert _course_findings(tl, "step-too-short") == [expected]
+    with_catalog = (*expected[:3], f"{ASSESS}; {NHS_SCOTLAND}", 1)
+    assert _course_findings(tl, "step-too-short", catalog=CATALOG) == [with_catalog]
+
+
+def test_a_large_last_dose_says_how_many_times_the_smallest() -> None:
+    tl = _course("clonazepam", "0.5", [("0.375", 21), ("0.3125", 21)])
+    assert _course_findings(tl, "final-dose-large") == [
+        (
+            "warning",
+            "final-dose-large",
+            "The last dose before the stop is 0.3125 mg/day, 2.5 times the smallest daily dose "
+            "the products make (0.125 mg).",
+            REC6,
+            2,
+        )
+    ]
+
+
+def test_a_last_dose_the_cap_cannot_leave_names_the_next_dose() -> None:
+    tl = _course("clonazepam", "2", [("1.5", 21), ("0.375", 21)], max_cut=D("0.25"))
+    assert _course_findings(tl, "final-dose-large") == [
+        (
+            "warning",
+            "final-dose-large",
+            "The last dose before the stop is 0.375 mg/day, 3 times the smallest daily dose the "
+            "products make (0.125 mg); the next dose they make, 0.25 mg/day, would be a 33.3 % "
+            "cut, above the cap of 25 %, so a larger cap (--max-cut) or a smaller product would "
+            "taper further.",
+            REC6,
+            2,
+        )
+    ]
+    # at a cap of exactly a third, the next dose is within it
+    third = replace(tl, max_cut=D("0.25") / D("0.75"))
+    assert _course_findings(third, "final-dose-large")[0][2].endswith("(0.125 mg).")
+
+
+def test_a_short_taper_after_long_use_is_named_and_a_long_enough_one_is_not() -> None:
+    short = _course("clonazepam", "2", [("1.75", 21), ("1.5", 21), ("1.25", 20)])
+    assert _course_findings(short, "short-for-long-term") == [
+        (
+            "warning",
+            "short-for-long-term",
+            "The taper lasts 62 days; for use of 3 months or more, even the guideline's fastest "
+            "typical pace (10 % every 14 days) takes about 63 days from 2 mg to 1.25 mg/day.",
+            DURATION_SOURCE,
+            None,
+        )
+    ]
+    enough = _course("clonazepam", "2", [("1.75", 21), ("1.5", 21), ("1.25", 21)])
+    assert _course_findings(enough, "short-for-long-term") == []
+
+
+def test_the_duration_check_names_the_months_of_use_from_three_months() -> None:
+    plan = [("1.75", 14), ("1.5", 14)]
+    three = _course("clonazepam", "2", plan, patient=Patient(use_months=3))
+    assert [f[2] for f in _course_findings(three, "short-for-long-term")] == [
+        "The taper lasts 28 days; after 3 months of use, even the guideline's fastest typical "
+        "pace (10 % every 14 days) takes about 39 days from 2 mg to 1.5 mg/day."
+    ]
+    two = _course("clonazepam", "2", plan, patient=Patient(use_months=2))
+    assert _course_findings(two, "short-for-long-term") == []
+
+
+def test_the_duration_counts_from_the_first_period_when_it_is_the_start() -> None:
+    tl = _course("clonazepam", "4", [("2", 14), ("1.5", 14)], first_is_start=True)
+    assert [f[2] for f in _course_findings(tl, "short-for-long-term")] == [
+        "The taper lasts 28 days; for use of 3 months or more, even the guideline's fastest "
+        "typical pace (10 % every 14 days) takes about 39 days from 2 mg to 1.5 mg/day."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dose", "said"),
+    [
+        ("200", "200 mg/day is 10 or more times the largest documented maximum for clonazepam "
+         "(20 mg/day): a likely unit slip; did you mean 0.2 mg?"),
+        ("20000", "20,000 mg/day is 10 or more times the largest documented maximum for "
+         "clonazepam (20 mg/day): a likely unit slip; did you mean 20 mg?"),
+        ("20010", "20,010 mg/day is 10 or more times the largest documented maximum for "
+         "clonazepam (20 mg/day): a likely unit slip"),
+        ("0.01249", "0.01249 mg/day is below a tenth of the smallest clonazepam dose a product "
+         "makes (0.125 mg): a likely unit slip; did you mean 12.49 mg?"),
+        ("0.0125", None),
+        ("199.99", None),
+    ],
+)  # fmt: skip
+def test_unit_slips_at_their_bounds(dose: str, said: str | None) -> None:
+    assert unit_slip(CLONAZEPAM, D(dose)) == said
+
+
+def test_a_rise_and_a_cut_above_the_cap_are_named() -> None:
+    tl = _course(
+        "clonazepam", "2", [("1.5", 14), ("1.75", 14), ("1", 14)], max_cut=D("0.25"),
+        cap_source="the cap",
+    )  # fmt: skip
+    assert _course_findings(tl, "dose-rises", "cut-above-cap") == [
+        (
+            "error",
+            "dose-rises",
+            "The daily dose rises from 1.5 mg to 1.75 mg.",
+            "taper design: the realised daily dose never rises",
+            2,
+        ),
+        (
+            "error",
+            "cut-above-cap",
+            "The dose falls from 1.75 mg to 1 mg/day, a cut of 42.9 %, above the cap of 25 %.",
+            "the cap",
+            3,
+        ),
+    ]
+
+
+# --- a plan edited by hand: what check() finds in its steps -------------------------------
+
+
+@pytest.fixture(scope="module")
+def planned() -> Schedule:
+    return taper.plan("clonazepam", "2 mg", start="2027-01-04")
+
+
+def _edited(schedule: Schedule, *units: tuple) -> Schedule:
+    """The plan with step 1's morning dose made of ``units`` (product, count) instead."""
+    from taper.dispensing import Unit
+
+    first = schedule.steps[0]
+    morning = replace(first.administrations[0], units=tuple(Unit(p, D(c)) for p, c in units))
+    step = replace(first, administrations=(morning, *first.administrations[1:]))
+    return replace(schedule, steps=(step, *schedule.steps[1:]))
+
+
+def _step_one(schedule: Schedule) -> list[tuple[str, str, str, str]]:
+    codes = ("not-dispensable", "too-many-units", "dose-mismatch")
+    return [
+        (f.severity, f.code, f.message, f.source)
+        for f in check(schedule)
+        if f.code in codes and f.step == 1
+    ]
+
+
+def test_more_pieces_than_the_limit_as_listed_are_named(planned: Schedule) -> None:
+    odt = next(p for p in planned.products if p.id == "clonazepam-odt-0.125")
+    # 0.625 mg is one 0.5 mg tablet and one 0.125 mg ODT, but the step lists five ODTs
+    assert _step_one(_edited(planned, (odt, 5))) == [
+        (
+            "error",
+            "too-many-units",
+            "A dose needs 5 tablets or pieces at one time, more than the limit of 4.",
+            "taper: the clinician's limit per administration (--max-units)",
+        )
+    ]
+
+
+def test_a_product_of_another_drug_in_a_step_is_not_dispensable(planned: Schedule) -> None:
+    diazepam = CATALOG.drug("diazepam").products[0]
+    found = _step_one(_edited(planned, (diazepam, 1)))
+    assert [(f[1], f[2].split(" (allowed")[0]) for f in found] == [
+        (
+            "not-dispensable",
+            "The step lists a product that is not allowed, or splits one further than it may be "
+            "split",
+        )
+    ]
+
+
+def test_a_tablet_split_further_than_allowed_is_not_dispensable(planned: Schedule) -> None:
+    odt = next(p for p in planned.products if p.id == "clonazepam-odt-0.25")
+    found = _step_one(_edited(planned, (odt, "0.5")))
+    assert [f[1] for f in found] == ["not-dispensable"]
+
+
+def test_a_weight_banded_range_without_a_weight_holds_to_the_lowest_maximum() -> None:
+    above = (
+        "dose-above-range",
+        "The starting dose of 30 mg/day is above the documented maximum of 20 mg/day for "
+        "seizure disorders in children (US).",
+    )
+    codes = [(f[1], f[2]) for f in _prescribed("clobazam", "30", 2, Patient(age=10))]
+    assert above in codes
+    heavier = _prescribed("clobazam", "30", 2, Patient(age=10, weight_kg=D(40)))
+    assert [f[1] for f in heavier] == ["child-no-range"]
+
+
+def test_an_older_adults_maximum_is_named_for_older_adults() -> None:
+    assert _prescribed("eszopiclone", "3", 1, Patient(age=70))[0][2] == (
+        "The starting dose of 3 mg/day is above the documented maximum of 2 mg/day for insomnia "
+        "in older adults (US)."
+    )
+
+
+def test_overrides_keep_the_reason_whole() -> None:
+    assert parse_overrides(['dose-above-range="a=b"', 'older-adult="XRay"']) == {
+        "dose-above-range": "a=b",
+        "older-adult": "XRay",
+    }
+
+
+def test_override_refusals_name_what_is_allowed() -> None:
+    with pytest.raises(InputError) as bare:
+        parse_overrides(["dose-above-range"])
+    assert str(bare.value) == (
+        "--override: got 'dose-above-range'; give CODE=\"reason\", such as "
+        'dose-above-range="transferred from inpatient care"'
+    )
+    with pytest.raises(InputError) as unknown:
+        parse_overrides(["nope=x"])
+    assert str(unknown.value).startswith(
+        "--override: got 'nope'; codes: child-dose-above-usual, child-no-range, cut-above-cap, "
+    )
+    with pytest.raises(InputError) as fixed:
+        parse_overrides(["likely-unit-slip=x"])
+    assert str(fixed.value) == (
+        "--override: got 'likely-unit-slip'; this finding cannot be overridden"
+    )
+
+
+def test_check_holds_a_uk_plan_to_the_uk_label() -> None:
+    rule = taper.build_rule(max_cut="50%")
+    schedule = taper.plan("temazepam", "20 mg", region="uk", age=70, rule=rule, start="2027-01-04")
+    older = [f.message for f in check(schedule) if f.code == "older-adult"]
+    assert older == [
+        f"{AVOID}; the label's starting dose for older adults is 10 mg/day, against 20 mg/day here."
+    ]
+
+
+def test_check_cites_the_half_life_source_for_short_steps() -> None:
+    rule = taper.build_rule(reduce="10%", every="5d")
+    schedule = taper.plan("clonazepam", "2 mg", rule=rule, start="2027-01-04")
+    sources = {f.source for f in check(schedule) if f.code == "step-too-short"}
+    assert sources == {f"{ASSESS}; {NHS_SCOTLAND}"}
+
+
+def test_a_switch_above_the_range_for_its_indication_is_named_at_each_level() -> None:
+    schedule = taper.plan(
+        "alprazolam",
+        "6 mg",
+        indication="anxiety",
+        per_day=3,
+        switch_to="diazepam",
+        table="va-dod-2021",
+        rule="nhs-scotland-diazepam",
+        overrides={"dose-above-range": "transferred"},
+        start="2027-01-04",
+    )
+    valium = "Valium (diazepam) tablets, US label"
+    assert [
+        (f.message, f.source, f.override) for f in check(schedule) if f.code == "dose-above-range"
+    ] == [
+        (
+            "The starting dose of 60 mg/day is above the documented maximum of 40 mg/day for "
+            "anxiety in adults (US).",
+            valium,
+            "transferred",
+        ),
+        (
+            "The starting dose of 6 mg/day is above the documented maximum of 4 mg/day for "
+            "anxiety in adults (US).",
+            "Xanax and Xanax XR (alprazolam) tablets, US labels",
+            "transferred",
+        ),
+        (
+            "Switch stage 3: 60 mg/day of diazepam is above its documented maximum of 40 mg/day "
+            "for anxiety in adults.",
+            valium,
+            "transferred",
+        ),
+    ]
+
+
+def test_fast_runs_name_their_worst_window_after_an_uncut_period() -> None:
+    tl = _course(
+        "clonazepam",
+        "2",
+        [("2", 14), ("1.4", 13), ("1", 14), ("1", 14), ("0.7", 1), ("0.65", 28)],
+    )
+    pace = "the dose falls by more than 25 % within 14 days"
+    assert [(f[2], f[4]) for f in _course_findings(tl, "pace-above-guideline")] == [
+        (f"Steps 2 to 3: {pace} (at most 50 %, from 2 mg to 1 mg/day).", 2),
+        (f"Step 5: {pace} (at most 35 %, from 1 mg to 0.65 mg/day).", 5),
+    ]
