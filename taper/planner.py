@@ -457,8 +457,9 @@ def _walk(
         number = len(steps) + 1
         floor = current * (1 - rule.max_cut)
         target = proposal.target
+        capped: list[Finding] = []  # said only once the step is made
         if target < floor:
-            findings.append(
+            capped.append(
                 Finding(
                     "info",
                     "cut-capped",
@@ -522,6 +523,7 @@ def _walk(
             findings += _unfinished(rule, start, current, holds_done, len(steps))
             break
 
+        findings += capped
         choice = _choose(
             candidates,
             current,

@@ -407,7 +407,7 @@ def check_prescription(
             Finding(
                 "error",
                 "likely-unit-slip",
-                slip[0].upper() + slip[1:] + ".",
+                slip[0].upper() + slip[1:] + ("" if slip.endswith(("?", ".")) else "."),
                 "the catalog's documented ranges and product strengths",
             )
         ]
@@ -492,6 +492,8 @@ def _age_findings(
         and (patient.indication is None or r.indication == patient.indication)
     ]
     with_kg = [r for r in ranges if r.usual_max_mg_per_kg_per_day is not None]
+    if ranges and not with_kg:
+        return []  # ranges in mg/day only: the range check above has used them
     if not with_kg:
         what = f" for {_indication_word(patient.indication)}" if patient.indication else ""
         return [

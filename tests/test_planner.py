@@ -240,3 +240,15 @@ def test_a_kept_dose_rises_as_little_as_the_products_allow_and_is_warned() -> No
     assert "kept-dose-raised" not in {f.code for f in kept.findings}
     even = plan("oxazepam", "60 mg", start="2027-01-04")
     assert "kept-dose-raised" not in {f.code for f in even.findings}
+
+
+def test_a_capped_cut_is_said_only_for_a_step_that_is_made() -> None:
+    rule = Rule(
+        "am",
+        FixedAmount(Decimal("0.125"), 14),
+        max_cut=Decimal("0.25"),
+        cut_order="morning-first",
+    )
+    schedule = plan("clonazepam", "1.5 mg", rule=rule, per_day=3, start="2027-01-04")
+    numbers = {s.number for s in schedule.steps}
+    assert all(f.step in numbers for f in schedule.findings if f.step is not None)
