@@ -23,13 +23,27 @@ from .errors import CatalogError, UnknownNameError
 if TYPE_CHECKING:
     from pathlib import Path
 
-FORMS = ("tablet", "odt", "er-tablet", "capsule", "solution")
-SOLID_FORMS = ("tablet", "odt", "er-tablet", "capsule")
+FORMS = ("tablet", "odt", "er-tablet", "capsule", "film", "sublingual", "solution")
+SOLID_FORMS = ("tablet", "odt", "er-tablet", "capsule", "film", "sublingual")
 #: how far a product may be split: the smallest fraction of a whole unit
 SPLITS = {"none": Decimal(1), "half": Decimal("0.5"), "quarter": Decimal("0.25")}
 #: forms that are never split, whatever a file says (FDA 2013 scoring guidance,
-#: USP <705>; ER tablets: "do not divide, crush or chew" in the Xanax XR label)
-NEVER_SPLIT = ("odt", "er-tablet", "capsule")
+#: USP <705>; ER tablets: "do not divide, crush or chew" in the Xanax XR label; an oral film
+#: and a sublingual tablet are taken whole)
+NEVER_SPLIT = ("odt", "er-tablet", "capsule", "film", "sublingual")
+#: a form's name on a schedule, where it differs from the catalog's word
+FORM_WORDS = {
+    "odt": "ODT",
+    "er-tablet": "extended-release tablet",
+    "film": "oral film",
+    "sublingual": "sublingual tablet",
+}
+#: a liquid whose label gives no measuring device is measured with a 1 mL oral syringe marked
+#: every 0.1 mL: taper's own assumption, not a figure from a label (each full syringe is one
+#: piece); ``--liquid-increment`` changes the marks
+DEFAULT_INCREMENT_ML = Decimal("0.1")
+DEFAULT_MEASURE_ML = Decimal("1")
+DEFAULT_MEASURE = "a 1 mL oral syringe marked every 0.1 mL (taper's own assumption)"
 REGIONS = ("us", "uk")
 POPULATIONS = ("adult", "older-adult", "child")
 TIMES = ("morning", "midday", "evening", "bedtime")
@@ -69,6 +83,8 @@ _KEYS = {
         "pack_ml",
         "drops_per_ml",
         "dispensable",
+        "break_line",
+        "measure",
     },
     "table": {"title", "year", "source", "note", "rows"},
     "row": {"drug", "drug_mg", "drug_mg_low", "drug_mg_high", "diazepam_mg", "note"},
@@ -128,6 +144,13 @@ class Product:
     note: str = ""
     #: the drug the product holds (set by the catalog that lists it)
     drug: str = ""
+    #: a tablet with a break line but no labelled functional score: a clinician may allow
+    #: halving it (off-licence), never taper on its own
+    break_line: bool = False
+    #: how a liquid is measured: the label's device, or taper's default measure
+    measure: str = ""
+    #: whether the liquid's measure is taper's default, not its label's
+    default_measure: bool = False
 
     @property
     def is_solid(self) -> bool:
@@ -142,6 +165,11 @@ class Product:
         if self.is_solid:
             return self.strength_mg is not None
         return None not in (self.mg_per_ml, self.increment_ml, self.max_ml)
+
+    @property
+    def halved_off_licence(self) -> bool:
+        """Whether the plan halves a tablet that has no labelled functional score."""
+        return self.break_line and self.split < 1
 
     @property
     def is_liquid(self) -> bool:
@@ -160,7 +188,7 @@ class Product:
     @property
     def short(self) -> str:
         """The product without the drug's name: ``0.5 mg tablet``, ``0.125 mg ODT``."""
-        form = {"odt": "ODT", "er-tablet": "extended-release tablet"}.get(self.form, self.form)
+        form = FORM_WORDS.get(self.form, self.form)
         if self.is_liquid and self.mg_per_ml is not None:
             word = "drops" if self.drops_per_ml else "oral liquid"
             return f"{format_mg(self.mg_per_ml)}/mL {word}"
@@ -173,7 +201,7 @@ class Product:
         """What one unit is called on a schedule."""
         if self.is_liquid:
             return "mL"
-        return "capsule" if self.form == "capsule" else "tablet"
+        return {"capsule": "capsule", "film": "film"}.get(self.form, "tablet")
 
 
 @dataclass(frozen=True)
@@ -742,14 +770,29 @@ def _product(
     dispensable = body.get("dispensable", True)
     if not isinstance(dispensable, bool):
         raise reader.fail(f"{where}.dispensable", dispensable, "true or false")
+    break_line = body.get("break_line", False)
+    if not isinstance(break_line, bool):
+        raise reader.fail(f"{where}.break_line", break_line, "true or false")
+    if break_line and (form != "tablet" or split_word != "none"):
+        raise reader.fail(
+            f"{where}.break_line",
+            break_line,
+            "only for a tablet without a functional score (split none)",
+        )
+    measure = reader.text(body, "measure", where, default="")
+    default_measure = False
     if form == "solution":
         if per_ml is None:
             raise reader.fail(f"{where}.mg_per_ml", None, "a solution needs its concentration")
+        if dispensable and increment is None and max_ml is None:
+            # no device on the label: taper's default measure, said in a finding when used
+            increment, max_ml, default_measure = DEFAULT_INCREMENT_ML, DEFAULT_MEASURE_ML, True
+            measure = DEFAULT_MEASURE
         if dispensable and increment is None:
             raise reader.fail(
                 f"{where}.increment_ml",
                 None,
-                "a dispensable solution needs its smallest measurable volume",
+                "a dispensable solution with max_ml needs its smallest measurable volume",
             )
         if dispensable and max_ml is None:
             raise reader.fail(
@@ -781,6 +824,9 @@ def _product(
         drops_per_ml=drops,
         dispensable=dispensable,
         note=reader.text(body, "note", where, default=""),
+        break_line=break_line,
+        measure=measure,
+        default_measure=default_measure,
     )
 
 

@@ -71,15 +71,32 @@ def test_clonazepam_products_and_splitting(builtin: Catalog) -> None:
     assert sorted(p.strength_mg for p in odts) == [D("0.125"), D("0.25"), D("0.5"), D(1), D(2)]  # type: ignore[type-var]
     assert all(p.split == 1 and p.regions == ("us",) for p in odts)
     uk = builtin.drug("clonazepam").products_in("uk")
-    assert {p.strength_mg for p in uk} == {D("0.5"), D(2)}
+    assert {p.strength_mg for p in uk if p.is_solid} == {D("0.5"), D(2)}
+    # the UK's licensed oral solutions (Rosemont SmPC), measured with the pack's spoon
+    liquids = {p.mg_per_ml: p for p in uk if p.is_liquid}
+    assert set(liquids) == {D("0.1"), D("0.4")}
+    assert all((p.increment_ml, p.max_ml) == (D("1.25"), D(5)) for p in liquids.values())
+    assert not any(p.default_measure for p in liquids.values())
+    assert liquids[D("0.1")].step_mg == D("0.125")
 
 
 def test_extended_release_is_never_split(builtin: Catalog) -> None:
     for drug in builtin.drugs.values():
         for product in drug.products:
-            if product.form in ("odt", "er-tablet", "capsule"):
+            if product.form in ("odt", "er-tablet", "capsule", "film", "sublingual"):
                 assert product.split == 1, product.id
     assert all(p.form == "er-tablet" for p in builtin.drug("alprazolam-xr").products)
+
+
+def test_break_lines_are_only_on_unscored_tablets(builtin: Catalog) -> None:
+    """A break line lets a clinician allow halving; a scored tablet halves anyway."""
+    lined = {p.id for d in builtin.drugs.values() for p in d.products if p.break_line}
+    assert {"diazepam-tab-2", "diazepam-tab-2-uk", "lorazepam-tab-1"} <= lined
+    assert "clonazepam-tab-1" not in lined  # the K-shaped perforation is not a score
+    for drug in builtin.drugs.values():
+        for product in drug.products:
+            if product.break_line:
+                assert product.form == "tablet" and product.split == 1, product.id
 
 
 def test_clonazepam_documented_ranges(builtin: Catalog) -> None:
@@ -94,10 +111,20 @@ def test_clonazepam_documented_ranges(builtin: Catalog) -> None:
     assert seizure.max_mg_per_day == D(20)
 
 
-def test_liquids_are_listed_but_not_used_without_an_increment(builtin: Catalog) -> None:
+def test_every_liquid_is_measurable_with_its_label_device_or_taper_s_default(
+    builtin: Catalog,
+) -> None:
     liquids = [p for d in builtin.drugs.values() for p in d.products if p.form == "solution"]
-    assert liquids
-    assert all(not p.usable for p in liquids)
+    assert len(liquids) >= 10
+    assert all(p.usable for p in liquids)
+    for liquid in liquids:
+        assert liquid.measure, liquid.id
+        if liquid.default_measure:
+            # taper's own assumption, said as such: a 1 mL oral syringe marked every 0.1 mL
+            assert (liquid.increment_ml, liquid.max_ml) == (D("0.1"), D(1))
+            assert "taper's own" in liquid.measure
+    uk_diazepam = {p.mg_per_ml for p in builtin.drug("diazepam").products_in("uk") if p.is_liquid}
+    assert uk_diazepam == {D("0.4"), D(1)}  # 2 mg/5 mL and 5 mg/5 mL
 
 
 def test_tiny_catalog(tiny: Catalog) -> None:
@@ -154,8 +181,12 @@ def test_a_solution_needs_its_measurable_volume() -> None:
         '\n[[drugs.onlybig.products]]\nid = "onlybig-sol"\nname = "onlybig 1 mg/mL solution"\n'
         'form = "solution"\nmg_per_ml = "1"\nsource = "T1"\n'
     )
+    # no measure on the label: taper's default syringe, said to be taper's own
+    default = parse_catalog(BASE + solution).drug("onlybig").products[-1]
+    assert default.usable and default.default_measure
+    assert (default.increment_ml, default.max_ml) == (D("0.1"), D(1))
     with pytest.raises(CatalogError, match="smallest measurable volume"):
-        parse_catalog(BASE + solution)
+        parse_catalog(BASE + solution + 'max_ml = "1"\n')
     catalog = parse_catalog(BASE + solution + "dispensable = false\n")
     assert not catalog.drug("onlybig").products[-1].usable
     with pytest.raises(CatalogError, match="the most one measure holds"):
