@@ -283,6 +283,21 @@ def _split_list(values: Sequence[str]) -> list[str]:
     help="When the products run out of small cuts: lengthen steps, add a liquid, or stop.",
 )
 @click.option(
+    "--longest-step",
+    help="The longest a step is lengthened to keep the pace, such as 12w (taper's own bound, "
+    "default 84d).",
+)
+@click.option(
+    "--halve",
+    multiple=True,
+    help="Tablets with a break line but no labelled score that may be halved (off-licence): "
+    "ids or form:strength.",
+)
+@click.option(
+    "--liquid-increment",
+    help="Marks of taper's 1 mL syringe for liquids with no labelled measure (default 0.1ml).",
+)
+@click.option(
     "--cut-order",
     type=click.Choice(["even", "morning-first", "bedtime-last"]),
     help="Which dose to cut first (default: the rule's; even for most).",
@@ -332,6 +347,9 @@ def plan_command(
     csv_path: str | None,
     json_path: str | None,
     at_low_doses: str,
+    longest_step: str | None,
+    halve: tuple[str, ...],
+    liquid_increment: str | None,
     cut_order: str | None,
     formulary: str | None,
     switch_to: str | None,
@@ -363,7 +381,9 @@ def plan_command(
                 raise InputError(name, str(value), "used only with --switch-to DRUG")
     out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
     out.check(force)
-    the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose)
+    the_rule = build_rule(
+        rule, reduce, every, hold, max_cut, final_dose, longest_step, tuple(_split_list(halve))
+    )
     schedule = plan(
         drug,
         " ".join(dose),
@@ -387,6 +407,7 @@ def plan_command(
         stage_days=7 if stage_days is None else stage_days,
         switch_order=switch_order or "bedtime-first",
         switch_products=_split_list(switch_products) or None,
+        liquid_increment=liquid_increment,
     )
     out.write(schedule)
 
@@ -400,6 +421,9 @@ def plan_command(
 @click.option("--reduce", help="Inline cut from then on: 5% or 0.25mg.")
 @click.option("--every", help="Interval between cuts from then on, such as 28d.")
 @click.option("--max-cut", help="Largest single cut before the stop, from then on.")
+@click.option(
+    "--longest-step", help="The longest a step is lengthened to keep the pace, from then on."
+)
 @click.option("--reinstate", help="Go back up to this daily dose, as a stated choice.")
 @click.option("--reason", default="", help="Why the plan changes; kept in every export.")
 @click.option("--override", multiple=True, help='Accept a finding with a reason: CODE="reason".')
@@ -415,6 +439,7 @@ def replan_command(
     reduce: str | None,
     every: str | None,
     max_cut: str | None,
+    longest_step: str | None,
     reinstate: str | None,
     reason: str,
     override: tuple[str, ...],
@@ -447,10 +472,10 @@ def replan_command(
     schedule = read_plan(plan_file, catalog)
     new_rule = None
     if reduce or rule:
-        new_rule = build_rule(rule, reduce, every, (), max_cut)
-    elif every or max_cut:
+        new_rule = build_rule(rule, reduce, every, (), max_cut, None, longest_step)
+    elif every or max_cut or longest_step:
         # a change to the plan's own rule, which must be a preset to be known again
-        new_rule = build_rule(schedule.rule_name, None, every, (), max_cut)
+        new_rule = build_rule(schedule.rule_name, None, every, (), max_cut, None, longest_step)
     result = replan(
         schedule,
         on,

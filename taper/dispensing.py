@@ -39,7 +39,7 @@ class Unit:
     product: Product
     count: Decimal
 
-    @property
+    @cached_property
     def dose(self) -> Decimal:
         """The mg this unit supplies."""
         return normalize(self.product.step_mg * self.count)

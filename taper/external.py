@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -21,7 +21,7 @@ from typing import Any
 
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog
 from .dispensing import DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Unit
-from .doses import ceil_int, format_mg, normalize
+from .doses import ceil_int, format_mg, normalize, plain_number
 from .errors import InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
 from .schedule import Administration, Finding, Patient, Stage, Switch
@@ -115,7 +115,9 @@ def _drug(cat: Catalog, name: object, options: ExternalOptions) -> Drug:
 
 
 def _products(drug: Drug, region: str) -> tuple[Product, ...]:
-    return tuple(p for p in drug.products_in(region) if p.usable)
+    """The products a schedule that names none is held to: the region's tablets and
+    capsules, as a plan uses by default (a liquid only when asked for)."""
+    return tuple(p for p in drug.products_in(region) if p.usable and p.is_solid)
 
 
 def _from_csv(
@@ -334,8 +336,15 @@ def _from_json(
     )
     limits = data.get("limits") or {}
     cap = options.max_cut
-    if cap is None and isinstance(limits, dict) and limits.get("max_cut_pct") is not None:
-        cap = _cap(limits["max_cut_pct"], f"{origin}: limits.max_cut_pct")
+    if isinstance(limits, dict):
+        # the plan's cap (cap_pct); max_cut_pct also counts the cuts the products forced
+        caps = {
+            key: _cap(limits[key], f"{origin}: limits.{key}")
+            for key in ("max_cut_pct", "cap_pct")
+            if limits.get(key) is not None
+        }
+        if cap is None:
+            cap = caps.get("cap_pct", caps.get("max_cut_pct"))
     units_limit = options.max_units
     if options.max_units_given is False and isinstance(limits, dict):
         stated = str(limits.get("max_units_per_administration", ""))
@@ -347,7 +356,7 @@ def _from_json(
     region = str(data.get("region") or options.region)
     if region not in ("us", "uk"):
         raise InputError(f"{origin}: region", region, "us or uk")
-    products = _products(drug, region)
+    products = plan_products(data, drug, region, origin)
     periods = [_json_period(s, i, origin, products) for i, s in enumerate(steps, start=1)]
     per_day_raw = data.get("doses_per_day", drug.default_doses_per_day)
     per_day = options.per_day or (int(str(per_day_raw)) if _digits(str(per_day_raw)) else 0)
@@ -364,6 +373,19 @@ def _from_json(
             )
         except (KeyError, ValueError):
             raise InputError(f"{origin}: replan", "", "history_steps and current_dose_mg") from None
+    stop = data.get("stop")
+    asked = stop.get("asked") if isinstance(stop, dict) else None
+    used = {
+        p.id: p
+        for s in steps
+        if isinstance(s, dict)
+        for a in s.get("administrations") or []
+        if isinstance(a, dict)
+        for u in a.get("units") or []
+        if isinstance(u, dict)
+        for p in products
+        if p.id == u.get("product_id")
+    }
     timeline = Timeline(
         drug=drug,
         start_dose=start_dose,
@@ -375,11 +397,63 @@ def _from_json(
         max_units=units_limit,
         region=region,
         patient=options.patient,
-        cap_source=GUIDELINE_SOURCE
-        if cap is None
-        else "the plan's stated cap (limits.max_cut_pct)",
+        cap_source=GUIDELINE_SOURCE if cap is None else "the plan's stated cap (limits.cap_pct)",
+        used=tuple(used.values()),
+        stop_asked=str(asked) if isinstance(asked, str) else "",
     )
     return timeline, []
+
+
+def plan_products(
+    data: Mapping[str, Any], drug: Drug, region: str, origin: str
+) -> tuple[Product, ...]:
+    """The products a plan's JSON allows, split and measured as the plan says (``products``);
+    without that list, the catalog's products for the region.
+
+    A tablet may be halved only along a break line the catalog records (or its own score),
+    and only a liquid on taper's default measure may carry other marks.
+    """
+    listed = data.get("products")
+    if listed is None:
+        return _products(drug, region)
+    if not isinstance(listed, list) or not listed:
+        raise InputError(f"{origin}: products", "", "a list of the plan's products")
+    by_id = {p.id: p for p in drug.products if p.usable}
+    out = []
+    for i, entry in enumerate(listed, start=1):
+        where = f"{origin}: products[{i}]"
+        entry = _object(entry, where)
+        product = by_id.get(str(entry.get("id")))
+        if product is None:
+            raise InputError(
+                f"{where}.id", str(entry.get("id")), f"a product of {drug.name} in the catalog"
+            )
+        if product.is_liquid and entry.get("increment_ml") is not None:
+            increment = _number(entry["increment_ml"], f"{where}.increment_ml")
+            if increment != product.increment_ml:
+                if (
+                    not product.default_measure
+                    or product.max_ml is None
+                    or (product.max_ml % increment)
+                ):
+                    raise InputError(
+                        f"{where}.increment_ml",
+                        str(entry["increment_ml"]),
+                        f"the measure of {product.name}: {product.measure or 'its label'}",
+                    )
+                product = replace(product, increment_ml=increment)
+        elif not product.is_liquid and entry.get("split") is not None:
+            split = _number(entry["split"], f"{where}.split")
+            if split != product.split:
+                if not (product.break_line and split == Decimal("0.5")):
+                    raise InputError(
+                        f"{where}.split",
+                        str(entry["split"]),
+                        f"{plain_number(product.split)}: how far {product.name} may be split",
+                    )
+                product = replace(product, split=split)
+        out.append(product)
+    return tuple(out)
 
 
 def recorded_overrides(path: str | Path) -> dict[str, str]:

@@ -4,22 +4,27 @@ The planner walks down from the starting dose. At each step the rule names
 an ideal dose; the planner takes the dispensable daily dose nearest to it
 within the cap, never above the current dose. When the products force a
 steeper cut than the rule asked for, the step is lengthened so the rule's
-average pace holds; when they cannot cut within the cap at all, the plan
-stops from there and says so. Every change is reported as a Finding.
+average pace holds (up to the rule's longest step). Where no dose the products
+make lies between the current dose and the cap, the cut is forced: it is made
+to the next dose they make, with a longer step after it. The plan goes down to
+the smallest daily dose its products make (the terminal dose), or the
+clinician's final dose, and stops from there. Every change is reported as a
+Finding.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .catalog import TIMES, Catalog, Drug, Product, load_catalog, load_formulary
+from .catalog import DEFAULT_MEASURE_ML, TIMES, Catalog, Drug, Product, load_catalog, load_formulary
 from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser, dispenser_for
-from .doses import ceil_int, format_mg, format_percent, normalize, parse_dose
+from .doses import ceil_int, format_mg, format_number, format_percent, normalize, parse_dose
 from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
 from .rules import GUIDELINE_SOURCE, Rule, build_rule
 from .schedule import Administration, Finding, Patient, Prescription, Schedule, Step
@@ -37,9 +42,10 @@ if TYPE_CHECKING:
 
 #: what to do when the products run out of cuts as small as the rule asks
 LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")
-#: the products have "run out of small cuts" (--at-low-doses liquid|stop) when the smallest
-#: cut they make is more than this many times the cut the rule asks for; below it, stretching
-#: the step by less than half keeps the pace. taper's own bound, not a figure from a source.
+#: the products have "run out of small cuts" (--at-low-doses liquid|stop) when they force a
+#: cut (nothing lies between the dose and the cap), or when the smallest cut they make is
+#: more than this many times the cut the rule asks for; below it, stretching the step by
+#: less than half keeps the pace. taper's own bound, not a figure from a source.
 RUN_OUT_FACTOR = Decimal("1.5")
 
 #: start dates taper accepts, and the longest plan it makes (20 years): bounds of sense,
@@ -110,6 +116,73 @@ def _match_products(products: Sequence[Product], token: str) -> list[Product]:
     return [p for p in products if p.form == form]
 
 
+def allow_halving(
+    products: Sequence[Product], tokens: Sequence[str], field: str = "--halve"
+) -> tuple[tuple[Product, ...], list[str]]:
+    """The products, with the tablets ``tokens`` name split in halves along their break line.
+
+    Only a tablet the catalog records with a break line may be halved this way (off-licence,
+    as the findings say); a token that names no product here comes back, so a switch can look
+    for it among the other drug's products.
+    """
+    out = list(products)
+    unmatched = []
+    for token in tokens:
+        matches = _match_products(out, token.strip())
+        if not matches:
+            unmatched.append(token)
+            continue
+        for product in matches:
+            if product.split < 1:
+                continue  # scored already, or halved by an earlier token
+            if not product.break_line:
+                raise InputError(
+                    field,
+                    token,
+                    f"{product.name} has no break line in the catalog; only a tablet with one "
+                    f"may be halved",
+                )
+            out[out.index(product)] = replace(product, split=Decimal("0.5"))
+    return tuple(out), unmatched
+
+
+def parse_increment(text: str | Decimal, field: str = "--liquid-increment") -> Decimal:
+    """A liquid measure's marks, such as ``0.2ml``: a whole share of taper's 1 mL syringe."""
+    raw = str(text).strip().lower().removesuffix("ml").strip()
+    try:
+        value = normalize(Decimal(raw))
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 < value <= DEFAULT_MEASURE_ML or DEFAULT_MEASURE_ML % value:
+        raise InputError(
+            field,
+            str(text),
+            f"marks that divide the {format_number(DEFAULT_MEASURE_ML)} mL syringe evenly, "
+            f"such as 0.1ml, 0.2ml or 0.25ml",
+        )
+    return value
+
+
+def remeasure(products: Sequence[Product], increment: Decimal | None) -> tuple[Product, ...]:
+    """Liquids measured with taper's default syringe, marked every ``increment`` mL instead."""
+    if increment is None:
+        return tuple(products)
+    return tuple(
+        replace(
+            p,
+            increment_ml=increment,
+            measure=(
+                f"a {format_number(DEFAULT_MEASURE_ML)} mL oral syringe marked every "
+                f"{format_number(increment)} mL (taper's default measure, marks as the clinician "
+                f"set them)"
+            ),
+        )
+        if p.is_liquid and p.default_measure
+        else p
+        for p in products
+    )
+
+
 @dataclass(frozen=True)
 class _Choice:
     dose: Decimal
@@ -140,6 +213,8 @@ def plan(
     stage_days: int = 7,
     switch_order: str = "bedtime-first",
     switch_products: Sequence[str] | None = None,
+    halve: Sequence[str] = (),
+    liquid_increment: str | Decimal | None = None,
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -191,11 +266,21 @@ def plan(
         ``morning-first``; then taper that drug (see :mod:`taper.switching`).
     switch_products
         The products of the drug switched to, as ``products`` (default: all in ``region``).
+    halve
+        Tablets with a break line but no labelled functional score that may be halved
+        (off-licence, said in a finding), as product ids or ``tablet:2mg``; added to the
+        rule's own.
+    liquid_increment
+        The marks of taper's default liquid measure (a 1 mL oral syringe marked every
+        0.1 mL), for liquids whose label gives no measuring device: ``"0.2ml"``.
 
     Returns
     -------
     Schedule
-        Contiguous steps, each made from real products, ending in the stop.
+        Contiguous steps, each made from real products, down to the smallest daily dose the
+        products make (or the rule's final dose), then the stop. Where the plan makes cuts
+        the products force, or stops above that dose, a finding names what would do better
+        (a liquid, halving, a switch to diazepam), with its effect computed.
 
     Raises
     ------
@@ -210,6 +295,46 @@ def plan(
     >>> schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
     >>> [str(s.dose) for s in schedule.steps], schedule.stop_date.isoformat()
     (['0.75', '0.5', '0.25'], '2027-01-13')
+    """
+    request = dict(locals())
+    schedule = make_plan(**request)
+    from .alternatives import with_alternatives
+
+    return with_alternatives(schedule, request, make_plan)
+
+
+def make_plan(
+    drug: str,
+    dose: str | Decimal,
+    *,
+    rule: Rule | str | None = None,
+    per_day: int | None = None,
+    start: date | str | None = None,
+    products: Sequence[str] | None = None,
+    region: str = "us",
+    max_units: int | None = None,
+    catalog: Catalog | str | Path | None = None,
+    indication: str | None = None,
+    age: int | None = None,
+    weight_kg: str | Decimal | None = None,
+    use_months: int | None = None,
+    overrides: Mapping[str, str] | Sequence[str] | None = None,
+    at_low_doses: str = "stretch",
+    cut_order: str | None = None,
+    formulary: str | Path | None = None,
+    switch_to: str | None = None,
+    table: str = "ashton",
+    stage_days: int = 7,
+    switch_order: str = "bedtime-first",
+    switch_products: Sequence[str] | None = None,
+    halve: Sequence[str] = (),
+    liquid_increment: str | Decimal | None = None,
+    start_shares: Sequence[Decimal] | None = None,
+) -> Schedule:
+    """One plan as :func:`plan` makes it, without the alternatives it computes.
+
+    ``start_shares`` are the doses taken at each time before the first cut, where they are
+    not the even split of ``dose`` (after a switch, say), so a cut order starts from them.
     """
     if switch_to is not None:
         from .switching import plan_switch
@@ -237,6 +362,8 @@ def plan(
             rule=rule,
             at_low_doses=at_low_doses,
             cut_order=cut_order,
+            halve=halve,
+            liquid_increment=liquid_increment,
         )
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     if formulary is not None:
@@ -250,6 +377,11 @@ def plan(
         if cut_order not in CUT_ORDERS:
             raise InputError("--cut-order", cut_order, f"one of {', '.join(CUT_ORDERS)}")
         the_rule = replace(the_rule, cut_order=cut_order)
+    if halve:
+        more = tuple(h.strip().lower() for h in halve if h.strip())
+        the_rule = replace(
+            the_rule, halve=(*the_rule.halve, *(h for h in more if h not in the_rule.halve))
+        )
     if the_rule.drugs and the_drug.name not in the_rule.drugs:
         raise InputError(
             "--rule",
@@ -270,23 +402,39 @@ def plan(
     _refuse_errors(
         apply_overrides(check_prescription(the_drug, cat, start_dose, n, patient, region), accepted)
     )
-    chosen = select_products(the_drug, region, products)
+    increment = None if liquid_increment is None else parse_increment(liquid_increment)
+    chosen = remeasure(select_products(the_drug, region, products), increment)
+    chosen, unmatched = allow_halving(chosen, the_rule.halve)
+    if unmatched:
+        raise UnknownNameError(
+            "--halve",
+            unmatched[0],
+            f"tablets of {the_drug.name} in this plan: "
+            + ", ".join(p.id for p in chosen if p.form == "tablet"),
+        )
     limit, raised = _unit_limit(chosen, start_dose, n, max_units)
     dispenser = dispenser_for(tuple(chosen), limit)
     liquid = None
     if at_low_doses == "liquid":
-        liquids = [p for p in the_drug.products_in(region) if p.usable and p.is_liquid]
+        liquids = remeasure(
+            [p for p in the_drug.products_in(region) if p.usable and p.is_liquid], increment
+        )
         if not liquids:
             raise InputError(
                 "--at-low-doses",
                 "liquid",
                 f"no {the_drug.name} liquid that can be measured is listed for "
-                f"{region.upper()}; add one with --formulary FILE",
+                f"{region.upper()}; a pharmacy's compounded liquid can be added with "
+                f"--formulary FILE",
             )
         chosen = (*chosen, *(p for p in liquids if p not in chosen))
         liquid = dispenser_for(tuple(chosen), limit)
     prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
-    steps, findings = _walk(prescription, the_rule, dispenser, at_low_doses, liquid)
+    if start_shares is not None and (
+        len(start_shares) != n or normalize(sum(start_shares, Decimal(0))) != start_dose
+    ):
+        raise InputError("start_shares", list(start_shares), f"{n} doses adding up to the dose")
+    steps, findings = _walk(prescription, the_rule, dispenser, at_low_doses, liquid, start_shares)
     if raised:
         findings.insert(0, raised)
     schedule = Schedule(
@@ -430,6 +578,7 @@ def _walk(
     dispenser: Dispenser,
     at_low_doses: str = "stretch",
     liquid: Dispenser | None = None,
+    start_shares: Sequence[Decimal] | None = None,
 ) -> tuple[list[Step], list[Finding]]:
     n = len(rx.times)
     start = rx.start_dose
@@ -441,41 +590,38 @@ def _walk(
             f"the rule stops after {format_mg(final)}/day: there is nothing to taper",
         )
     active = dispenser
-    previous = active.split(start, n)
+    previous = (
+        tuple(normalize(v) for v in start_shares)
+        if start_shares is not None
+        else active.split(start, n)
+    )
     used: frozenset[str] = frozenset()
+    ideal = previous  # a per-dose rule's own doses at each time
+    past_end = False  # whether the rule's own steps have ended (its next dose is the stop)
     steps: list[Step] = []
     findings: list[Finding] = []
+    out_of_order: list[tuple[int, str]] = []
+    bounded: list[tuple[int, int]] = []  # steps held to the longest step, with the days asked
     holds_done: set[int] = set()
     current = start
     day = rx.start_date
     while True:
         if steps and final is not None and current <= final:
-            break
+            break  # the clinician's (or the rule's) final dose: the next step is the stop
         proposal = rule.propose(current, start, frozenset(holds_done))
-        if proposal.target <= 0 and steps:
-            break
         number = len(steps) + 1
         floor = current * (1 - rule.max_cut)
-        target = proposal.target
+        # a rule whose next dose is the stop still goes down to the smallest dose the
+        # products make: it aims at the cap until the products make nothing smaller
+        target = max(proposal.target, Decimal(0))
         capped: list[Finding] = []  # said only once the step is made
         if target < floor:
-            capped.append(
-                Finding(
-                    "info",
-                    "cut-capped",
-                    f"The rule asked for {format_mg(max(target, Decimal(0)))}/day from "
-                    f"{format_mg(current)}/day; cuts are capped at "
-                    f"{format_percent(rule.max_cut)} %, "
-                    f"so the step aims at {format_mg(normalize(floor))}/day.",
-                    _cap_source(rule),
-                    number,
-                )
-            )
+            if proposal.target > 0 or not past_end:  # past the rule's end: said once
+                capped.append(_capped(number, current, proposal.target, floor, rule))
             target = floor
-        daily = active.daily_doses(n)
-        candidates = [v for v in daily if floor <= v < current and v > 0]
-        # the products have run out of small cuts: the smallest cut they make is well above
-        # the cut the rule asks (RUN_OUT_FACTOR)
+        below, candidates = _below(active.daily_doses(n), current, floor)
+        # the products have run out of small cuts: they force a cut, or the smallest cut
+        # they make is well above the cut the rule asks (RUN_OUT_FACTOR)
         run_out = _run_out(candidates, current, target)
         if run_out and at_low_doses == "liquid" and liquid is not None and active is not liquid:
             active = liquid
@@ -491,10 +637,21 @@ def _walk(
                     number,
                 )
             )
-            daily = active.daily_doses(n)
-            candidates = [v for v in daily if floor <= v < current and v > 0]
+            below, candidates = _below(active.daily_doses(n), current, floor)
             run_out = _run_out(candidates, current, target)
-        if run_out and at_low_doses == "stop" and candidates:
+        if not below:
+            if not steps:
+                raise PlanRefused(
+                    "dose",
+                    format_mg(current),
+                    f"the products make nothing smaller (the smallest is "
+                    f"{format_mg(active.smallest)}/day in {n} doses); there is nothing to "
+                    f"taper with them",
+                )
+            # the terminal dose: the products make nothing smaller, so the next step is the stop
+            findings += _unfinished(rule, start, current, holds_done, len(steps))
+            break
+        if run_out and at_low_doses == "stop":
             if not steps:
                 raise PlanRefused(
                     "--at-low-doses",
@@ -515,38 +672,57 @@ def _walk(
                     len(steps),
                 )
             )
-            break
-        if not candidates:
-            if not steps:
-                _refuse_first_cut(rx, rule, daily, current)
-            # the products cannot cut within the cap: the next step is the stop
-            findings += _unfinished(rule, start, current, holds_done, len(steps))
+            findings += _unfinished(
+                rule, start, current, holds_done, len(steps), "as asked, --at-low-doses stop"
+            )
             break
 
         findings += capped
-        choice = _choose(
-            candidates,
-            current,
-            target,
-            proposal.days,
-            proposal.proportional,
-            _keeps_times(active, n, rule.cut_order, previous, used),
-        )
-        if choice.dose != proposal.target and choice.dose != normalize(target):
-            findings.append(
-                _adjusted(number, current, proposal.target, target, choice, proposal.days, rule)
+        past_end = past_end or proposal.target <= 0
+        if candidates:
+            choice = _choose(
+                candidates,
+                current,
+                target,
+                proposal.days,
+                proposal.proportional,
+                _keeps_times(active, n, rule.cut_order, previous, used),
             )
+        else:
+            # a cut the products force: no dose they make lies between this one and the cap,
+            # so the next dose they make, with a step long enough to keep the pace (the
+            # forced-cut warning comes from the checks, which see it in any schedule)
+            choice = _choose([below[-1]], current, target, proposal.days, proposal.proportional)
         days = choice.days
+        if days > proposal.days and days > rule.longest_step_days:
+            days = max(proposal.days, rule.longest_step_days)
+            bounded.append((number, choice.days))
+        if candidates and choice.dose != proposal.target and choice.dose != normalize(target):
+            findings.append(
+                _adjusted(
+                    number, current, proposal.target, target, choice, days, proposal.days, rule
+                )
+            )
         held = False
         for i, hold in enumerate(rule.holds):
             if i not in holds_done and choice.dose <= hold.level(start):
                 holds_done.add(i)
                 days = max(days, hold.days)
                 held = True
-        shares = active.split(choice.dose, n, rule.cut_order, previous, used)
+        shares = None
+        if rule.per_dose and ideal is not None:
+            # the rule's own doses at each time: each falls by the same amount
+            ideal = _per_dose(ideal, choice.dose)
+            if ideal is not None and all(v == 0 or v in active.best for v in ideal):
+                shares = ideal
+        if shares is None:
+            shares = active.split(choice.dose, n, rule.cut_order, previous, used)
         assert shares is not None, "every candidate is a makeable daily dose"
+        if rule.per_dose and ideal is not None and shares != ideal:
+            findings.append(_per_dose_missed(number, rx.times, ideal, shares))
         if rule.cut_order != "even" and previous is not None:
             findings += _raised_times(number, rx.times, previous, shares, rule)
+            out_of_order += _out_of_order(number, rx.times, previous, shares, rule.cut_order)
         administrations = tuple(
             Administration(time, active.compose(share).units)
             for time, share in zip(rx.times, shares, strict=True)
@@ -580,7 +756,152 @@ def _walk(
                 f"the plan would last more than {MAX_PLAN_DAYS // 365} years; choose larger "
                 f"cuts or shorter intervals",
             )
+    findings += _order_findings(out_of_order, rule)
+    findings += _bounded(bounded, rule)
     return steps, findings
+
+
+def _below(
+    daily: Sequence[Decimal], current: Decimal, floor: Decimal
+) -> tuple[Sequence[Decimal], Sequence[Decimal]]:
+    """The daily doses (ascending) above 0 and below ``current``, and those of them at or
+    above ``floor``: what a step may take, and what it may take within the cap."""
+    top = bisect_left(daily, current)
+    first = bisect_right(daily, Decimal(0))
+    return daily[first:top], daily[max(first, bisect_left(daily, floor)) : top]
+
+
+def _capped(number: int, current: Decimal, asked: Decimal, floor: Decimal, rule: Rule) -> Finding:
+    if asked <= 0:
+        text = (
+            f"The rule's next step from {format_mg(current)}/day is the stop; the plan goes on "
+            f"down to the smallest dose the products make, so from here each step aims at the "
+            f"cap of {format_percent(rule.max_cut)} % ({format_mg(normalize(floor))}/day first)."
+        )
+    else:
+        text = (
+            f"The rule asked for {format_mg(asked)}/day from {format_mg(current)}/day; cuts "
+            f"are capped at {format_percent(rule.max_cut)} %, so the step aims at "
+            f"{format_mg(normalize(floor))}/day."
+        )
+    return Finding("info", "cut-capped", text, _cap_source(rule), number)
+
+
+def _runs(numbers: Sequence[int]) -> list[list[int]]:
+    """Step numbers in runs of consecutive steps."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][-1] == n - 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return runs
+
+
+def _bounded(bounded: Sequence[tuple[int, int]], rule: Rule) -> list[Finding]:
+    """One warning per run of steps held to the longest lengthened step."""
+    asked = dict(bounded)
+    out = []
+    for run in _runs(sorted(asked)):
+        need = sorted({asked[n] for n in run})
+        days = f"{need[0]} days" if len(need) == 1 else f"{need[0]} to {need[-1]} days"
+        if need[-1] > MAX_PLAN_DAYS:
+            days = f"more than {MAX_PLAN_DAYS // 365} years"
+        where = f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
+        out.append(
+            Finding(
+                "warning",
+                "longest-step",
+                f"{where}: keeping the rule's pace after the cut would need "
+                f"{'a step' if len(run) == 1 else 'steps'} of {days}; "
+                f"{'it lasts' if len(run) == 1 else 'each lasts'} {rule.longest_step_days} days, "
+                f"taper's longest lengthened step (--longest-step), so there the plan goes "
+                f"faster than the rule.",
+                f"taper's own bound on a lengthened step ({rule.longest_step_days} days), not a "
+                f"clinical figure",
+                run[0],
+            )
+        )
+    return out
+
+
+def _per_dose(ideal: Sequence[Decimal], dose: Decimal) -> tuple[Decimal, ...] | None:
+    """A per-dose rule's doses at each time for a day of ``dose``: each dose it takes falls
+    by the same amount; ``None`` where that would take a dose below zero."""
+    taken = [v for v in ideal if v > 0]
+    if not taken:
+        return None
+    each = (sum(ideal, Decimal(0)) - dose) / len(taken)
+    shares = tuple(normalize(v - each) if v > 0 else Decimal(0) for v in ideal)
+    return None if any(v < 0 for v in shares) else shares
+
+
+#: an administration time in words, as a sentence says it
+_AT = {"morning": "in the morning", "midday": "at midday", "evening": "in the evening"}
+
+
+def _per_dose_missed(
+    number: int, times: Sequence[str], ideal: Sequence[Decimal], shares: Sequence[Decimal]
+) -> Finding:
+    def doses(values: Sequence[Decimal]) -> str:
+        return ", ".join(
+            f"{format_mg(v) if v > 0 else 'none'} {_AT.get(t, 'at ' + t)}"
+            for t, v in zip(times, values, strict=True)
+        )
+
+    return Finding(
+        "warning",
+        "per-dose-not-kept",
+        f"The rule lowers each dose by the same amount, to {doses(ideal)}; the products cannot "
+        f"make that, so the step takes {doses(shares)}.",
+        "the rule's own method",
+        number,
+    )
+
+
+def _out_of_order(
+    number: int,
+    times: Sequence[str],
+    previous: Sequence[Decimal],
+    shares: Sequence[Decimal],
+    order: str,
+) -> list[tuple[int, str]]:
+    """Where a step cuts a dose the rule's cut order keeps while another is still taken."""
+    fell = [i for i, (p, s) in enumerate(zip(previous, shares, strict=True)) if s < p]
+    if order == "morning-first":
+        # a later dose falls while an earlier one is still taken
+        wrong = [i for i in fell if any(shares[j] > 0 for j in range(i))]
+    else:  # bedtime-last: the bedtime dose falls while another is still taken
+        last = len(shares) - 1
+        wrong = [last] if last in fell and any(v > 0 for v in shares[:last]) else []
+    return [(number, times[i]) for i in wrong]
+
+
+def _order_findings(out_of_order: Sequence[tuple[int, str]], rule: Rule) -> list[Finding]:
+    """One warning per run of steps where the products could not keep the rule's cut order."""
+    if not out_of_order:
+        return []
+    runs = _runs(sorted({n for n, _ in out_of_order}))
+    first = {
+        "morning-first": "the morning dose goes to zero first",
+        "bedtime-last": "the bedtime dose is kept to the last",
+    }
+    out = []
+    for run in runs:
+        times = sorted({t for n, t in out_of_order if n in run}, key=TIMES.index)
+        where = f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
+        out.append(
+            Finding(
+                "warning",
+                "cut-order-not-kept",
+                f"{where}: the rule's cut order says {first[rule.cut_order]}, but the products "
+                f"cannot make the day's dose that way, so the {' and '.join(times)} dose falls "
+                f"while an earlier one is still taken.",
+                rule.source or "the clinician's cut order (--cut-order)",
+                run[0],
+            )
+        )
+    return out
 
 
 def _run_out(candidates: Sequence[Decimal], current: Decimal, target: Decimal) -> bool:
@@ -620,7 +941,12 @@ def _raised_times(
 
 
 def _unfinished(
-    rule: Rule, start: Decimal, current: Decimal, holds_done: set[int], step: int
+    rule: Rule,
+    start: Decimal,
+    current: Decimal,
+    holds_done: set[int],
+    step: int,
+    why: str = "the products make no smaller dose",
 ) -> list[Finding]:
     """What the rule asked for that a plan stopping early from ``current`` leaves undone."""
     missing = []
@@ -636,8 +962,8 @@ def _unfinished(
         Finding(
             "warning",
             "rule-not-completed",
-            f"The plan stops from {format_mg(current)}/day (no smaller dose is within the cap), "
-            f"so it does not reach {' or '.join(missing)}.",
+            f"The plan stops from {format_mg(current)}/day ({why}), so it does not reach "
+            f"{' or '.join(missing)}.",
             rule.source,
             step,
         )
@@ -666,7 +992,7 @@ def _keeps_times(
 
 
 def _choose(
-    candidates: list[Decimal],
+    candidates: Sequence[Decimal],
     current: Decimal,
     target: Decimal,
     days: int,
@@ -688,7 +1014,10 @@ def _choose(
             ratio = Decimal(repr(round(share, 9)))
         else:
             ratio = (current - dose) / (current - target)
-        days = ceil_int(Decimal(days) * ratio)
+        days = min(ceil_int(Decimal(days) * ratio), MAX_PLAN_DAYS + 1)
+    elif dose < current <= target:
+        # the rule asks for less than a measurable cut: no step would keep its pace
+        days = MAX_PLAN_DAYS + 1
     return _Choice(dose, days)
 
 
@@ -698,6 +1027,7 @@ def _adjusted(
     asked: Decimal,
     aimed: Decimal,
     choice: _Choice,
+    days: int,
     rule_days: int,
     rule: Rule,
 ) -> Finding:
@@ -708,29 +1038,7 @@ def _adjusted(
         f"({format_percent(asked_cut)} % less); the products make "
         f"{format_mg(choice.dose)}/day ({format_percent(made_cut)} % less)"
     )
-    if choice.days != rule_days:
-        text += (
-            f", so the step lasts {choice.days} days instead of {rule_days} to keep the rule's pace"
-        )
+    if days != rule_days:
+        keep = " to keep the rule's pace" if days == choice.days else ""
+        text += f", so the step lasts {days} days instead of {rule_days}{keep}"
     return Finding("info", "target-adjusted", text + ".", rule.source, number)
-
-
-def _refuse_first_cut(rx: Prescription, rule: Rule, daily: list[Decimal], current: Decimal) -> None:
-    """Refuse a plan whose products cannot make even its first cut within the cap."""
-    below = [v for v in daily if 0 < v < current]
-    if not below:
-        raise PlanRefused(
-            "dose",
-            format_mg(current),
-            f"the products make nothing smaller (the smallest is {format_mg(daily[1])}/day "
-            f"in {len(rx.times)} doses); there is nothing to taper with them",
-        )
-    nxt = below[-1]
-    raise PlanRefused(
-        "dose",
-        format_mg(current),
-        f"the products cannot cut it by {format_percent(rule.max_cut)} % or less: the next dose "
-        f"they make is {format_mg(nxt)}/day ({format_percent((current - nxt) / current)} % less)",
-        "add a product with a smaller strength, allow more pieces per dose, "
-        "or raise the cap with --max-cut",
-    )

@@ -22,7 +22,7 @@ from .errors import InputError, PlanRefused
 from .planner import _refuse_errors, _start_date, plan
 from .rules import PRESETS, Rule
 from .schedule import Administration, Finding, Prescription, Replan, Schedule, Step
-from .validation import check, parse_overrides
+from .validation import PLANNER_CODES, check, parse_overrides
 
 
 def replan(
@@ -158,7 +158,7 @@ def replan(
         new.rule_description,
         schedule.rule_name,
     )
-    findings = [f for f in new.findings if f.code in ("target-adjusted", "cut-capped")]
+    findings = [f for f in new.findings if f.code in PLANNER_CODES]
     findings = [replace(f, step=f.step + offset) if f.step is not None else f for f in findings]
     findings.append(
         Finding(
@@ -224,11 +224,14 @@ def _rule(schedule: Schedule, rule: Rule | str | None) -> Rule:
 def _with_products(catalog: Catalog, drug: str, products: tuple[Product, ...]) -> Catalog:
     """The catalog with any product the plan used that it does not list (a formulary's)."""
     listed = catalog.drug(drug)
-    missing = [p for p in products if p not in listed.products]
-    if not missing:
+    if all(p in listed.products for p in products):
         return catalog
+    # the plan's own products in place of the catalog's of the same id (a tablet halved, a
+    # liquid measured otherwise), then any the catalog does not list (a formulary's)
+    mine = {p.id: p for p in products}
+    kept = tuple(mine.pop(p.id, p) for p in listed.products)
     drugs = dict(catalog.drugs)
-    drugs[listed.name] = replace(listed, products=(*listed.products, *missing))
+    drugs[listed.name] = replace(listed, products=(*kept, *mine.values()))
     return replace(catalog, drugs=drugs)
 
 
@@ -239,7 +242,7 @@ def read_plan(
 
     Products are found in the catalog by their ids; findings are made afresh.
     """
-    from .external import _read_text, read_switch
+    from .external import _read_text, plan_products, read_switch
 
     cat = catalog or load_catalog()
     if formulary is not None:
@@ -252,7 +255,10 @@ def read_plan(
         raise InputError(str(path), "", "a plan written by taper (format taper-plan/1)")
     try:
         drug = cat.drug(str(data["drug"]))
+        region = str(data.get("region", "us"))
+        allowed = plan_products(data, drug, region, str(path))
         products = {p.id: p for p in drug.products}
+        products.update({p.id: p for p in allowed})
         times = tuple(data.get("times") or ())
         rx = Prescription(
             drug.name,
@@ -303,9 +309,11 @@ def read_plan(
             rule_name=name,
             rule_description=str((data.get("rule") or {}).get("description", "")),
             rule_source=str((data.get("rule") or {}).get("source", "")),
-            max_cut=Decimal(str(limits.get("max_cut_pct", "25"))) / 100,
+            max_cut=Decimal(str(limits.get("cap_pct", limits.get("max_cut_pct", "25")))) / 100,
             steps=tuple(steps),
-            products=tuple(p for p in drug.products if p in used) or drug.products,
+            products=allowed
+            if "products" in data
+            else tuple(p for p in drug.products if p in used) or drug.products,
             catalog_version=str(data.get("catalog", "")),
             drug_display=drug.display,
             drug_tall_man=drug.tall_man,

@@ -39,6 +39,10 @@ GUIDELINE_SOURCE = (
     "Joint Clinical Practice Guideline on Benzodiazepine Tapering "
     "(ASAM and nine societies, J Gen Intern Med), 2025, Recommendation 6"
 )
+#: the longest a step is lengthened to keep a rule's pace after a steeper cut than it asked
+#: (12 weeks): taper's own bound, not a figure from a source, so that no plan holds one dose
+#: for months on end; ``--longest-step`` changes it
+LONGEST_STEP_DAYS = 84
 
 
 def _pct(fraction: Decimal) -> str:
@@ -371,6 +375,15 @@ class Rule:
         ``even`` (share the day's dose evenly, the larger share at bedtime),
         ``morning-first`` (cut the morning dose to zero before later ones) or
         ``bedtime-last`` (keep the bedtime dose while the others are cut).
+    per_dose
+        Whether the cut falls equally on each dose of the day (the clonazepam label's
+        0.125 mg less at each of two doses), rather than on the day's total.
+    longest_step_days
+        The longest a step is lengthened to keep the pace after a steeper cut than asked
+        (taper's own bound, 84 days by default); a rule's own interval may be longer.
+    halve
+        Tablets with a break line but no labelled functional score that the clinician
+        allows halving (off-licence), as product ids or ``tablet:2mg``.
     drugs
         The drugs the rule was written for; empty for any drug.
     source
@@ -390,10 +403,16 @@ class Rule:
     source: str = ""
     cap_note: str = field(default="the 2025 Joint Clinical Practice Guideline's upper bound")
     summary: str = ""
+    per_dose: bool = False
+    longest_step_days: int = LONGEST_STEP_DAYS
+    halve: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_cut, Decimal) or not Decimal(0) < self.max_cut < 1:
             raise InputError("max_cut", self.max_cut, "a cap above 0 % and below 100 %")
+        days = self.longest_step_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+            raise InputError("longest_step", days, "a step of 1 to 3650 days")
         if self.cut_order not in CUT_ORDERS:
             raise InputError("cut_order", self.cut_order, f"one of {', '.join(CUT_ORDERS)}")
         if self.final_fraction is not None and not Decimal(0) < self.final_fraction < 1:
@@ -429,8 +448,76 @@ class Rule:
             extra.append("the morning dose is cut to zero before later doses")
         if self.cut_order == "bedtime-last":
             extra.append("the bedtime dose is kept while the other doses are cut")
-        extra.append(f"no single cut above {_pct(self.max_cut)} before the stop")
+        if self.halve:
+            extra.append(f"halving allowed: {', '.join(self.halve)}")
+        extra.append(
+            f"no cut above {_pct(self.max_cut)} but those the products force, each followed by "
+            f"a longer step"
+        )
         return "; ".join([words, *extra])
+
+
+def ideal_steps(rule: Rule, start: Decimal, days: int) -> list[tuple[Decimal, int]]:
+    """The rule's doses over ``days`` days from the first cut, on exact numbers, as
+    (dose, days) steps.
+
+    No products stand in the way: each step is the rule's target (within its cap) for the
+    rule's interval (or a hold's), and after the rule's own stop the dose is zero.
+    """
+    final = rule.final_level(start)
+    out: list[tuple[Decimal, int]] = []
+    left = days
+    current = start
+    holds_done: set[int] = set()
+    while left > 0:
+        proposal = rule.propose(current, start, frozenset(holds_done))
+        target = max(proposal.target, current * (1 - rule.max_cut))
+        if proposal.target <= 0 or (final is not None and current <= final and out):
+            out.append((Decimal(0), left))
+            break
+        length = proposal.days
+        for i, hold in enumerate(rule.holds):
+            if i not in holds_done and target <= hold.level(start):
+                holds_done.add(i)
+                length = max(length, hold.days)
+        out.append((target, min(length, left)))
+        left -= length
+        current = target
+    return out
+
+
+def ideal_doses(rule: Rule, start: Decimal, days: int) -> list[Decimal]:
+    """The rule's dose on each of ``days`` days from the first cut (:func:`ideal_steps`)."""
+    return [dose for dose, length in ideal_steps(rule, start, days) for _ in range(length)]
+
+
+def largest_fall(start: Decimal, daily: list[Decimal], window: int = 14) -> Decimal:
+    """The largest fall within ``window`` days of any cut, as a share of the dose before it.
+
+    ``daily`` is the dose on each day from the first cut; the window ends on the series'
+    last day at the latest.
+    """
+    return largest_step_fall(start, [(d, 1) for d in daily], window)
+
+
+def largest_step_fall(
+    start: Decimal, steps: list[tuple[Decimal, int]], window: int = 14
+) -> Decimal:
+    """:func:`largest_fall` over (dose, days) steps, without a list of days."""
+    worst = Decimal(0)
+    before = start
+    for i, (dose, _) in enumerate(steps):
+        if dose < before and before > 0:
+            # the dose on the window's last day: walk on from this step, up to the series' end
+            left, end = window - 1, dose
+            for later, length in steps[i:]:
+                end = later
+                if left < length:
+                    break
+                left -= length
+            worst = max(worst, (before - end) / before)
+        before = dose
+    return worst
 
 
 def _preset(name: str, pace: Pace, source: str, **kw: Any) -> Rule:
@@ -465,6 +552,9 @@ PRESETS: dict[str, Rule] = {
                 "halves the dose"
             ),
             summary="cut 0.125 mg at each of the two daily doses (0.25 mg/day) every 3 days",
+            per_dose=True,
+            # the label's last dose: 0.125 mg twice daily, then completely withdrawn
+            final_mg=_D("0.25"),
         ),
         _preset(
             "bnf-eighth",
@@ -486,6 +576,8 @@ PRESETS: dict[str, Rule] = {
             max_cut=_D("0.5"),
             drugs=("diazepam",),
             cap_note="its own fixed steps: below 5 mg, 0.5 mg steps halve 1 mg to 0.5 mg",
+            # the bands' last dose: 0.5 mg steps to zero end at 0.5 mg/day
+            final_mg=_D("0.5"),
         ),
         _preset(
             "nhs-scotland-diazepam",
@@ -496,6 +588,8 @@ PRESETS: dict[str, Rule] = {
             cut_order="morning-first",
             drugs=("diazepam",),
             cap_note="its own fixed steps: 1 mg steps halve the dose from 2 mg to 1 mg",
+            # 1 mg steps to zero: the published schedule's last dose is 1 mg/day
+            final_mg=_D(1),
         ),
         _preset(
             "deprescribing-bzra",
@@ -510,6 +604,8 @@ PRESETS: dict[str, Rule] = {
             "12.5 % near the end",
             max_cut=_D("0.5"),
             cap_note="its own steps: 25 % of the start becomes 33 % then 50 % of the current dose",
+            # the last step leaves 12.5 % of the start, then the stop
+            final_fraction=_D("0.125"),
         ),
         _preset(
             "nougg-proportional",
@@ -583,6 +679,8 @@ _TOP_KEYS = {
     "cut_order",
     "drugs",
     "holds",
+    "halve",
+    "longest_step",
 }
 
 
@@ -614,6 +712,17 @@ def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
                 kw["final_mg"] = parse_dose(raw, f"{origin}: final_dose")
         if "cut_order" in data:
             kw["cut_order"] = _text(data, "cut_order", origin)
+        if "longest_step" in data:
+            kw["longest_step_days"] = parse_days(
+                _text(data, "longest_step", origin), f"{origin}: longest_step"
+            )
+        halve = data.get("halve", [])
+        if not isinstance(halve, list) or any(not isinstance(h, str) or not h for h in halve):
+            raise CatalogError(
+                f"{origin}: halve", halve, 'a list of tablets, e.g. ["diazepam-tab-2"]'
+            )
+        if halve:
+            kw["halve"] = tuple(h.strip().lower() for h in halve)
         drugs = data.get("drugs", [])
         if not isinstance(drugs, list) or any(not isinstance(d, str) for d in drugs):
             raise CatalogError(f"{origin}: drugs", drugs, "a list of drug names")
@@ -754,11 +863,15 @@ def build_rule(
     holds: tuple[str, ...] = (),
     max_cut: str | None = None,
     final_dose: str | None = None,
+    longest_step: str | None = None,
+    halve: tuple[str, ...] = (),
 ) -> Rule:
     """A rule from the CLI's choices: a preset or protocol file, then inline overrides.
 
     ``reduce`` (``10%`` or ``0.25mg``) replaces the rule's pace; ``every`` alone
-    changes its interval; ``holds`` add holds; ``max_cut`` replaces the cap.
+    changes its interval; ``holds`` add holds; ``max_cut`` replaces the cap;
+    ``longest_step`` the bound on a lengthened step; ``halve`` adds tablets the
+    clinician allows halving.
 
     Examples
     --------
@@ -798,6 +911,11 @@ def build_rule(
         base = replace(
             base, max_cut=parse_percent(max_cut, "--max-cut"), cap_note="set by the clinician"
         )
+    if longest_step is not None:
+        base = replace(base, longest_step_days=parse_days(longest_step, "--longest-step"))
+    if halve:
+        more = tuple(h.strip().lower() for h in halve if h.strip())
+        base = replace(base, halve=(*base.halve, *(h for h in more if h not in base.halve)))
     if final_dose is not None:
         if final_dose.strip().endswith("%"):
             base = replace(

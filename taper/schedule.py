@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Product
@@ -62,7 +63,7 @@ class Administration:
     time: str
     units: tuple[Unit, ...]
 
-    @property
+    @cached_property
     def dose(self) -> Decimal:
         """The mg taken at this time: the sum of its units."""
         return normalize(sum((u.dose for u in self.units), Decimal(0)))
@@ -94,7 +95,7 @@ class Step:
         if self.days < 1:
             raise ValueError(f"days: got {self.days}; a step lasts at least one day")
 
-    @property
+    @cached_property
     def dose(self) -> Decimal:
         """The realised daily dose."""
         return normalize(sum((a.dose for a in self.administrations), Decimal(0)))

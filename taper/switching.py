@@ -21,16 +21,20 @@ from .catalog import Catalog, load_catalog, load_formulary
 from .dispensing import Dispenser, dispenser_for
 from .doses import format_mg, normalize, parse_dose
 from .equivalence import DEFAULT_TABLE, GUIDANCE, convert, exact_ratio, mg_of
-from .errors import FindingsRefused, InputError, PlanRefused
+from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
 from .planner import (
     _refuse_errors,
     _start_date,
     _unit_limit,
     administration_times,
+    allow_halving,
     make_patient,
-    plan,
+    make_plan,
+    parse_increment,
+    remeasure,
     select_products,
 )
+from .rules import Rule, build_rule
 from .schedule import Administration, Finding, Schedule, Stage, Switch
 from .validation import apply_overrides, check, check_prescription, parse_overrides
 
@@ -76,6 +80,9 @@ def plan_switch(
     weight_kg: str | Decimal | None = None,
     use_months: int | None = None,
     overrides: Any = None,
+    rule: Rule | str | None = None,
+    halve: Any = (),
+    liquid_increment: str | Decimal | None = None,
     **taper: Any,
 ) -> Schedule:
     """Switch from ``drug`` to ``switch_to`` in stages, then taper ``switch_to``.
@@ -116,7 +123,12 @@ def plan_switch(
     conversion = convert(Decimal(1), source.name, target.name, table=table, catalog=cat)
     ratio = exact_ratio(conversion.table, source.name, target.name)
     whole = convert(start_dose, source.name, target.name, table=table, catalog=cat)
-    old_products = select_products(source, region, products)
+    the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
+    tokens = (*the_rule.halve, *(h.strip().lower() for h in halve if h.strip()))
+    increment = None if liquid_increment is None else parse_increment(liquid_increment)
+    old_products, old_unmatched = allow_halving(
+        remeasure(select_products(source, region, products), increment), tokens
+    )
     old_limit, old_raised = _unit_limit(old_products, start_dose, n, max_units, source.name)
     old = dispenser_for(old_products, old_limit)
     shares = old.split(start_dose, n)
@@ -129,7 +141,18 @@ def plan_switch(
             f"it cannot be switched one dose at a time",
         )
     start_equivalent = Fraction(start_dose) * ratio
-    new_products = select_products(target, region, switch_products, "--switch-products")
+    new_products, new_unmatched = allow_halving(
+        remeasure(select_products(target, region, switch_products, "--switch-products"), increment),
+        tokens,
+    )
+    unmatched = [t for t in old_unmatched if t in new_unmatched]
+    if unmatched:
+        raise UnknownNameError(
+            "--halve",
+            unmatched[0],
+            "tablets in this plan: "
+            + ", ".join(p.id for p in (*old_products, *new_products) if p.form == "tablet"),
+        )
     try:
         new_limit, new_raised = _unit_limit(
             new_products, mg_of(start_equivalent), n, max_units, target.name
@@ -188,9 +211,10 @@ def plan_switch(
             "dose", format_mg(start_dose), f"no {target.name} dose the products make is this small"
         )
     try:
-        taper_plan = plan(
+        taper_plan = make_plan(
             target.name,
             new_total,
+            rule=replace(the_rule, halve=()),
             per_day=n,
             start=day,
             region=region,
@@ -201,6 +225,9 @@ def plan_switch(
             weight_kg=weight_kg,
             use_months=use_months,
             overrides=accepted,
+            halve=[t for t in tokens if t not in new_unmatched],
+            liquid_increment=liquid_increment,
+            start_shares=[replaced.get(t, Decimal(0)) for t in times],
             **taper,
         )
     except FindingsRefused as exc:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from .doses import format_number, format_percent, normalize
+from .rules import ideal_doses as rule_ideal
+from .rules import largest_fall
 from .schedule import Schedule
 
 #: the window the 2025 Joint Clinical Practice Guideline states its pace over
@@ -40,6 +42,14 @@ class Fidelity:
     #: because the new drug's products could not make each dose's equivalent
     switch_stages: int = 0
     switch_fall: Decimal = Decimal(0)
+    #: the cuts the products forced (above the cap, nothing between), and the largest of them
+    forced_cuts: int = 0
+    largest_forced_cut: Decimal = Decimal(0)
+    #: the stop: the dose the plan stops from, the smallest daily dose its products make, and
+    #: the days at the last dose before the stop
+    stop_mg: Decimal = Decimal(0)
+    terminal_mg: Decimal = Decimal(0)
+    stop_after_days: int = 0
 
     def as_dict(self) -> dict[str, str | int]:
         """The measures as plain data, decimals as exact strings."""
@@ -62,6 +72,21 @@ class Fidelity:
                 f"{self.units_per_day_max}; products a day: most {self.products_per_day_max}, "
                 f"{self.products_in_all} in all",
                 f"steps the products changed: {self.steps_changed} of {self.steps}",
+                (
+                    f"forced cuts: {self.forced_cuts}, the largest "
+                    f"{format_percent(self.largest_forced_cut)} %"
+                    if self.forced_cuts
+                    else "forced cuts: none"
+                ),
+                f"stop: from {format_number(self.stop_mg)} mg/day after {self.stop_after_days} "
+                f"days ("
+                + (
+                    "the smallest daily dose the products make"
+                    if self.stop_mg <= self.terminal_mg
+                    else f"above the smallest the products make, {format_number(self.terminal_mg)}"
+                    f" mg/day"
+                )
+                + "), a cut of 100 %",
                 *(
                     [
                         f"switch: {self.switch_stages} stages, the equivalent falls "
@@ -76,28 +101,9 @@ class Fidelity:
 
 def ideal_doses(schedule: Schedule, days: int) -> list[Decimal]:
     """The rule's dose on each of ``days`` days from the start, on exact numbers."""
-    rule = schedule.rule
-    if rule is None:
+    if schedule.rule is None:
         raise ValueError("fidelity: the schedule does not carry its rule")
-    start = schedule.prescription.start_dose
-    final = rule.final_level(start)
-    out: list[Decimal] = []
-    current = start
-    holds_done: set[int] = set()
-    while len(out) < days:
-        proposal = rule.propose(current, start, frozenset(holds_done))
-        target = max(proposal.target, current * (1 - rule.max_cut))
-        if proposal.target <= 0 or (final is not None and current <= final and out):
-            out += [Decimal(0)] * (days - len(out))
-            break
-        length = proposal.days
-        for i, hold in enumerate(rule.holds):
-            if i not in holds_done and target <= hold.level(start):
-                holds_done.add(i)
-                length = max(length, hold.days)
-        out += [target] * length
-        current = target
-    return out[:days]
+    return rule_ideal(schedule.rule, schedule.prescription.start_dose, days)
 
 
 def _daily(schedule: Schedule) -> list[Decimal]:
@@ -106,13 +112,7 @@ def _daily(schedule: Schedule) -> list[Decimal]:
 
 def _largest_fall(start: Decimal, doses: list[Decimal]) -> Decimal:
     """The largest fall within any window that starts at a cut, as a share of the dose before."""
-    series = [start, *doses, Decimal(0)]
-    worst = Decimal(0)
-    for i in range(1, len(series) - 1):
-        if series[i] < series[i - 1]:
-            end = series[min(i + WINDOW_DAYS - 1, len(series) - 2)]
-            worst = max(worst, (series[i - 1] - end) / series[i - 1])
-    return worst
+    return largest_fall(start, doses, WINDOW_DAYS)
 
 
 def _switch_fall(schedule: Schedule, share: Decimal) -> Decimal:
@@ -131,11 +131,14 @@ def fidelity(schedule: Schedule) -> Fidelity:
     --------
     >>> from taper import plan
     >>> f = fidelity(plan("clonazepam", "2 mg", start="2027-01-04"))
-    >>> f.largest_cut <= f.rule_largest_cut + Decimal("0.15"), f.steps_changed > 0
-    (True, True)
+    >>> f.steps_changed > 0, f.forced_cuts, str(f.largest_forced_cut), str(f.stop_mg)
+    (True, 2, '0.5', '0.125')
     """
+    from .validation import forced_steps, terminal_dose
+
     realised = _daily(schedule)
     ideal = ideal_doses(schedule, len(realised))
+    forced = forced_steps(schedule)
     start = schedule.prescription.start_dose
     cuts = [s.cut for s in schedule.steps]
     ideal_cuts = [
@@ -171,4 +174,13 @@ def fidelity(schedule: Schedule) -> Fidelity:
         steps_changed=len({f.step for f in schedule.findings if f.code == "target-adjusted"}),
         switch_stages=len(schedule.switch.stages) if schedule.switch else 0,
         switch_fall=_switch_fall(schedule, share),
+        forced_cuts=len(forced),
+        largest_forced_cut=normalize(
+            max((s.cut for s in schedule.steps if s.number in forced), default=Decimal(0)).quantize(
+                share
+            )
+        ),
+        stop_mg=schedule.steps[-1].dose,
+        terminal_mg=terminal_dose(schedule.products, schedule.max_units) or Decimal(0),
+        stop_after_days=schedule.steps[-1].days,
     )

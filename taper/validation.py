@@ -9,17 +9,18 @@ read in full is itself a finding.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import reduce
+from functools import lru_cache, reduce
 
 from .catalog import Catalog, DoseRange, Drug, Product
 from .dispensing import dispenser_for
 from .doses import format_mg, format_number, format_percent, normalize
 from .errors import InputError
-from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
+from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE, Rule, ideal_steps, largest_step_fall
 from .schedule import Finding, Patient, Schedule, Stage, Switch
 
 # --- sources of the figures the checks use ---------------------------------
@@ -47,8 +48,6 @@ BEERS_SOURCE = (
 #: a dose this many times the documented maximum, or below the smallest strength divided by
 #: it, is taken for a unit slip
 SLIP_FACTOR = 10
-#: a final dose more than this many times the smallest the products make is called large
-FINAL_DOSE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,16 @@ CODES: dict[str, Code] = {
         "info", True, "the catalog documents no maximum to check the starting dose against"
     ),
     "cut-above-cap": Code(
-        "error", True, "a cut other than the final stop is larger than the plan's cap"
+        "error",
+        True,
+        "a cut other than the final stop is larger than the plan's cap, and passes over a dose "
+        "the products make",
+    ),
+    "forced-cut": Code(
+        "warning",
+        True,
+        "a cut larger than the cap that the products force: no dose they make lies between the "
+        "dose before it and the cap, so it goes to the next dose they make, with a longer step",
     ),
     "dose-rises": Code("error", True, "the daily dose rises from one step to the next"),
     "gap-or-overlap": Code(
@@ -124,8 +132,52 @@ CODES: dict[str, Code] = {
     "final-dose-large": Code(
         "warning",
         True,
-        "the last dose before the stop is more than twice the smallest daily dose the products "
-        "make",
+        "the plan stops from a dose above the smallest daily dose its products make (the "
+        "terminal dose): from which dose, after how long, its diazepam equivalent, and what "
+        "the clinician asked for (a final dose, the rule's last step, --at-low-doses stop)",
+    ),
+    "stop": Code(
+        "info",
+        True,
+        "how the plan stops: from the smallest daily dose its products make, after how long at "
+        "it, and that dose's diazepam equivalent across the tables",
+    ),
+    "longest-step": Code(
+        "warning",
+        True,
+        "keeping the rule's pace after a steeper cut would need a step longer than taper's "
+        "bound on a lengthened step (--longest-step, 84 days by default), so the step is held "
+        "to the bound and the plan goes faster than the rule there",
+    ),
+    "per-dose-not-kept": Code(
+        "warning",
+        True,
+        "the rule cuts each dose of the day by the same amount, and the products cannot make "
+        "that at a step: the doses the step takes instead",
+    ),
+    "cut-order-not-kept": Code(
+        "warning",
+        True,
+        "the rule's cut order (morning dose to zero first, or bedtime dose kept to the last) "
+        "cannot be kept at these steps with the products",
+    ),
+    "alternatives": Code(
+        "info",
+        True,
+        "a plan with forced cuts or an early stop: what would do better (a liquid, halving, a "
+        "switch to diazepam), each planned in full, with its effect",
+    ),
+    "halving-off-licence": Code(
+        "warning",
+        True,
+        "a tablet with a break line but no labelled functional score is halved, as the "
+        "clinician allowed (--halve): an off-licence use",
+    ),
+    "liquid-measure": Code(
+        "info",
+        True,
+        "a liquid whose label gives no measuring device is measured with taper's default "
+        "measure, a 1 mL oral syringe marked every 0.1 mL (--liquid-increment)",
     ),
     "short-for-long-term": Code(
         "warning",
@@ -151,8 +203,8 @@ CODES: dict[str, Code] = {
     "rule-not-completed": Code(
         "warning",
         True,
-        "the plan stops (no smaller dose is within the cap) before the rule's final dose or "
-        "one of its holds",
+        "the plan stops (the products make no smaller dose, or --at-low-doses stop) before the "
+        "rule's final dose or one of its holds",
     ),
     "switch-equivalence": Code(
         "info",
@@ -198,13 +250,14 @@ CODES: dict[str, Code] = {
         "info",
         True,
         "with --at-low-doses liquid: from this step the tablets could not make a cut as small "
-        "as the rule asks, so the doses use the formulary's liquid as well",
+        "as the rule asks, or would force one, so the doses use the liquid as well",
     ),
     "stopped-at-low-dose": Code(
         "warning",
         True,
-        "with --at-low-doses stop: the products could not make a cut as small as the rule asks, "
-        "so the plan stops from the lowest dose they can taper from at the rule's pace",
+        "with --at-low-doses stop: the products could not make a cut as small as the rule asks "
+        "(or would force one), so the plan stops from the lowest dose they can taper from at "
+        "the rule's pace",
     ),
     "no-start-dose": Code(
         "info",
@@ -266,6 +319,12 @@ class Timeline:
     #: a re-plan: the period that starts the new part, the dose actually taken before it,
     #: and whether going back up there was the clinician's stated choice
     restart: tuple[int, Decimal, bool] | None = None
+    #: the products the schedule takes (where known), for what only their use needs saying
+    used: tuple[Product, ...] = ()
+    #: what the clinician asked for that stops the plan early, in words (a final dose...)
+    stop_asked: str = ""
+    #: the rule's source, when the rule itself goes faster than the guideline's pace
+    faster_rule: str = ""
 
     @property
     def stop_date(self) -> date:
@@ -275,6 +334,7 @@ class Timeline:
 
 def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOURCE) -> Timeline:
     """The account of a plan made by taper."""
+    allowed = set(schedule.products)
     periods = []
     for step in schedule.steps:
         periods.append(
@@ -290,7 +350,7 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
                     for a in step.administrations
                 ),
                 units_allowed=all(
-                    u.product in schedule.products and u.count % u.product.split == 0
+                    u.product in allowed and u.count % u.product.split == 0
                     for a in step.administrations
                     for u in a.units
                 ),
@@ -301,6 +361,11 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
     if schedule.replan is not None:
         r = schedule.replan
         restart = (r.history + 1, r.current_dose, r.reinstate is not None)
+    used: dict[str, Product] = {}
+    for step in schedule.steps:
+        for admin in step.administrations:
+            for unit in admin.units:
+                used.setdefault(unit.product.id, unit.product)
     return Timeline(
         drug=drug,
         start_dose=rx.start_dose,
@@ -313,7 +378,43 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
         patient=rx.patient,
         cap_source=cap_source,
         restart=restart,
+        used=tuple(used.values()),
+        stop_asked=stop_asked(schedule),
+        faster_rule=_faster_rule(schedule),
     )
+
+
+def stop_asked(schedule: Schedule) -> str:
+    """What the clinician asked for that ends the plan where it ends, in words, if anything."""
+    if any(f.code == "stopped-at-low-dose" for f in schedule.findings):
+        return "the clinician asked to stop where the products run out of small cuts " + (
+            "(--at-low-doses stop)"
+        )
+    rule = schedule.rule
+    if rule is None or not schedule.steps:
+        return ""
+    start = schedule.replan.start_dose if schedule.replan else schedule.prescription.start_dose
+    final = rule.final_level(start)
+    if final is not None and schedule.steps[-1].dose <= final:
+        return f"the rule stops after {format_mg(final)}/day (its final dose)"
+    return ""
+
+
+def _faster_rule(schedule: Schedule) -> str:
+    """The rule's source, when the rule's own ideal doses fall faster than the guideline's pace."""
+    rule = schedule.rule
+    if rule is None or not schedule.steps:
+        return ""
+    if _rule_is_faster(rule, schedule.prescription.start_dose, schedule.duration_days):
+        return f"{rule.name}: {rule.source}" if rule.source else rule.name
+    return ""
+
+
+@lru_cache(maxsize=1024)
+def _rule_is_faster(rule: Rule, start: Decimal, days: int) -> bool:
+    """Whether the rule's own doses fall by more than the guideline's 25 % in 14 days."""
+    ideal = ideal_steps(rule, start, days)
+    return largest_step_fall(start, ideal, PACE_WINDOW_DAYS) > GUIDELINE_CAP
 
 
 # --- the prescription -------------------------------------------------------
@@ -552,7 +653,8 @@ def check_timeline(tl: Timeline, catalog: Catalog | None = None) -> list[Finding
     findings += _dispensing(tl)
     findings += _pace(tl)
     findings += _short_steps(tl, catalog)
-    findings += _final_dose(tl)
+    findings += _stop(tl, catalog)
+    findings += _products_used(tl, catalog)
     findings += _duration(tl)
     return findings
 
@@ -602,20 +704,70 @@ def _cuts(tl: Timeline) -> list[Finding]:
         elif previous > 0:
             cut = (previous - period.dose) / previous
             if cut > tl.max_cut:
-                out.append(
-                    Finding(
-                        "error",
-                        "cut-above-cap",
-                        f"The dose falls from {format_mg(previous)} "
-                        f"to {format_mg(period.dose)}/day, "
-                        f"a cut of {format_percent(cut)} %, above the cap of "
-                        f"{format_percent(tl.max_cut)} %.",
-                        tl.cap_source,
-                        period.number,
-                    )
-                )
+                out.append(_above_cap(tl, period, previous, cut))
         previous = period.dose
     return out
+
+
+def made_daily(tl: Timeline) -> list[Decimal] | None:
+    """Every daily dose the timeline's products make at its doses a day (``None``: unknown)."""
+    return daily_made(tl.products, tl.max_units, tl.doses_per_day)
+
+
+def daily_made(products: Sequence[Product], max_units: int, n: int) -> list[Decimal] | None:
+    """Every daily dose ``products`` make in ``n`` doses a day (``None``: no usable product)."""
+    usable = tuple(p for p in products if p.usable)
+    if not usable:
+        return None
+    return dispenser_for(usable, max_units).daily_doses(n)
+
+
+def forced_steps(schedule: Schedule) -> list[int]:
+    """The steps whose cut into them the products force (above the cap, nothing between)."""
+    made = daily_made(schedule.products, schedule.max_units, schedule.prescription.doses_per_day)
+    if made is None:
+        return []
+    return [
+        s.number
+        for s in schedule.steps
+        if s.previous_dose > s.dose and forced_cut(s.previous_dose, s.dose, schedule.max_cut, made)
+    ]
+
+
+def forced_cut(previous: Decimal, dose: Decimal, cap: Decimal, made: Sequence[Decimal]) -> bool:
+    """Whether a cut from ``previous`` to ``dose`` above ``cap`` is one the products force:
+    they make no dose between the two, so ``dose`` is the next one they make."""
+    cut = (previous - dose) / previous
+    return cut > cap and not any(dose < v < previous for v in made)
+
+
+def _above_cap(tl: Timeline, period: Period, previous: Decimal, cut: Decimal) -> Finding:
+    made = made_daily(tl)
+    fall = (
+        f"The dose falls from {format_mg(previous)} to {format_mg(period.dose)}/day, a cut of "
+        f"{format_percent(cut)} %"
+    )
+    if made is not None and forced_cut(previous, period.dose, tl.max_cut, made):
+        floor = normalize((previous * (1 - tl.max_cut)).quantize(Decimal("0.0001")))
+        return Finding(
+            "warning",
+            "forced-cut",
+            f"{fall}, above the cap of {format_percent(tl.max_cut)} %: the products make no dose "
+            f"between {format_mg(previous)}/day and the cap ({format_mg(floor)}/day), so "
+            f"{format_mg(period.dose)}/day is the next dose they make; the plan stays at it for "
+            f"{period.days} days.",
+            tl.cap_source,
+            period.number,
+        )
+    between = [v for v in made or () if period.dose < v < previous]
+    skipped = f"; the products make {format_mg(between[-1])}/day between the two" if between else ""
+    return Finding(
+        "error",
+        "cut-above-cap",
+        f"{fall}, above the cap of {format_percent(tl.max_cut)} %{skipped}.",
+        tl.cap_source,
+        period.number,
+    )
 
 
 def min_pieces(dose: Decimal, products: Sequence[Product]) -> int | None:
@@ -751,11 +903,18 @@ def _too_many(period: Period, pieces: int, limit: int) -> Finding:
 
 
 def _dose_on(tl: Timeline) -> Callable[[date], Decimal]:
+    starts = [p.start for p in tl.periods]
+    ends = [p.end for p in tl.periods]
+    contiguous = all(b == a + timedelta(days=1) for a, b in zip(ends, starts[1:], strict=False))
+
     def dose_on(day: date) -> Decimal:
         if day < tl.periods[0].start:
             return tl.start_dose if not tl.first_is_start else tl.periods[0].dose
-        for period in tl.periods:
-            if period.start <= day <= period.end:
+        if contiguous:  # the usual case: find the period by its start
+            i = bisect_right(starts, day) - 1
+            return tl.periods[i].dose if day <= ends[i] else Decimal(0)
+        for period, end in zip(tl.periods, ends, strict=True):
+            if period.start <= day <= end:
                 return period.dose
         return Decimal(0)
 
@@ -778,13 +937,19 @@ def _pace(tl: Timeline) -> list[Finding]:
     for run in _runs(sorted(worst)):
         top = max(run, key=lambda n: worst[n][0])
         fall, before, after = worst[top]
+        faster = (
+            f"; the rule itself goes faster than the guideline ({tl.faster_rule.split(':')[0]})"
+            if tl.faster_rule
+            else ""
+        )
         out.append(
             Finding(
                 "warning",
                 "pace-above-guideline",
                 f"{_steps_word(run)}: the dose falls by more than 25 % within 14 days (at most "
-                f"{format_percent(fall)} %, from {format_mg(before)} to {format_mg(after)}/day).",
-                PACE_SOURCE,
+                f"{format_percent(fall)} %, from {format_mg(before)} to {format_mg(after)}/day)"
+                f"{faster}.",
+                f"{PACE_SOURCE}; the rule: {tl.faster_rule}" if tl.faster_rule else PACE_SOURCE,
                 run[0],
             )
         )
@@ -822,29 +987,146 @@ def _short_steps(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
     return out
 
 
-def _final_dose(tl: Timeline) -> list[Finding]:
-    products = [p for p in tl.products if p.usable]
-    if not products:
-        return []
-    dispenser = dispenser_for(tuple(products), tl.max_units)
-    smallest = dispenser.smallest
-    last = tl.periods[-1]
-    if last.dose <= FINAL_DOSE_FACTOR * smallest:
-        return []
-    text = (
-        f"The last dose before the stop is {format_mg(last.dose)}/day, "
-        f"{format_number((last.dose / smallest).quantize(Decimal('0.1')))} times the smallest "
-        f"daily dose the products make ({format_mg(smallest)})"
+def diazepam_range(
+    drug: str, mg: Decimal, catalog: Catalog | None = None
+) -> tuple[Decimal, Decimal, int] | None:
+    """``mg`` of ``drug`` as diazepam: the lowest and highest across the tables, and how many
+    tables list it; ``None`` where no table does."""
+    from .catalog import load_catalog
+
+    if drug == "diazepam":
+        return (mg, mg, 0)
+    if catalog is None or catalog is load_catalog():
+        return _builtin_range(drug, mg)  # the built-in catalog's tables never change
+    return _range_in(drug, mg, catalog)
+
+
+@lru_cache(maxsize=1024)
+def _builtin_range(drug: str, mg: Decimal) -> tuple[Decimal, Decimal, int] | None:
+    from .catalog import load_catalog
+
+    return _range_in(drug, mg, load_catalog())
+
+
+def _range_in(drug: str, mg: Decimal, catalog: Catalog) -> tuple[Decimal, Decimal, int] | None:
+    from .equivalence import convert
+    from .errors import UnknownNameError
+
+    try:
+        conversion = convert(mg, drug, "diazepam", catalog=catalog)
+    except UnknownNameError:
+        return None
+    low, high = conversion.spread
+    return (low, high, len(conversion.across))
+
+
+def diazepam_equivalent(drug: str, mg: Decimal, catalog: Catalog | None = None) -> str:
+    """``mg`` of ``drug`` as diazepam, the range across the equivalence tables, in words."""
+    found = diazepam_range(drug, mg, catalog)
+    if found is None:
+        return "no equivalence table gives its diazepam equivalent"
+    low, high, tables = found
+    if not tables:
+        return f"{format_mg(mg)} of diazepam itself"
+    amount = format_mg(low) if low == high else f"{format_number(low)} to {format_mg(high)}"
+    return f"about {amount} of diazepam across {tables} table{'s' if tables > 1 else ''}"
+
+
+def terminal_dose(products: Sequence[Product], max_units: int) -> Decimal | None:
+    """The smallest daily dose the products make (at one administration of a day)."""
+    usable = tuple(p for p in products if p.usable)
+    return dispenser_for(usable, max_units).smallest if usable else None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """How a schedule stops: from which dose, after how long at it, against the terminal dose."""
+
+    from_mg: Decimal
+    after_days: int
+    terminal_mg: Decimal | None
+    asked: str
+    equivalent: str
+
+    @property
+    def above_terminal(self) -> bool:
+        """Whether the plan stops above the smallest daily dose its products make."""
+        return self.terminal_mg is not None and self.from_mg > self.terminal_mg
+
+
+def stop_of(schedule: Schedule, catalog: Catalog | None = None) -> Stop:
+    """How ``schedule`` stops (the chart, the PDF and the JSON say it as the checks do)."""
+    last = schedule.steps[-1]
+    return Stop(
+        last.dose,
+        last.days,
+        terminal_dose(schedule.products, schedule.max_units),
+        stop_asked(schedule),
+        diazepam_equivalent(schedule.prescription.drug, last.dose, catalog),
     )
-    below = [v for v in dispenser.daily_doses(tl.doses_per_day) if 0 < v < last.dose]
-    if below and (last.dose - below[-1]) / last.dose > tl.max_cut:
-        cut = format_percent((last.dose - below[-1]) / last.dose)
-        text += (
-            f"; the next dose they make, {format_mg(below[-1])}/day, would be a {cut} % cut, "
-            f"above the cap of {format_percent(tl.max_cut)} %, so a larger cap (--max-cut) "
-            f"or a smaller product would taper further"
+
+
+def _stop(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
+    """How the plan stops: from the terminal dose (a note), or above it (a warning)."""
+    last = tl.periods[-1]
+    terminal = terminal_dose(tl.products, tl.max_units)
+    equivalent = diazepam_equivalent(tl.drug.name, last.dose, catalog)
+    stop = (
+        f"The plan stops from {format_mg(last.dose)}/day after {last.days} days at it "
+        f"({equivalent})"
+    )
+    source = "taper plan contract: a plan goes down to the smallest dose its products make"
+    if terminal is None or last.dose <= terminal:
+        what = "" if terminal is None else ", the smallest daily dose its products make"
+        return [Finding("info", "stop", f"{stop}{what}.", source, last.number)]
+    asked = f"; {tl.stop_asked}" if tl.stop_asked else ""
+    return [
+        Finding(
+            "warning",
+            "final-dose-large",
+            f"{stop}, above the smallest daily dose its products make "
+            f"({format_mg(terminal)}/day in {tl.doses_per_day} "
+            f"dose{'s' if tl.doses_per_day > 1 else ''}){asked}.",
+            source,
+            last.number,
         )
-    return [Finding("warning", "final-dose-large", text + ".", tl.cap_source, last.number)]
+    ]
+
+
+def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
+    """What the use of a product needs saying: an off-licence halving, taper's own measure."""
+    out = []
+    for product in tl.used:
+        cite = product.source
+        if catalog is not None and product.source in catalog.sources:
+            cite = catalog.cite(product.source)
+        if product.halved_off_licence:
+            scoring = ""
+            if catalog is not None and "S20" in catalog.sources:
+                scoring = f"; {catalog.cite('S20')}"
+            out.append(
+                Finding(
+                    "warning",
+                    "halving-off-licence",
+                    f"The {product.name} is halved along its break line, as the clinician "
+                    f"allowed (--halve): it has no labelled functional score, so halving it is "
+                    f"off-licence; tell the patient how to break it and check the halves.",
+                    f"{cite}{scoring}",
+                )
+            )
+        if product.is_liquid and product.default_measure:
+            out.append(
+                Finding(
+                    "info",
+                    "liquid-measure",
+                    f"The {product.name} is measured with {product.measure}: its label's "
+                    f"measuring device is not in the catalog, so this is taper's own "
+                    f"assumption (--liquid-increment changes the marks); supply that "
+                    f"syringe with it.",
+                    f"taper's default liquid measure; {cite}",
+                )
+            )
+    return out
 
 
 def _duration(tl: Timeline) -> list[Finding]:
@@ -878,6 +1160,10 @@ def _duration(tl: Timeline) -> list[Finding]:
 
 PLANNER_CODES = (
     "target-adjusted",
+    "longest-step",
+    "per-dose-not-kept",
+    "cut-order-not-kept",
+    "alternatives",
     "kept-dose-raised",
     "cut-capped",
     "units-limit-raised",
@@ -1147,8 +1433,9 @@ def check(
     --------
     >>> from taper import plan
     >>> s = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
-    >>> sorted({f.code for f in check(s)})
-    ['pace-above-guideline', 'short-for-long-term', 'step-too-short']
+    >>> sorted({f.code for f in check(s)})  # doctest: +NORMALIZE_WHITESPACE
+    ['alternatives', 'final-dose-large', 'pace-above-guideline', 'short-for-long-term',
+     'step-too-short']
     """
     from .catalog import load_catalog
 

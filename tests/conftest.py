@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from taper.alternatives import _FOUND
 from taper.catalog import Catalog, load_catalog
 from taper.dispensing import dispenser_for
 
@@ -28,8 +29,9 @@ def _fresh_dispensers() -> None:
     """Under mutation testing, start each test with no dispenser left by an earlier one.
 
     mutmut runs each mutant in a process forked after the clean run; the dispensers cached
-    there (and the shares each remembers) would otherwise hide a mutant in the code that
-    fills those caches.
+    there (and the shares each remembers), and the alternatives found for a prescription,
+    would otherwise hide a mutant in the code that fills those caches.
     """
     if os.environ.get("MUTANT_UNDER_TEST"):
         dispenser_for.cache_clear()
+        _FOUND.clear()

@@ -542,7 +542,7 @@ def test_csv_to_stdout_still_shows_the_findings() -> None:
     assert code == 0
     assert out.startswith("drug,step,")
     assert "Findings:" in err
-    assert "final-dose-large" in err
+    assert "forced-cut" in err
 
 
 @pytest.mark.parametrize(
@@ -571,8 +571,10 @@ def test_the_plans_own_csv_checks_clean_on_its_own(tmp_path: Path, args: list[st
 @pytest.mark.parametrize(
     ("old", "new", "fragment"),
     [
-        ('"max_cut_pct": "25"', '"max_cut_pct": "900"', "a cap above 0 and below 100"),
-        ('"max_cut_pct": "25"', '"max_cut_pct": "0"', "a cap above 0 and below 100"),
+        ('"cap_pct": "25"', '"cap_pct": "900"', "a cap above 0 and below 100"),
+        ('"cap_pct": "25"', '"cap_pct": "0"', "a cap above 0 and below 100"),
+        ('"max_cut_pct": "50"', '"max_cut_pct": "900"', "a cap above 0 and below 100"),
+        ('"max_cut_pct": "50"', '"max_cut_pct": "-5"', "a cap above 0 and below 100"),
         ('"region": "us"', '"region": "fr"', "us or uk"),
     ],
 )

@@ -171,7 +171,14 @@ def test_cut_orders() -> None:
 def test_tablets_only_lengthen_steps_to_keep_the_pace() -> None:
     """Issue example: 10 % every 14 days from 2 mg with tablets only."""
     schedule = taper.plan("clonazepam", "2 mg", products=["tablet"], start=START)
-    assert max(s.cut for s in schedule) <= schedule.max_cut
+    forced = {f.step for f in schedule.findings if f.code == "forced-cut"}
+    # halves of the 0.5 mg tablet make 0.25 mg steps: 0.75 to 0.5 and 0.5 to 0.25 mg/day are
+    # the cuts above the cap, both forced
+    assert [(s.previous_dose, s.dose) for s in schedule if s.number in forced] == [
+        (D("0.75"), D("0.5")),
+        (D("0.5"), D("0.25")),
+    ]
+    assert all(s.cut <= schedule.max_cut for s in schedule if s.number not in forced)
     stretched = [s for s in schedule if s.days > 14]
     assert stretched
     said = {
@@ -179,11 +186,16 @@ def test_tablets_only_lengthen_steps_to_keep_the_pace() -> None:
         for f in schedule.findings
         if f.code == "target-adjusted" and "to keep the rule's pace" in f.message
     }
-    assert {s.number for s in stretched} == said
-    # the pace holds: each step lasts at least as long as 10 % every 14 days needs
+    bounded = {f.step for f in schedule.findings if f.code == "longest-step"}
+    assert {s.number for s in stretched} == said | forced
+    # the pace holds: each step lasts at least as long as 10 % every 14 days needs, but for
+    # a step held to taper's longest step (84 days), which says so
     for step in schedule:
         needed = 14 * (step.dose / step.previous_dose).ln() / D("0.9").ln()
-        assert step.days >= needed - 1
+        if step.number in bounded:
+            assert step.days == 84 < needed
+        else:
+            assert step.days >= needed - 1
 
 
 def test_a_liquid_follows_ten_percent_steps_to_the_end() -> None:
@@ -245,7 +257,7 @@ def test_liquid_plan_json_meets_the_contract(tmp_path: Path) -> None:
 
 
 def test_liquid_needs_a_liquid() -> None:
-    with pytest.raises(InputError, match="add one with --formulary FILE"):
+    with pytest.raises(InputError, match="compounded liquid can be added with --formulary FILE"):
         taper.plan("clonazepam", "2 mg", at_low_doses="liquid", start=START)
 
 
@@ -383,13 +395,18 @@ def test_fidelity_measures_a_plan_the_products_shaped() -> None:
     schedule = taper.plan("clonazepam", "2 mg", start=START)
     fid = taper.fidelity(schedule)
     assert fid.rule_largest_cut == D("0.1")
-    assert fid.largest_cut == D("0.25")
+    # the largest cut is the forced one from 0.25 to 0.125 mg/day, and the stop is said
+    assert fid.largest_cut == D("0.5")
+    assert (fid.forced_cuts, fid.largest_forced_cut) == (2, D("0.5"))
+    assert (fid.stop_mg, fid.terminal_mg, fid.stop_after_days) == (D("0.125"), D("0.125"), 84)
     assert 0 < fid.mean_gap_mg < fid.largest_gap_mg
     assert fid.steps_changed == 11
     assert fid.units_per_day_max == 6
     assert fid.products_in_all == 3
-    assert "steps the products changed: 11 of 12" in str(fid)
-    assert fid.as_dict()["largest_cut"] == "0.25"
+    assert "steps the products changed: 11 of 14" in str(fid)
+    assert "forced cuts: 2, the largest 50 %" in str(fid)
+    assert "stop: from 0.125 mg/day after 84 days (the smallest daily dose" in str(fid)
+    assert fid.as_dict()["largest_cut"] == "0.5"
 
 
 def test_a_liquid_tracks_the_rule_more_closely() -> None:

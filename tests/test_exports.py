@@ -29,7 +29,27 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
     assert data["drug"] == "clonazepam"
     assert data["start_dose_mg"] == "2"
     assert data["doses_per_day"] == 2
-    assert data["limits"] == {"max_cut_pct": "25", "max_units_per_administration": 4}
+    # the cap is 25 %; the products force a 50 % cut at the end, so no cut goes above 50 %
+    assert data["limits"] == {
+        "max_cut_pct": "50",
+        "cap_pct": "25",
+        "max_units_per_administration": 4,
+        "longest_step_days": 84,
+    }
+    assert [s["step"] for s in data["steps"] if s.get("forced_cut")] == [13, 14]
+    assert data["stop"] == {
+        "from_mg": "0.125",
+        "after_days": 84,
+        "terminal_mg": "0.125",
+        "above_terminal": False,
+        "asked": None,
+        "diazepam_equivalent_mg": ["1.25", "2.5"],
+    }
+    assert [p["id"] for p in data["products"]][:3] == [
+        "clonazepam-tab-0.5",
+        "clonazepam-tab-1",
+        "clonazepam-tab-2",
+    ]
     assert data["start_date"] == "2027-01-04"
     assert data["rule"]["name"] == "joint-guideline-2025"  # type: ignore[index]
     assert data["rule"]["description"].startswith("cut 10 % of the current dose every 14 days")  # type: ignore[index]
@@ -68,7 +88,7 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
             for t in ("morning", "bedtime")
         ],
     }
-    assert data["stop_date"] == "2027-08-29"
+    assert data["stop_date"] == "2028-01-14"
     assert {f["severity"] for f in data["findings"]} == {"warning", "info"}  # type: ignore[attr-defined]
     first = data["findings"][0]  # type: ignore[index]
     assert first["severity"] == "warning"

@@ -111,12 +111,16 @@ def test_liquid_strategy_names_the_liquid_and_tapers_in_its_measures() -> None:
     assert [d for d, *_ in steps(schedule)] == [
         "0.45", "0.405", "0.365", "0.33", "0.295", "0.265", "0.24", "0.215", "0.195", "0.175",
         "0.16", "0.145", "0.13", "0.12", "0.11", "0.1", "0.09", "0.08", "0.07", "0.06", "0.05",
-        "0.04", "0.03",
+        "0.04", "0.03", "0.02", "0.01",
     ]  # fmt: skip
+    # down to 0.01 mg/day, the liquid's smallest measure: from 0.03 mg/day each cut is forced
+    # (33.3 %, then 50 %), paced by 14 days x ln(2/3)/ln(0.9) = 54 days, then held to taper's
+    # longest step, 84 days, where the pace would need 14 x ln(1/2)/ln(0.9) = 93
     assert [s.days for s in schedule.steps] == [
         14, 14, 14, 14, 15, 15, 14, 15, 14, 15, 14, 14, 15, 14, 14, 14, 14, 16, 18, 21, 25,
-        30, 39,
+        30, 39, 54, 84,
     ]  # fmt: skip
+    assert [f.step for f in schedule.findings if f.code == "forced-cut"] == [24, 25]
     assert found(schedule, "liquid-from-here") == [
         (
             "info",
@@ -142,21 +146,39 @@ def test_stretch_is_the_default_and_never_switches_to_a_liquid() -> None:
 def test_capped_cuts_say_what_was_asked_and_where_the_step_aims() -> None:
     rule = build_rule(reduce="1mg", every="7d")
     schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    # past the rule's own end (its next dose below zero) each step aims at the cap, 25 % less,
+    # down to 0.125 mg/day; the last two cuts are forced, each paced by a longer step
+    # (7 days x 0.125 / 0.09375 = 9.3, then x 0.125 / 0.0625 = 14)
     assert steps(schedule) == [
         ("1.5", 7, False, "1", "2", 7),
         ("1.125", 7, False, "0.5", "1.5", 7),
         ("0.875", 7, False, "0.125", "1.125", 7),
+        ("0.75", 7, False, "-0.125", "0.875", 7),
+        ("0.625", 7, False, "-0.25", "0.75", 7),
+        ("0.5", 7, False, "-0.375", "0.625", 7),
+        ("0.375", 7, False, "-0.5", "0.5", 7),
+        ("0.25", 10, False, "-0.625", "0.375", 7),
+        ("0.125", 14, False, "-0.75", "0.25", 7),
     ]
     capped = (
         "The rule asked for {} mg/day from {} mg/day; cuts are capped at 25 %, so the step aims "
         "at {} mg/day."
     )
-    assert found(schedule, "cut-capped", "target-adjusted") == [
+    ended = (
+        "The rule's next step from 0.875 mg/day is the stop; the plan goes on down to the "
+        "smallest dose the products make, so from here each step aims at the cap of 25 % "
+        "(0.65625 mg/day first)."
+    )
+    assert found(schedule, "cut-capped", "target-adjusted")[:6] == [
         ("info", "cut-capped", capped.format("1", "2", "1.5"), REC6, 1),
         ("info", "cut-capped", capped.format("0.5", "1.5", "1.125"), REC6, 2),
         ("info", "cut-capped", capped.format("0.125", "1.125", "0.84375"), REC6, 3),
         ("info", "target-adjusted", adjusted("0.84375", "25", "0.875", "22.2", 3), OWN, 3),
+        ("info", "cut-capped", ended, REC6, 4),
+        ("info", "target-adjusted", adjusted("0.65625", "25", "0.75", "14.3", 4), OWN, 4),
     ]
+    assert [f.step for f in schedule.findings if f.code == "cut-capped"] == [1, 2, 3, 4]
+    assert [f.step for f in schedule.findings if f.code == "forced-cut"] == [8, 9]
 
 
 def test_a_capped_cut_to_zero_says_zero() -> None:
@@ -164,8 +186,9 @@ def test_a_capped_cut_to_zero_says_zero() -> None:
     schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
     first = found(schedule, "cut-capped")[0]
     assert first[2] == (
-        "The rule asked for 0 mg/day from 2 mg/day; cuts are capped at 25 %, so the step aims "
-        "at 1.5 mg/day."
+        "The rule's next step from 2 mg/day is the stop; the plan goes on down to the smallest "
+        "dose the products make, so from here each step aims at the cap of 25 % (1.5 mg/day "
+        "first)."
     )
     # the guideline's own cap is cited as the guideline, not as the rule's source
     assert first[3] == REC6
@@ -187,19 +210,21 @@ def test_a_rule_stopping_just_below_the_start_makes_a_plan() -> None:
 def test_a_plan_stopping_early_names_the_final_dose_and_the_hold_it_misses() -> None:
     rule = build_rule(final_dose="0.1mg", holds=("0.2mg:28d",))
     schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    # the hold at 0.2 mg/day is made at the first dose at or below it, 0.125 mg/day, for
+    # the longer of its 28 days and the forced cut's 84
     assert [s for s in steps(schedule)][-3:] == [
-        ("0.625", 25, False, "0.675", "0.75", 14),
-        ("0.5", 30, False, "0.5625", "0.625", 14),
         ("0.375", 39, False, "0.45", "0.5", 14),
+        ("0.25", 54, False, "0.3375", "0.375", 14),
+        ("0.125", 84, True, "0.225", "0.25", 14),
     ]
     assert found(schedule, "rule-not-completed") == [
         (
             "warning",
             "rule-not-completed",
-            "The plan stops from 0.375 mg/day (no smaller dose is within the cap), so it does "
-            "not reach its final dose of 0.1 mg/day or the hold at 0.2 mg/day.",
+            "The plan stops from 0.125 mg/day (the products make no smaller dose), so it does "
+            "not reach its final dose of 0.1 mg/day.",
             JOINT,
-            12,
+            14,
         )
     ]
 
@@ -218,7 +243,7 @@ def test_a_plan_past_the_step_limit_is_refused_with_the_limit(
 ) -> None:
     assert planner.MAX_STEPS == 1000
     monkeypatch.setattr(planner, "MAX_STEPS", 3)
-    rule = Rule("quarter", FixedAmount(D("0.5"), 7), max_cut=D("0.5"))
+    rule = Rule("quarter", FixedAmount(D("0.5"), 7), max_cut=D("0.5"), final_mg=D("0.5"))
     # 2 mg takes exactly 3 steps (1.5, 1, 0.5) and is made; 2.5 mg needs 4
     made = plan("testazepam", "2 mg", rule=rule, catalog=str(TINY), start=START)
     assert [str(s.dose) for s in made.steps] == ["1.5", "1", "0.5"]
@@ -255,14 +280,18 @@ def test_products_that_make_nothing_smaller_are_refused_with_the_smallest_dose()
     )
 
 
-def test_a_first_cut_above_the_cap_is_refused_with_the_next_dose() -> None:
+def test_a_first_cut_above_the_cap_is_made_to_the_next_dose_and_said() -> None:
     crawl = Rule("crawl", PercentOfCurrent(D("0.0001"), 1), max_cut=D("0.0001"))
-    with pytest.raises(PlanRefused) as refused:
-        plan("testazepam", "4 mg", rule=crawl, catalog=str(TINY), start=START)
-    assert str(refused.value) == (
-        "dose: got '4 mg'; the products cannot cut it by 0 % or less: the next dose they make "
-        "is 3.75 mg/day (6.2 % less) (add a product with a smaller strength, allow more pieces "
-        "per dose, or raise the cap with --max-cut)"
+    schedule = plan("testazepam", "4 mg", rule=crawl, catalog=str(TINY), start=START)
+    assert steps(schedule)[0] == ("3.75", 84, False, "3.9996", "4", 1)
+    assert found(schedule, "forced-cut")[0] == (
+        "warning",
+        "forced-cut",
+        "The dose falls from 4 mg to 3.75 mg/day, a cut of 6.2 %, above the cap of 0 %: the "
+        "products make no dose between 4 mg/day and the cap (3.9996 mg/day), so 3.75 mg/day "
+        "is the next dose they make; the plan stays at it for 84 days.",
+        REC6,
+        1,
     )
 
 
@@ -395,10 +424,10 @@ def test_fractions_of_the_start_left_undone_are_named_in_mg() -> None:
         (
             "warning",
             "rule-not-completed",
-            "The plan stops from 0.375 mg/day (no smaller dose is within the cap), so it does "
-            "not reach its final dose of 0.1 mg/day or the hold at 0.2 mg/day.",
+            "The plan stops from 0.125 mg/day (the products make no smaller dose), so it does "
+            "not reach its final dose of 0.1 mg/day.",
             "S",
-            12,
+            14,
         )
     ]
 

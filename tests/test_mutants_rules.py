@@ -41,7 +41,7 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown key",
         {"cut": "10%", "every": "14d", "speed": "fast"},
-        "clinic/slow.toml: speed: got 'speed'; known keys: bands, cut, cut_order, description, drugs, every, final_dose, holds, hyperbolic, max_cut, name, of, phases, source",  # noqa: E501
+        "clinic/slow.toml: speed: got 'speed'; known keys: bands, cut, cut_order, description, drugs, every, final_dose, halve, holds, hyperbolic, longest_step, max_cut, name, of, phases, source",  # noqa: E501
     ),
     (
         "no pace",
@@ -336,7 +336,7 @@ def test_a_protocol_file_with_every_key_gives_the_rule_it_states() -> None:
         "ten per cent a fortnight; hold at 1 mg/day for at least 28 days; "
         "hold at 50 % of the starting dose for at least 21 days; "
         "stop after 0.25 mg/day; the bedtime dose is kept while the other doses are cut; "
-        "no single cut above 20 % before the stop"
+        "no cut above 20 % but those the products force, each followed by a longer step"
     )
 
 
@@ -354,7 +354,7 @@ def test_a_minimal_protocol_takes_its_name_and_source_from_the_file() -> None:
     assert rule.holds == ()
     assert rule.describe() == (
         "cut 0.5 mg/day every 14 days; stop after 25 % of the starting dose; "
-        "no single cut above 25 % before the stop"
+        "no cut above 25 % but those the products force, each followed by a longer step"
     )
 
 
@@ -367,7 +367,7 @@ def test_a_share_of_the_start_and_a_morning_first_order() -> None:
     assert rule.describe() == (
         "cut 12.5 % of the starting dose every 7 days; "
         "the morning dose is cut to zero before later doses; "
-        "no single cut above 25 % before the stop"
+        "no cut above 25 % but those the products force, each followed by a longer step"
     )
 
 
@@ -683,11 +683,32 @@ def test_the_presets_carry_their_sources_caps_and_drugs() -> None:
     assert PRESETS["alprazolam-label"].drugs == ("alprazolam", "alprazolam-xr")
     assert PRESETS["fda-label-clonazepam"].describe() == (
         "cut 0.125 mg at each of the two daily doses (0.25 mg/day) every 3 days; "
-        "no single cut above 50 % before the stop"
+        "stop after 0.25 mg/day; "
+        "no cut above 50 % but those the products force, each followed by a longer step"
     )
+    assert PRESETS["fda-label-clonazepam"].per_dose
     assert PRESETS["joint-guideline-2025-slow"].describe() == (
-        "cut 5 % of the current dose every 28 days; no single cut above 25 % before the stop"
+        "cut 5 % of the current dose every 28 days; no cut above 25 % but those the products "
+        "force, each followed by a longer step"
     )
+    # the published schedules' last doses: the label's 0.125 mg twice daily, the CKS bands'
+    # 0.5 mg, NHS Scotland's 1 mg steps to 1 mg, deprescribing.org's 12.5 % of the start
+    assert PRESETS["fda-label-clonazepam"].final_mg == D("0.25")
+    assert PRESETS["nice-cks-diazepam"].final_mg == D("0.5")
+    assert PRESETS["nhs-scotland-diazepam"].final_mg == D(1)
+    assert PRESETS["deprescribing-bzra"].final_fraction == D("0.125")
+    assert all(
+        rule.final_mg is None and rule.final_fraction is None
+        for name, rule in PRESETS.items()
+        if name
+        not in (
+            "fda-label-clonazepam",
+            "nice-cks-diazepam",
+            "nhs-scotland-diazepam",
+            "deprescribing-bzra",
+        )
+    )
+    assert all(rule.longest_step_days == 84 for rule in PRESETS.values())
     assert PRESETS["deprescribing-bzra"].pace.propose(D(1), D(4)) == Proposal(D("0.5"), 14)
 
 

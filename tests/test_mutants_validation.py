@@ -717,37 +717,79 @@ def test_a_long_half_life_lengthens_the_shortest_step() -> None:
     assert _course_findings(tl, "step-too-short", catalog=CATALOG) == [with_catalog]
 
 
-def test_a_large_last_dose_says_how_many_times_the_smallest() -> None:
+STOP_SOURCE = "taper plan contract: a plan goes down to the smallest dose its products make"
+
+
+def test_a_stop_above_the_terminal_dose_is_a_warning_with_its_equivalent() -> None:
     tl = _course("clonazepam", "0.5", [("0.375", 21), ("0.3125", 21)])
-    assert _course_findings(tl, "final-dose-large") == [
+    # 0.3125 mg of clonazepam: 6.25 mg of diazepam by Ashton, NHS Scotland and TRC (0.5 or
+    # 0.25 mg per 10 or 5 mg), 3.125 mg by VA/DoD (1 mg per 10 mg)
+    assert _course_findings(tl, "final-dose-large", "stop") == [
         (
             "warning",
             "final-dose-large",
-            "The last dose before the stop is 0.3125 mg/day, 2.5 times the smallest daily dose "
-            "the products make (0.125 mg).",
+            "The plan stops from 0.3125 mg/day after 21 days at it (about 3.125 to 6.25 mg of "
+            "diazepam across 4 tables), above the smallest daily dose its products make "
+            "(0.125 mg/day in 2 doses).",
+            STOP_SOURCE,
+            2,
+        )
+    ]
+    asked = replace(tl, stop_asked="the rule stops after 0.3125 mg/day (its final dose)")
+    assert _course_findings(asked, "final-dose-large")[0][2].endswith(
+        "(0.125 mg/day in 2 doses); the rule stops after 0.3125 mg/day (its final dose)."
+    )
+
+
+def test_a_gradual_tail_of_forced_cuts_is_warned_and_a_stop_from_it_is_not() -> None:
+    """The issue's two tails: 0.375, 0.25, 0.125 mg (28 days each) is two forced cuts and a
+    stop from the terminal dose; a stop straight from 0.375 mg is the large final dose."""
+    tail = _course("clonazepam", "0.5", [("0.375", 28), ("0.25", 28), ("0.125", 28)])
+    found = _course_findings(tail, "forced-cut", "cut-above-cap", "final-dose-large", "stop")
+    assert found == [
+        (
+            "warning",
+            "forced-cut",
+            "The dose falls from 0.375 mg to 0.25 mg/day, a cut of 33.3 %, above the cap of "
+            "25 %: the products make no dose between 0.375 mg/day and the cap (0.2812 mg/day), "
+            "so 0.25 mg/day is the next dose they make; the plan stays at it for 28 days.",
+            REC6,
+            2,
+        ),
+        (
+            "warning",
+            "forced-cut",
+            "The dose falls from 0.25 mg to 0.125 mg/day, a cut of 50 %, above the cap of 25 %: "
+            "the products make no dose between 0.25 mg/day and the cap (0.1875 mg/day), so "
+            "0.125 mg/day is the next dose they make; the plan stays at it for 28 days.",
+            REC6,
+            3,
+        ),
+        (
+            "info",
+            "stop",
+            "The plan stops from 0.125 mg/day after 28 days at it (about 1.25 to 2.5 mg of "
+            "diazepam across 4 tables), the smallest daily dose its products make.",
+            STOP_SOURCE,
+            3,
+        ),
+    ]
+    abrupt = _course("clonazepam", "0.5", [("0.375", 28)])
+    assert [f[1] for f in _course_findings(abrupt, "forced-cut", "final-dose-large")] == [
+        "final-dose-large"
+    ]
+    # a cut above the cap that passes over a dose the products make stays an error
+    skip = _course("clonazepam", "0.5", [("0.375", 28), ("0.125", 28)])
+    assert _course_findings(skip, "forced-cut", "cut-above-cap") == [
+        (
+            "error",
+            "cut-above-cap",
+            "The dose falls from 0.375 mg to 0.125 mg/day, a cut of 66.7 %, above the cap of "
+            "25 %; the products make 0.25 mg/day between the two.",
             REC6,
             2,
         )
     ]
-
-
-def test_a_last_dose_the_cap_cannot_leave_names_the_next_dose() -> None:
-    tl = _course("clonazepam", "2", [("1.5", 21), ("0.375", 21)], max_cut=D("0.25"))
-    assert _course_findings(tl, "final-dose-large") == [
-        (
-            "warning",
-            "final-dose-large",
-            "The last dose before the stop is 0.375 mg/day, 3 times the smallest daily dose the "
-            "products make (0.125 mg); the next dose they make, 0.25 mg/day, would be a 33.3 % "
-            "cut, above the cap of 25 %, so a larger cap (--max-cut) or a smaller product would "
-            "taper further.",
-            REC6,
-            2,
-        )
-    ]
-    # at a cap of exactly a third, the next dose is within it
-    third = replace(tl, max_cut=D("0.25") / D("0.75"))
-    assert _course_findings(third, "final-dose-large")[0][2].endswith("(0.125 mg).")
 
 
 def test_a_short_taper_after_long_use_is_named_and_a_long_enough_one_is_not() -> None:
@@ -820,7 +862,8 @@ def test_a_rise_and_a_cut_above_the_cap_are_named() -> None:
         (
             "error",
             "cut-above-cap",
-            "The dose falls from 1.75 mg to 1 mg/day, a cut of 42.9 %, above the cap of 25 %.",
+            "The dose falls from 1.75 mg to 1 mg/day, a cut of 42.9 %, above the cap of 25 %; "
+            "the products make 1.625 mg/day between the two.",
             "the cap",
             3,
         ),
@@ -921,7 +964,7 @@ def test_override_refusals_name_what_is_allowed() -> None:
     with pytest.raises(InputError) as unknown:
         parse_overrides(["nope=x"])
     assert str(unknown.value).startswith(
-        "--override: got 'nope'; codes: child-dose-above-usual, child-no-range, cut-above-cap, "
+        "--override: got 'nope'; codes: alternatives, child-dose-above-usual, child-no-range, "
     )
     with pytest.raises(InputError) as fixed:
         parse_overrides(["likely-unit-slip=x"])

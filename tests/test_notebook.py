@@ -50,7 +50,8 @@ def test_compare_three_rules_against_durations_worked_by_hand() -> None:
     - the US label, 0.25 mg/day less every 3 days: 1.75 ... 0.25, seven steps, 21 days;
     - deprescribing-bzra, 25 % of the start every 14 days then 12.5 %: 1.5, 1, 0.5, 0.25,
       four steps, 56 days;
-    - 0.5 mg/day less every 7 days (cap 50 %): 1.5, 1, 0.5, three steps, 21 days."""
+    - 0.5 mg/day less every 7 days (cap 50 %): 1.5, 1, 0.5, then past the rule's end each
+      step at the cap, 0.25 and 0.125 (the 0.125 mg ODT), five steps, 35 days."""
     comparison = taper.compare(
         rules={
             "label": "fda-label-clonazepam",
@@ -63,12 +64,29 @@ def test_compare_three_rules_against_durations_worked_by_hand() -> None:
     assert table["duration_days"].to_dict() == {
         "label": 21,
         "deprescribing": 56,
-        "half a milligram weekly": 21,
+        "half a milligram weekly": 35,
     }
     assert table["steps"].to_dict() == {
         "label": 7,
         "deprescribing": 4,
-        "half a milligram weekly": 3,
+        "half a milligram weekly": 5,
+    }
+    # the stops, as the plans say them: the label's and the deprescribing rule's final
+    # 0.25 mg/day is above the 0.125 mg/day the products make; the weekly rule goes down to it
+    assert table["final_dose_mg"].to_dict() == {
+        "label": 0.25,
+        "deprescribing": 0.25,
+        "half a milligram weekly": 0.125,
+    }
+    assert table["stops_at_terminal_dose"].to_dict() == {
+        "label": False,
+        "deprescribing": False,
+        "half a milligram weekly": True,
+    }
+    assert table["forced_cuts"].to_dict() == {
+        "label": 0,
+        "deprescribing": 0,
+        "half a milligram weekly": 0,
     }
     assert table.loc["deprescribing", "largest_cut_pct"] == 50.0
     ax = comparison.plot()

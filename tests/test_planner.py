@@ -37,11 +37,21 @@ def test_label_preset_from_4_mg() -> None:
     assert all(s.previous_dose - s.dose == D("0.25") for s in schedule)
     assert (schedule.stop_date - schedule.start_date).days + 1 == 46
     assert not [f for f in schedule.findings if f.code in ("target-adjusted", "cut-capped")]
+    # the label's last dose is 0.125 mg twice daily; the 0.125 mg ODT makes 0.125 mg once a
+    # day, so the stop is above the smallest dose the products make, as the rule asks: a warning
     assert {f.code for f in schedule.findings} == {
         "pace-above-guideline",
         "step-too-short",
         "short-for-long-term",
+        "final-dose-large",
+        "alternatives",
     }
+    stop = next(f for f in schedule.findings if f.code == "final-dose-large")
+    assert stop.step == 15
+    assert "the rule stops after 0.25 mg/day (its final dose)" in stop.message
+    assert "above the smallest daily dose its products make (0.125 mg/day in 2 doses)" in (
+        stop.message
+    )
 
 
 def test_a_steeper_cut_lengthens_the_step() -> None:
@@ -60,20 +70,25 @@ def test_a_gentler_cut_keeps_the_interval() -> None:
     assert (second.target, second.dose, second.days) == (D("1.575"), D("1.625"), 14)
 
 
-def test_cap_is_never_exceeded_and_the_stop_is_explained() -> None:
+def test_the_cap_is_exceeded_only_where_the_products_force_it() -> None:
     schedule = plan("clonazepam", "2 mg", start=START)
-    assert max(s.cut for s in schedule) <= D("0.25")
-    assert schedule.steps[-1].dose == D("0.375")
-    last = next(f for f in schedule.findings if f.severity == "warning")
-    assert last.code == "final-dose-large"
-    assert "the next dose they make, 0.25 mg/day, would be a 33.3 % cut" in last.message
-
-
-def test_a_larger_cap_tapers_to_the_smallest_unit() -> None:
-    rule = build_rule(max_cut="50%")
-    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
-    assert schedule.steps[-1].dose == D("0.125")
+    above = [s for s in schedule if s.cut > D("0.25")]
+    assert [(s.previous_dose, s.dose) for s in above] == [
+        (D("0.375"), D("0.25")),
+        (D("0.5") / 2, D("0.125")),
+    ]
+    forced = [f.step for f in schedule.findings if f.code == "forced-cut"]
+    assert forced == [s.number for s in above]
     assert "final-dose-large" not in {f.code for f in schedule.findings}
+
+
+def test_a_larger_cap_makes_the_same_doses_without_forcing_them() -> None:
+    rule = build_rule(max_cut="50%")
+    wide = plan("clonazepam", "2 mg", rule=rule, start=START)
+    narrow = plan("clonazepam", "2 mg", start=START)
+    assert [s.dose for s in wide] == [s.dose for s in narrow]
+    assert wide.steps[-1].dose == D("0.125")
+    assert "forced-cut" not in {f.code for f in wide.findings}
 
 
 def test_cut_capped_finding() -> None:
@@ -129,7 +144,8 @@ def test_morning_first_cuts_the_morning_dose_to_zero() -> None:
     bedtimes = [b.dose if b else D(0) for _, b in shares]
     assert mornings[:4] == [D("1.5"), D(1), D("0.5"), D(0)]
     assert bedtimes[:4] == [D(2)] * 4
-    assert doses(schedule) == ["3.5", "3", "2.5", "2", "1.5", "1", "0.5"]
+    # on to the 0.25 mg capsule, the smallest dose the products make, after the rule's end
+    assert doses(schedule) == ["3.5", "3", "2.5", "2", "1.5", "1", "0.5", "0.25"]
 
 
 def test_nhs_scotland_preset_never_raises_the_bedtime_dose() -> None:
@@ -190,9 +206,16 @@ def test_a_dose_at_or_below_the_smallest_unit_is_refused(dose: str) -> None:
         plan("clonazepam", dose, start=START)
 
 
-def test_products_that_cannot_cut_within_the_cap_are_refused() -> None:
-    with pytest.raises(PlanRefused, match="cannot cut it by 25 % or less"):
-        plan("clonazepam", "2 mg", start=START, products=["clonazepam-tab-1"])
+def test_products_that_cannot_cut_within_the_cap_force_the_cut() -> None:
+    """1 mg tablets only: 2 mg to 1 mg is the only cut, 50 %, forced, with the longest step."""
+    schedule = plan("clonazepam", "2 mg", start=START, products=["clonazepam-tab-1"])
+    assert [(s.dose, s.days) for s in schedule] == [(D(1), 84)]
+    assert {"forced-cut", "longest-step", "stop"} <= {f.code for f in schedule.findings}
+
+
+def test_products_that_make_nothing_smaller_are_refused() -> None:
+    with pytest.raises(PlanRefused, match="the products make nothing smaller"):
+        plan("clonazepam", "1 mg", start=START, products=["clonazepam-tab-1"])
 
 
 def test_start_date_parsing() -> None:
@@ -206,10 +229,21 @@ def test_unknown_drug_suggests_the_nearest(builtin: Catalog) -> None:
         plan("clonazepan", "2 mg", start=START)
 
 
-def test_a_rule_that_barely_cuts_is_refused() -> None:
+def test_a_rule_that_barely_cuts_holds_each_dose_to_the_longest_step() -> None:
     crawl = Rule("crawl", PercentOfCurrent(D("0.0001"), 1), max_cut=D("0.0001"))
-    with pytest.raises(PlanRefused):
-        plan("testazepam", "4 mg", rule=crawl, catalog=str(TINY), start=START)
+    schedule = plan("testazepam", "4 mg", rule=crawl, catalog=str(TINY), start=START)
+    assert all(s.days == 84 for s in schedule)
+    bounded = next(f for f in schedule.findings if f.code == "longest-step")
+    assert "more than 20 years" in bounded.message
+    # a longer bound makes the plan longer than taper plans
+    with pytest.raises(PlanRefused, match="more than 20 years"):
+        plan(
+            "testazepam",
+            "4 mg",
+            rule=Rule("crawl", PercentOfCurrent(D("0.0001"), 1), longest_step_days=3650),
+            catalog=str(TINY),
+            start=START,
+        )
 
 
 def test_dispensing_totals_cover_every_dose() -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from taper import plan
 from taper.catalog import load_catalog, load_formulary
+from taper.dispensing import dispenser_for
 from taper.errors import PlanRefused, TaperError
 from taper.reports import csv_text, to_json
 from taper.rules import PRESETS, FixedAmount, PercentOfCurrent, PercentOfStart, Rule
@@ -123,6 +124,13 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
     if kw["at_low_doses"] == "liquid":
         allowed |= {p.id for p in CATALOG.drug(rx.drug).products if p.is_liquid}
     assert schedule.steps, "a plan has at least one reduced step"
+    rule = schedule.rule
+    assert rule is not None
+    made = dispenser_for(
+        tuple(p for p in schedule.products if p.usable), schedule.max_units
+    ).daily_doses(rx.doses_per_day)
+    found = {f.code: f for f in schedule.findings}
+    forced = {f.step for f in schedule.findings if f.code == "forced-cut"}
     previous = rx.start_dose
     day = rx.start_date
     for step in schedule:
@@ -141,8 +149,14 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
                     assert unit.count == int(unit.count)
         # 2. never up
         assert 0 < step.dose < previous
-        # 3. within the rule's cap
-        assert (previous - step.dose) / previous <= schedule.max_cut
+        # 3. within the rule's cap, or a cut the products force (nothing they make lies
+        # between the dose before and after it), named in a warning
+        if (previous - step.dose) / previous > schedule.max_cut:
+            assert not [v for v in made if step.dose < v < previous], step.number
+            assert step.number in forced, step.number
+        # no step is held longer than taper's bound on a lengthened step, but for a hold
+        if step.days > max(rule.longest_step_days, step.rule_days):
+            assert step.held and step.days in {h.days for h in rule.holds}
         # 4. one truth: the day's dose is the sum of its administrations and their units
         assert step.dose == sum(a.dose for a in step.administrations)
         assert step.dose == sum(u.dose for a in step.administrations for u in a.units)
@@ -153,6 +167,19 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
         previous = step.dose
     assert schedule.stop_date == day
     assert schedule.duration_days == (schedule.stop_date - rx.start_date).days
+    # 5. ... down to the terminal dose (the smallest daily dose the products make), or the
+    # clinician's final dose, or where they asked to stop; and a finding says how it stops
+    last = schedule.steps[-1].dose
+    terminal = next(v for v in made if v > 0)
+    final = rule.final_level(rx.start_dose)
+    assert (
+        last == terminal or (final is not None and last <= final) or "stopped-at-low-dose" in found
+    ), (last, terminal, final)
+    if last == terminal:
+        assert "stop" in found and "final-dose-large" not in found
+    else:
+        assert "final-dose-large" in found and "stop" not in found
+        assert found["final-dose-large"].severity == "warning"
     # 4. one truth: the supply covers every dose, counting halves of whole tablets
     # (and millilitres of a liquid)
     need: dict[str, Decimal] = {}
@@ -162,7 +189,9 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
                 each = unit.volume_ml if unit.product.is_liquid else unit.count
                 need[unit.product.id] = need.get(unit.product.id, D(0)) + each * step.days
     for product, quantity in schedule.dispensing():
-        assert need[product.id] <= quantity < need[product.id] + 1
+        # a liquid with a pack size is supplied in whole bottles, else in mL
+        each = product.pack_ml if product.is_liquid and product.pack_ml else D(1)
+        assert need[product.id] <= quantity * each < need[product.id] + each
         assert quantity == int(quantity)
 
 

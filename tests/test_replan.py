@@ -62,7 +62,15 @@ def test_the_new_part_keeps_every_invariant(again: taper.Schedule, tmp_path: Pat
     assert doses == sorted(doses, reverse=True)
     for before, after in zip(again.steps, again.steps[1:], strict=False):
         assert after.start == before.end + __import__("datetime").timedelta(1)
-    assert all(s.cut <= again.max_cut for s in new)
+    # within the cap, but for the cuts the products force, each named (0.375 to 0.25 and
+    # 0.25 to 0.125 mg/day with the 0.125 mg ODT), down to 0.125 mg/day and the stop
+    forced = {f.step for f in again.findings if f.code == "forced-cut"}
+    assert [s.number for s in new if s.cut > again.max_cut] == sorted(forced)
+    assert [(s.previous_dose, s.dose) for s in new if s.number in forced] == [
+        (D("0.375"), D("0.25")),
+        (D("0.25"), D("0.125")),
+    ]
+    assert "stop" in {f.code for f in again.findings}
     assert [f for f in taper.check(again) if f.severity == "error" and not f.override] == []
     finding = next(f for f in again.findings if f.code == "replanned")
     assert "Reason: withdrawal symptoms" in finding.message

@@ -128,7 +128,10 @@ def test_pdf_holds_every_step_and_finding(schedule: taper.Schedule) -> None:
     for field in ("Prescriber", "Signature", "Date", "Pharmacist check"):
         assert field in text
     assert "contact your prescriber" in text
-    assert "Never stop suddenly" in text
+    # the plan stops from the smallest dose the products make, and the patient is told so
+    assert "Never stop suddenly" not in text
+    assert "Your last dose, 0.125 mg a day, is the smallest your medicine comes in" in text
+    assert "Do not stop sooner" in text
     assert f"page 1 of {len(pdf_text(pdf_bytes(schedule)))}" in text
 
 

@@ -17,14 +17,14 @@ from taper.catalog import builtin_text, load_catalog, parse_catalog, read_in_par
 
 HEAVY = ("pandas", "matplotlib", "reportlab", "numpy")
 #: standard modules that only some commands need (file names and files, JSON, CSV,
-#: suggestions, exact switch ratios, package data)
+#: suggestions, package data); exact switch ratios (fractions) are not among them, as the
+#: terminal plan plans a switch to diazepam among its alternatives
 LIGHT_ONLY = (
     "pathlib",
     "tempfile",
     "json",
     "csv",
     "difflib",
-    "fractions",
     "importlib.resources",
     "importlib.metadata",
 )

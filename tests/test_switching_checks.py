@@ -79,7 +79,11 @@ def test_a_fall_in_the_equivalent_is_a_warned_cut_counted_in_the_pace() -> None:
     paces = [f.message for f in schedule.findings if f.code == "pace-above-guideline"]
     assert any(m.startswith("Switch stage 1:") and "from 10 mg to 6.5 mg" in m for m in paces)
     exact = taper.plan("clonazepam", "2 mg", switch_to="diazepam", start=START)
-    assert not {"switch-equivalent-falls", "pace-above-guideline"} & codes(exact.findings)
+    assert "switch-equivalent-falls" not in codes(exact.findings)
+    # the only fast fortnight is the forced cut at the end of the taper, 4 to 2 mg of diazepam
+    fast = [f for f in exact.findings if f.code == "pace-above-guideline"]
+    assert [f.message.startswith("Switch stage") for f in fast] == [False]
+    assert {f.step for f in exact.findings if f.code == "forced-cut"} == {fast[0].step}
 
 
 def test_a_fall_above_the_cap_is_refused_unless_overridden() -> None:
@@ -191,7 +195,9 @@ def test_taper_check_on_a_csv_checks_the_switch_rows_in_part(tmp_path: Path) -> 
     good = tmp_path / "p.csv"
     good.write_text(csv_text(schedule), encoding="utf-8")
     found = check_file(good, ExternalOptions(drug="diazepam"))
-    assert codes(found) == {"switch-checked-in-part"}
+    # the switch rows hold; the taper's end is the forced cut from 4 to 2 mg and the stop
+    assert codes(found) == {"switch-checked-in-part", "forced-cut", "pace-above-guideline", "stop"}
+    assert not [f for f in found if f.severity == "error"]
     lines = good.read_text(encoding="utf-8").splitlines()
     lines[2] = lines[2].replace("2027-01-11,2027-01-17,7", "2027-01-12,2027-01-17,6")
     lines[2] = lines[2][: lines[2].rindex(",")] + ",25"
@@ -340,14 +346,17 @@ def test_a_refusal_after_the_switch_names_the_new_drug_and_the_switch() -> None:
     with pytest.raises(PlanRefused) as info:
         taper.plan(
             "diazepam",
-            "10 mg",
+            "5 mg",
+            per_day=1,
             switch_to="clonazepam",
             switch_products=["odt:0.125mg"],
             max_units=1,
             start=START,
         )
-    text = str(info.value)
-    assert text.startswith("--switch-to: got '0.25 mg of clonazepam'; after the switch, ")
+    assert str(info.value) == (
+        "--switch-to: got '0.125 mg of clonazepam'; after the switch, the products make nothing "
+        "smaller (the smallest is 0.125 mg/day in 1 doses); there is nothing to taper with them"
+    )
 
 
 def test_a_liquid_measure_is_one_piece_when_the_unit_limit_is_set() -> None:

@@ -18,6 +18,7 @@ from taper.rules import FixedAmount, Rule, build_rule
 from taper.schedule import Finding, Patient
 from taper.validation import (
     CODES,
+    PACE_SOURCE,
     Period,
     Timeline,
     check,
@@ -251,7 +252,24 @@ def test_pace_cases_from_the_joint_guideline() -> None:
 
 def test_pace_above_guideline_on_plans() -> None:
     assert "pace-above-guideline" in planned("clonazepam", "1 mg", rule="fda-label-clonazepam")
-    assert "pace-above-guideline" not in planned("clonazepam", "2 mg")
+    # to 0.5 mg/day every cut keeps the pace; the forced 50 % cut at the end does not
+    assert "pace-above-guideline" not in planned(
+        "clonazepam", "2 mg", rule=build_rule(final_dose="0.5mg")
+    )
+    assert "pace-above-guideline" in planned("clonazepam", "2 mg")
+
+
+def test_pace_above_guideline_names_a_rule_that_is_faster_itself() -> None:
+    schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start=START)
+    pace = next(f for f in schedule.findings if f.code == "pace-above-guideline")
+    assert "the rule itself goes faster than the guideline (fda-label-clonazepam)" in pace.message
+    assert pace.source.startswith(PACE_SOURCE)
+    assert "Klonopin (clonazepam) US Prescribing Information" in pace.source
+    # the default rule keeps the guideline's pace: only the products go faster
+    default = plan("clonazepam", "2 mg", start=START)
+    forced = next(f for f in default.findings if f.code == "pace-above-guideline")
+    assert "the rule itself" not in forced.message
+    assert forced.source == PACE_SOURCE
 
 
 def test_step_too_short() -> None:
@@ -263,8 +281,17 @@ def test_step_too_short() -> None:
 
 
 def test_final_dose_large() -> None:
-    assert "final-dose-large" in planned("clonazepam", "2 mg")
-    assert "final-dose-large" not in planned("clonazepam", "2 mg", rule=build_rule(max_cut="50%"))
+    """Decided by the terminal dose and the clinician's request, not by a multiple."""
+    asked = plan("clonazepam", "2 mg", rule=build_rule(final_dose="0.5mg"), start=START)
+    warning = next(f for f in asked.findings if f.code == "final-dose-large")
+    assert warning.message == (
+        "The plan stops from 0.5 mg/day after 30 days at it (about 5 to 10 mg of diazepam "
+        "across 4 tables), above the smallest daily dose its products make (0.125 mg/day in 2 "
+        "doses); the rule stops after 0.5 mg/day (its final dose)."
+    )
+    assert "final-dose-large" not in planned("clonazepam", "2 mg")
+    assert "stop" in planned("clonazepam", "2 mg")
+    assert "stop" not in codes(list(asked.findings))
 
 
 def test_short_for_long_term() -> None:
@@ -332,7 +359,14 @@ def test_min_pieces() -> None:
 
 def test_rule_not_completed() -> None:
     """Regression: a final dose or hold below where the plan stops was ignored silently."""
-    late = planned("clonazepam", "2 mg", rule=build_rule(final_dose="0.25mg", holds=("0.3mg:60d",)))
+    # with 0.5 mg tablets (halves) the smallest daily dose is 0.25 mg: the rule's final
+    # 0.125 mg and its hold at 0.2 mg lie below it
+    late = planned(
+        "clonazepam",
+        "2 mg",
+        rule=build_rule(final_dose="0.125mg", holds=("0.2mg:60d",)),
+        products=["tablet:0.5mg"],
+    )
     assert "rule-not-completed" in late
     assert "rule-not-completed" not in planned(
         "clonazepam", "2 mg", rule=build_rule(final_dose="0.5mg")

@@ -26,6 +26,7 @@ IDEAL = "the rule's ideal dose"
 CHANGED = "products changed the dose"
 HOLD = "hold"
 HISTORY = "as first planned"
+FORCED = "cut forced by the products"
 
 
 def _num(day: date) -> float:
@@ -145,6 +146,31 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
             color="#c55a11",
             label=CHANGED,
         )
+    from ..validation import forced_steps, stop_of
+
+    forced = forced_steps(schedule)
+    if forced:
+        by_number = {s.number: s for s in schedule.steps}
+        ax.plot(
+            [_num(by_number[n].start) for n in forced],
+            [float(by_number[n].dose) for n in forced],
+            linestyle="none",
+            marker="v",
+            markersize=6,
+            color="#7030a0",
+            label=FORCED,
+        )
+    stop = stop_of(schedule)
+    where = "the smallest dose the products make" if not stop.above_terminal else "as asked"
+    ax.plot(
+        [_num(schedule.stop_date)],
+        [float(stop.from_mg)],
+        linestyle="none",
+        marker="X",
+        markersize=6,
+        color="#1f4e79",
+        label=f"stop from {format_mg(stop.from_mg)}/day ({where})",
+    )
     ax.set_ylim(0, top * 1.08)
     ax.set_xlim(lead[0], _num(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
     ax.set_ylabel("mg a day")

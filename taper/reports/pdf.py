@@ -472,8 +472,21 @@ def pdf_bytes(
         )
     story.append(para(f"<b>From {escape(_long_date(schedule.stop_date))}</b>: take none.", st.body))
     story.append(Spacer(1, 6))
+    from ..validation import stop_of
+
+    stop = stop_of(schedule)
+    final = format_mg(stop.from_mg)
+    stopping = (
+        f"Your last dose, {final} a day, is the smallest your medicine comes in; the plan stops "
+        f"from there on {_long_date(schedule.stop_date)}. Do not stop sooner, and do not change "
+        f"your dose on your own."
+        if not stop.above_terminal
+        else f"Your prescriber has chosen to stop the plan from {final} a day on "
+        f"{_long_date(schedule.stop_date)}. Do not stop sooner, and do not change your dose on "
+        f"your own."
+    )
     advice = [
-        "Never stop suddenly, and do not change your dose on your own.",
+        stopping,
         "Some unpleasant feelings can come after a lower dose and may take up to a week to show. "
         "If withdrawal symptoms become hard to bear, contact your prescriber: the plan can pause "
         "or slow down.",

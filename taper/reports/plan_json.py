@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..catalog import Product
 from ..dispensing import Unit, supply_unit
-from ..doses import format_percent, plain_number
+from ..doses import format_percent, normalize, plain_number
 from ..schedule import Administration, Finding, Schedule
 from .files import write_atomic
 
@@ -103,9 +104,45 @@ def _switch(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+def _product(product: Product) -> dict[str, Any]:
+    """A product the plan may dispense, with how it is split or measured in this plan."""
+    entry: dict[str, Any] = {"id": product.id, "name": product.name, "form": product.form}
+    if product.is_liquid:
+        assert product.increment_ml is not None
+        entry["increment_ml"] = plain_number(product.increment_ml)
+        if product.measure:
+            entry["measure"] = product.measure
+    else:
+        entry["split"] = plain_number(product.split)
+        if product.halved_off_licence:
+            entry["halved_off_licence"] = True
+    return entry
+
+
+def _stop(schedule: Schedule) -> dict[str, Any]:
+    """How the plan stops (docs/plan-json.md)."""
+    from ..validation import diazepam_range, stop_of
+
+    stop = stop_of(schedule)
+    found = diazepam_range(schedule.prescription.drug, stop.from_mg)
+    return {
+        "from_mg": plain_number(stop.from_mg),
+        "after_days": stop.after_days,
+        "terminal_mg": plain_number(stop.terminal_mg) if stop.terminal_mg is not None else None,
+        "above_terminal": stop.above_terminal,
+        "asked": stop.asked or None,
+        "diazepam_equivalent_mg": (
+            [plain_number(found[0]), plain_number(found[1])] if found is not None else None
+        ),
+    }
+
+
 def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
     """The plan as plain data in the ``taper-plan/1`` layout."""
+    from ..validation import forced_steps
+
     rx = schedule.prescription
+    forced = set(forced_steps(schedule))
     steps = []
     for step in schedule.steps:
         steps.append(
@@ -117,9 +154,12 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
                 "daily_dose_mg": plain_number(step.dose),
                 "target_dose_mg": plain_number(max(step.target, Decimal(0))),
                 "cut_pct": format_percent(step.cut),
+                **({"forced_cut": True} if step.number in forced else {}),
                 "administrations": _administrations(step.administrations),
             }
         )
+    # the largest cut a step may make: the cap, or a larger cut the products force
+    effective = max([schedule.max_cut, *(s.cut for s in schedule.steps if s.number in forced)])
     return {
         "format": FORMAT,
         "taper_version": __version__,
@@ -135,9 +175,16 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
             "source": schedule.rule_source,
         },
         "limits": {
-            "max_cut_pct": format_percent(schedule.max_cut),
+            "max_cut_pct": _percent(effective),
+            "cap_pct": format_percent(schedule.max_cut),
             "max_units_per_administration": schedule.max_units,
+            **(
+                {"longest_step_days": schedule.rule.longest_step_days}
+                if schedule.rule is not None
+                else {}
+            ),
         },
+        "products": [_product(p) for p in schedule.products],
         "start_date": rx.start_date.isoformat(),
         "stop_date": schedule.stop_date.isoformat(),
         "duration_days": schedule.duration_days,
@@ -151,10 +198,18 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
             }
             for p, q in schedule.dispensing()
         ],
+        "stop": _stop(schedule),
         "findings": _findings(schedule.sorted_findings()),
         **({"switch": _switch(schedule)} if schedule.switch is not None else {}),
         **({"replan": _replan(schedule)} if schedule.replan is not None else {}),
     }
+
+
+def _percent(fraction: Decimal) -> str:
+    """A cut in percent, rounded up to one decimal: a limit no cut it allows goes over."""
+    return plain_number(
+        normalize((fraction * 100).quantize(Decimal("0.1"), rounding=ROUND_CEILING))
+    )
 
 
 def _replan(schedule: Schedule) -> dict[str, Any]:

@@ -186,7 +186,8 @@ def render_text(schedule: Schedule) -> str:
     lines += _table(header, body)
     lines += [
         "",
-        f"{len(schedule.steps)} steps over {schedule.duration_days} days, "
+        f"{len(schedule.steps)} step{'s' if len(schedule.steps) != 1 else ''} over "
+        f"{schedule.duration_days} days, "
         f"{rx.start_date.isoformat()} to {schedule.steps[-1].end.isoformat()}; "
         f"no dose from {schedule.stop_date.isoformat()}.",
     ]

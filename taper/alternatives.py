@@ -1,0 +1,202 @@
+"""What would let a plan taper further or more gently: alternatives planned in full.
+
+When a plan makes cuts its products force, stops above the smallest dose its
+products make, or holds a step to taper's longest lengthened step, the clinician
+should not have to find the way round by trial. Each alternative is planned in
+full with the same prescription and rule (a liquid, halving a tablet that has a
+break line, a switch to diazepam, going on past the low doses), and described by
+its effect: its forced cuts, the dose it stops from, and how much longer it takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from .catalog import Catalog, load_catalog, load_formulary
+from .doses import format_mg, format_percent
+from .errors import TaperError
+from .schedule import Finding, Schedule
+
+#: the findings that make a plan worth an alternative
+TRIGGERS = (
+    "forced-cut",
+    "final-dose-large",
+    "stopped-at-low-dose",
+    "longest-step",
+    "rule-not-completed",
+)
+SOURCE = "taper: each alternative planned in full with the same prescription and rule"
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """What a plan comes to: its forced cuts, where it stops, how long it takes."""
+
+    forced: int
+    largest_forced: Decimal
+    stop_mg: Decimal
+    stop_share: Decimal
+    days: int
+    drug: str
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> _Effect:
+        forced = {f.step for f in schedule.findings if f.code == "forced-cut"}
+        cuts = [s.cut for s in schedule.steps if s.number in forced]
+        last = schedule.steps[-1]
+        return cls(
+            forced=len(forced),
+            largest_forced=max(cuts, default=Decimal(0)),
+            stop_mg=last.dose,
+            stop_share=last.dose / schedule.prescription.start_dose,
+            days=(schedule.stop_date - schedule.first_day).days,
+            drug=schedule.prescription.drug,
+        )
+
+    def better_than(self, other: _Effect) -> bool:
+        """Fewer or smaller forced cuts, or a lower stop with no more of them."""
+        if self.forced != other.forced:
+            return self.forced < other.forced
+        if self.largest_forced != other.largest_forced:
+            return self.largest_forced < other.largest_forced
+        return self.stop_share < other.stop_share
+
+    def describe(self, base: _Effect, cap: Decimal) -> str:
+        if self.forced:
+            cuts = (
+                f"{self.forced} forced cut{'s' if self.forced > 1 else ''}, the largest "
+                f"{format_percent(self.largest_forced)} %"
+            )
+        else:
+            cuts = f"every cut within {format_percent(cap)} %"
+        drug = f" of {self.drug}" if self.drug != base.drug else ""
+        weeks = round((self.days - base.days) / 7)
+        if weeks > 0:
+            longer = f", {weeks} week{'s' if weeks > 1 else ''} longer"
+        elif weeks < 0:
+            longer = f", {-weeks} week{'s' if weeks < -1 else ''} shorter"
+        else:
+            longer = ", about as long"
+        return f"{cuts}, stopping from {format_mg(self.stop_mg)}/day{drug}{longer}"
+
+
+#: the alternatives found for a request, by the request without its start date (the effect of
+#: an alternative does not depend on the day it starts), and the catalog object it was read
+#: from, held so its id stays its own; a roster of many patients on the same prescription
+#: plans its alternatives once
+_FOUND: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
+_MOST = 512
+
+
+def _key(request: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable form of ``request`` without its start date, or ``None`` if it has none."""
+    items: list[tuple[str, Any]] = []
+    for name, value in sorted(request.items()):
+        if name == "start":
+            continue
+        if isinstance(value, Catalog):
+            value = ("catalog", id(value))
+        elif isinstance(value, Mapping):
+            value = tuple(sorted(value.items()))
+        elif isinstance(value, list):
+            value = tuple(value)
+        items.append((name, value))
+    key = tuple(items)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _catalog(request: Mapping[str, Any]) -> Catalog:
+    given = request.get("catalog")
+    cat = given if isinstance(given, Catalog) else load_catalog(given)
+    if request.get("formulary") is not None:
+        cat = load_formulary(cat, request["formulary"])
+    return cat
+
+
+def with_alternatives(
+    schedule: Schedule, request: Mapping[str, Any], make: Callable[..., Schedule]
+) -> Schedule:
+    """``schedule`` with an ``alternatives`` finding, where it has a reason for one.
+
+    ``request`` holds the arguments the plan was made with, ``make`` the planner that made
+    it; each alternative is ``make`` called with one of them changed.
+    """
+    if not any(f.code in TRIGGERS for f in schedule.findings):
+        return schedule
+    key = _key(request)
+    if key is not None and key in _FOUND:
+        lines = _FOUND[key][1]
+    else:
+        lines = _alternatives(schedule, request, make)
+        if key is not None:
+            if len(_FOUND) >= _MOST:
+                del _FOUND[next(iter(_FOUND))]
+            _FOUND[key] = (request.get("catalog"), lines)
+    if not lines:
+        return schedule
+    text = "Ways to taper further or more gently, each planned in full: " + "; ".join(lines)
+    finding = Finding("info", "alternatives", text + ".", SOURCE)
+    return replace(
+        schedule, findings=tuple(sorted((*schedule.findings, finding), key=Finding.sort_key))
+    )
+
+
+def _alternatives(
+    schedule: Schedule, request: Mapping[str, Any], make: Callable[..., Schedule]
+) -> tuple[str, ...]:
+    """Each alternative that does better, with its effect, and what the catalog lacks."""
+    cat = _catalog(request)
+    drug = cat.drug(schedule.prescription.drug)
+    region = schedule.prescription.region
+    tries: list[tuple[str, dict[str, Any]]] = []
+    notes: list[str] = []
+    if request.get("at_low_doses") != "liquid":
+        liquids = [p for p in drug.products_in(region) if p.usable and p.is_liquid]
+        if liquids:
+            names = " or ".join(p.name for p in liquids)
+            tries.append((f"with {names} (--at-low-doses liquid)", {"at_low_doses": "liquid"}))
+        else:
+            notes.append(
+                f"the catalog lists no {drug.name} oral liquid for {region.upper()}: a "
+                f"pharmacy's compounded one, added with --formulary FILE, could be used with "
+                f"--at-low-doses liquid"
+            )
+    breakable = [p for p in schedule.products if p.break_line and p.split == 1]
+    if breakable:
+        # the smallest tablet halved makes the smallest steps, with one off-licence halving
+        smallest = min(breakable, key=lambda p: p.step_mg)
+        tries.append(
+            (
+                f"halving the {smallest.name} along its break line (--halve {smallest.id}; "
+                f"off-licence)",
+                {"halve": (*request.get("halve", ()), smallest.id)},
+            )
+        )
+    if schedule.switch is None and drug.name != "diazepam" and request.get("switch_to") is None:
+        tries.append(
+            ("switching to diazepam first (--switch-to diazepam)", {"switch_to": "diazepam"})
+        )
+    if request.get("at_low_doses") == "stop":
+        tries.append(
+            ("going on with longer steps (--at-low-doses stretch)", {"at_low_doses": "stretch"})
+        )
+    base = _Effect.of(schedule)
+    found = []
+    for label, change in tries:
+        try:
+            other = make(**{**request, **change})
+        except TaperError:
+            continue  # refused with this change: not an alternative
+        effect = _Effect.of(other)
+        if effect.better_than(base):
+            found.append(f"{label}: {effect.describe(base, other.max_cut)}")
+    if not found and not notes:
+        return ()
+    return (*(found or ["none of the catalog's products or a switch would do better"]), *notes)
