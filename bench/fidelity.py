@@ -125,7 +125,7 @@ def main() -> int:
     words = {
         "undispensable": "an undispensable dose",
         "rising": "a rising dose",
-        "above cap": "a cut above the cap",
+        "above cap": "a cut above the cap the products did not force",
     }
     for label, count in totals.items():
         print(f"plans with {words[label]}: {count}")

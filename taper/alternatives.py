@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from .catalog import Catalog, load_catalog, load_formulary
-from .doses import format_mg, format_percent
+from .doses import format_mg, format_percent, plain_number
 from .errors import TaperError
 from .schedule import Finding, Schedule
+from .validation import terminal_dose
 
 #: the findings that make a plan worth an alternative
 TRIGGERS = (
@@ -37,6 +38,10 @@ class _Effect:
 
     forced: int
     largest_forced: Decimal
+    #: the largest fall at once, a forced cut's or the stop's, as a share of the starting
+    #: dose: a forced halving of 0.2 mg is not the forced halving of 4 mg, and a stop from
+    #: 0.75 mg is a larger fall than either
+    forced_fall: Decimal
     stop_mg: Decimal
     stop_share: Decimal
     days: int
@@ -45,24 +50,24 @@ class _Effect:
     @classmethod
     def of(cls, schedule: Schedule) -> _Effect:
         forced = {f.step for f in schedule.findings if f.code == "forced-cut"}
-        cuts = [s.cut for s in schedule.steps if s.number in forced]
+        steps = [s for s in schedule.steps if s.number in forced]
+        start = schedule.prescription.start_dose
         last = schedule.steps[-1]
         return cls(
             forced=len(forced),
-            largest_forced=max(cuts, default=Decimal(0)),
+            largest_forced=max((s.cut for s in steps), default=Decimal(0)),
+            forced_fall=max([last.dose, *(s.previous_dose - s.dose for s in steps)]) / start,
             stop_mg=last.dose,
-            stop_share=last.dose / schedule.prescription.start_dose,
+            stop_share=last.dose / start,
             days=(schedule.stop_date - schedule.first_day).days,
             drug=schedule.prescription.drug,
         )
 
     def better_than(self, other: _Effect) -> bool:
-        """Fewer or smaller forced cuts, or a lower stop with no more of them."""
-        if self.forced != other.forced:
-            return self.forced < other.forced
-        if self.largest_forced != other.largest_forced:
-            return self.largest_forced < other.largest_forced
-        return self.stop_share < other.stop_share
+        """A smaller fall at once, then a lower stop, then fewer forced cuts (all as shares of
+        the start, so a switch compares in its own drug)."""
+        mine = (self.forced_fall, self.stop_share, self.forced)
+        return mine < (other.forced_fall, other.stop_share, other.forced)
 
     def describe(self, base: _Effect, cap: Decimal) -> str:
         if self.forced:
@@ -186,6 +191,24 @@ def _alternatives(
     if request.get("at_low_doses") == "stop":
         tries.append(
             ("going on with longer steps (--at-low-doses stretch)", {"at_low_doses": "stretch"})
+        )
+    rule = schedule.rule
+    terminal = terminal_dose(schedule.products, schedule.max_units)
+    start = schedule.prescription.start_dose
+    if (
+        rule is not None
+        and terminal is not None
+        and schedule.replan is None
+        and (final := rule.final_level(start)) is not None
+        and terminal < schedule.steps[-1].dose <= final
+    ):
+        # the rule's own last dose stops the plan above what the products make: go on to it
+        tries.append(
+            (
+                f"going on past the rule's final dose to {format_mg(terminal)}/day, the smallest "
+                f"dose the products make (--final-dose {plain_number(terminal)}mg)",
+                {"rule": replace(rule, final_mg=terminal, final_fraction=None)},
+            )
         )
     base = _Effect.of(schedule)
     found = []

@@ -84,6 +84,7 @@ _KEYS = {
         "drops_per_ml",
         "dispensable",
         "break_line",
+        "break_line_source",
         "measure",
     },
     "table": {"title", "year", "source", "note", "rows"},
@@ -145,8 +146,9 @@ class Product:
     #: the drug the product holds (set by the catalog that lists it)
     drug: str = ""
     #: a tablet with a break line but no labelled functional score: a clinician may allow
-    #: halving it (off-licence), never taper on its own
+    #: halving it (off-licence), never taper on its own; with the source that says so
     break_line: bool = False
+    break_line_source: str = ""
     #: how a liquid is measured: the label's device, or taper's default measure
     measure: str = ""
     #: whether the liquid's measure is taper's default, not its label's
@@ -779,6 +781,17 @@ def _product(
             break_line,
             "only for a tablet without a functional score (split none)",
         )
+    line_source = ""
+    if "break_line_source" in body:
+        if not break_line:
+            raise reader.fail(
+                f"{where}.break_line_source",
+                body["break_line_source"],
+                "only with break_line = true",
+            )
+        line_source = reader.source_id(
+            {"source": body["break_line_source"]}, f"{where}.break_line", sources
+        )
     measure = reader.text(body, "measure", where, default="")
     default_measure = False
     if form == "solution":
@@ -825,6 +838,7 @@ def _product(
         dispensable=dispensable,
         note=reader.text(body, "note", where, default=""),
         break_line=break_line,
+        break_line_source=line_source,
         measure=measure,
         default_measure=default_measure,
     )

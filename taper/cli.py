@@ -644,9 +644,13 @@ def drugs_command(drug: str | None, catalog_path: str | None) -> None:
     for p in d.products:
         if p.strength_mg is not None:
             split = {1: "not split", 0.5: "halves", 0.25: "quarters"}.get(float(p.split), "")
+            if p.break_line:
+                split += " (a break line: halved only with --halve, off-licence)"
             what = f"{p.short}, {split}"
+        elif p.usable:
+            what = f"{p.short}, measured with {p.measure}"
         else:
-            what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans yet)"
+            what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
         extra = f"; {p.note}" if p.note else ""
         click.echo(
             f"  {p.id}: {p.name}; {what}; {', '.join(r.upper() for r in p.regions)}"

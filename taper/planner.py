@@ -26,7 +26,7 @@ from .catalog import DEFAULT_MEASURE_ML, TIMES, Catalog, Drug, Product, load_cat
 from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser, dispenser_for
 from .doses import ceil_int, format_mg, format_number, format_percent, normalize, parse_dose
 from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
-from .rules import GUIDELINE_SOURCE, Rule, build_rule
+from .rules import GUIDELINE_SOURCE, Proposal, Rule, build_rule
 from .schedule import Administration, Finding, Patient, Prescription, Schedule, Step
 from .validation import (
     CODES,
@@ -619,27 +619,34 @@ def _walk(
             if proposal.target > 0 or not past_end:  # past the rule's end: said once
                 capped.append(_capped(number, current, proposal.target, floor, rule))
             target = floor
-        below, candidates = _below(active.daily_doses(n), current, floor)
-        # the products have run out of small cuts: they force a cut, or the smallest cut
-        # they make is well above the cut the rule asks (RUN_OUT_FACTOR)
-        run_out = _run_out(candidates, current, target)
-        if run_out and at_low_doses == "liquid" and liquid is not None and active is not liquid:
+
+        candidates, choice = _pick(
+            active, n, current, floor, target, proposal, rule, previous, used
+        )
+        if (
+            at_low_doses == "liquid"
+            and liquid is not None
+            and active is not liquid
+            and _strays(choice, candidates, current, target)
+        ):
+            # the tablets force a cut, or cannot make a cut near the rule's: the liquid as well
             active = liquid
             liquids = ", ".join(p.name for p in liquid.products if p.is_liquid)
             findings.append(
                 Finding(
                     "info",
                     "liquid-from-here",
-                    f"From {format_mg(current)}/day the tablets cannot make a cut as small as "
-                    f"the rule asks, so from step {number} the doses use {liquids} as well "
+                    f"From {format_mg(current)}/day the tablets cannot make a cut close to the "
+                    f"one the rule asks, so from step {number} the doses use {liquids} as well "
                     f"(--at-low-doses liquid).",
                     rule.source,
                     number,
                 )
             )
-            below, candidates = _below(active.daily_doses(n), current, floor)
-            run_out = _run_out(candidates, current, target)
-        if not below:
+            candidates, choice = _pick(
+                active, n, current, floor, target, proposal, rule, previous, used
+            )
+        if choice is None:
             if not steps:
                 raise PlanRefused(
                     "dose",
@@ -651,7 +658,7 @@ def _walk(
             # the terminal dose: the products make nothing smaller, so the next step is the stop
             findings += _unfinished(rule, start, current, holds_done, len(steps))
             break
-        if run_out and at_low_doses == "stop":
+        if at_low_doses == "stop" and _runs_out(choice, candidates, current, target):
             if not steps:
                 raise PlanRefused(
                     "--at-low-doses",
@@ -679,20 +686,6 @@ def _walk(
 
         findings += capped
         past_end = past_end or proposal.target <= 0
-        if candidates:
-            choice = _choose(
-                candidates,
-                current,
-                target,
-                proposal.days,
-                proposal.proportional,
-                _keeps_times(active, n, rule.cut_order, previous, used),
-            )
-        else:
-            # a cut the products force: no dose they make lies between this one and the cap,
-            # so the next dose they make, with a step long enough to keep the pace (the
-            # forced-cut warning comes from the checks, which see it in any schedule)
-            choice = _choose([below[-1]], current, target, proposal.days, proposal.proportional)
         days = choice.days
         if days > proposal.days and days > rule.longest_step_days:
             days = max(proposal.days, rule.longest_step_days)
@@ -904,12 +897,48 @@ def _order_findings(out_of_order: Sequence[tuple[int, str]], rule: Rule) -> list
     return out
 
 
-def _run_out(candidates: Sequence[Decimal], current: Decimal, target: Decimal) -> bool:
-    """Whether the smallest cut the products make is well above the cut the rule asks."""
-    if not candidates:
+def _pick(
+    dispenser: Dispenser,
+    n: int,
+    current: Decimal,
+    floor: Decimal,
+    target: Decimal,
+    proposal: Proposal,
+    rule: Rule,
+    previous: Sequence[Decimal] | None,
+    used: frozenset[str],
+) -> tuple[Sequence[Decimal], _Choice | None]:
+    """What ``dispenser`` makes within the cap, and the dose a step would take with it: the
+    nearest the rule's (keeping the cut order where it can), or, where nothing lies within
+    the cap, the next dose it makes (a cut the products force, said by the checks, which see
+    it in any schedule); no dose where it makes nothing smaller."""
+    below, within = _below(dispenser.daily_doses(n), current, floor)
+    if not below:
+        return within, None
+    keeps = _keeps_times(dispenser, n, rule.cut_order, previous, used)
+    pool = within or below[-1:]
+    return within, _choose(pool, current, target, proposal.days, proposal.proportional, keeps)
+
+
+def _runs_out(
+    choice: _Choice, candidates: Sequence[Decimal], current: Decimal, target: Decimal
+) -> bool:
+    """Whether the products have run out of small cuts: they force this one, or it is well
+    above the cut the rule asks (RUN_OUT_FACTOR)."""
+    asked = current - max(target, Decimal(0))
+    return not candidates or current - choice.dose > asked * RUN_OUT_FACTOR
+
+
+def _strays(
+    choice: _Choice | None, candidates: Sequence[Decimal], current: Decimal, target: Decimal
+) -> bool:
+    """Whether the products stray from the rule's cut: they make nothing smaller, force a cut,
+    or make one outside RUN_OUT_FACTOR of the cut asked (well above it, or well below)."""
+    if choice is None:
         return True
     asked = current - max(target, Decimal(0))
-    return current - max(candidates) > asked * RUN_OUT_FACTOR
+    made = current - choice.dose
+    return _runs_out(choice, candidates, current, target) or made * RUN_OUT_FACTOR < asked
 
 
 def _raised_times(

@@ -1101,6 +1101,8 @@ def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
         if catalog is not None and product.source in catalog.sources:
             cite = catalog.cite(product.source)
         if product.halved_off_licence:
+            if catalog is not None and product.break_line_source in catalog.sources:
+                cite = catalog.cite(product.break_line_source)
             scoring = ""
             if catalog is not None and "S20" in catalog.sources:
                 scoring = f"; {catalog.cite('S20')}"

@@ -213,3 +213,19 @@ def test_unreadable_catalog_files(tmp_path: Path) -> None:
         parse_catalog("[catalog", "x.toml")
     with pytest.raises(CatalogError, match="a table is required"):
         parse_catalog("", "empty.toml")
+
+
+def test_a_break_line_is_for_an_unscored_tablet_with_its_source() -> None:
+    tablet = (
+        '\n[[drugs.onlybig.products]]\nid = "onlybig-tab"\nname = "onlybig 5 mg tablet"\n'
+        'form = "tablet"\nstrength_mg = "5"\nsource = "T1"\n'
+    )
+    lined = parse_catalog(BASE + tablet + 'break_line = true\nbreak_line_source = "T1"\n')
+    product = lined.drug("onlybig").products[-1]
+    assert (product.break_line, product.break_line_source, product.split) == (True, "T1", D(1))
+    with pytest.raises(CatalogError, match="only for a tablet without a functional score"):
+        parse_catalog(BASE + tablet + 'split = "half"\nbreak_line = true\n')
+    with pytest.raises(CatalogError, match="only with break_line = true"):
+        parse_catalog(BASE + tablet + 'break_line_source = "T1"\n')
+    with pytest.raises(CatalogError, match="every figure needs a source"):
+        parse_catalog(BASE + tablet + 'break_line = true\nbreak_line_source = "T9"\n')

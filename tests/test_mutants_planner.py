@@ -125,8 +125,8 @@ def test_liquid_strategy_names_the_liquid_and_tapers_in_its_measures() -> None:
         (
             "info",
             "liquid-from-here",
-            "From 0.5 mg/day the tablets cannot make a cut as small as the rule asks, so from "
-            "step 1 the doses use clonazepam 0.1 mg/mL oral suspension (benchmark) as well "
+            "From 0.5 mg/day the tablets cannot make a cut close to the one the rule asks, so "
+            "from step 1 the doses use clonazepam 0.1 mg/mL oral suspension (benchmark) as well "
             "(--at-low-doses liquid).",
             OWN,
             1,

@@ -82,6 +82,9 @@ def prescriptions(draw: st.DrawFn) -> dict[str, object]:
     chosen = draw(
         st.one_of(st.just(products), st.lists(st.sampled_from(products), min_size=1, unique=True))
     )
+    # the clinician may allow halving a tablet with a break line (off-licence)
+    lined = [p.id for p in chosen if p.break_line]
+    halve = draw(st.lists(st.sampled_from(lined), unique=True)) if lined else []
     smallest = min(p.strength_mg for p in products if p.strength_mg is not None)
     made = st.integers(2, 60).map(lambda k: min(D(20), smallest * k / 2).normalize())
     return {
@@ -95,6 +98,7 @@ def prescriptions(draw: st.DrawFn) -> dict[str, object]:
         "at_low_doses": draw(st.sampled_from(strategies)),
         "cut_order": draw(st.sampled_from([None, "even", "morning-first", "bedtime-last"])),
         "start": date(2027, 1, 4) + timedelta(days=draw(st.integers(0, 400))),
+        "halve": halve,
     }
 
 
@@ -112,6 +116,7 @@ def _plan(kw: dict[str, object]) -> Schedule | None:
             start=kw["start"],  # type: ignore[arg-type]
             at_low_doses=kw["at_low_doses"],  # type: ignore[arg-type]
             cut_order=kw["cut_order"],  # type: ignore[arg-type]
+            halve=kw["halve"],  # type: ignore[arg-type]
             catalog=CATALOG,
         )
     except PlanRefused:
@@ -145,6 +150,9 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
                     assert unit.count == int(unit.count)  # whole measures
                     continue
                 assert unit.count % unit.product.split == 0
+                if unit.count % 1:  # a part tablet: scored, or a break line the clinician allowed
+                    assert unit.product.split < 1
+                    assert unit.product.id in kw["halve"] or not unit.product.break_line  # type: ignore[operator]
                 if unit.product.form in ("odt", "er-tablet", "capsule"):
                     assert unit.count == int(unit.count)
         # 2. never up
