@@ -4,12 +4,14 @@ Usage: python bench/tail.py [--quick]
 
 A grid of every drug in the catalog, in both regions where it has tablets or capsules, at
 starting doses across its documented adult range, under every built-in rule that applies to
-it, on its own and switched to diazepam first. For each plan: whether it reaches its terminal
-dose (the smallest daily dose its products make at its times of day), its largest cut above
-the cap and whether the products forced it (no dose they make lies between the dose before
-and after it), its longest step that is not a hold, and the last dose before the stop, in mg
-and as the highest diazepam equivalent across the tables. A switched plan's row (``lorazepam >
-diazepam``) gives the diazepam it tapers.
+it, on its own and switched to diazepam first, each with the tablets alone, with the
+catalog's liquid where the tapered drug has one (``--at-low-doses liquid``), and with its
+tablets that have a break line halved where it has some (``--halve``). For each plan: whether
+it reaches its terminal dose (the smallest daily dose its products make at its times of day),
+its largest cut above the cap and whether the products forced it (no dose they make lies
+between the dose before and after it), its longest step that is not a hold, and the last dose
+before the stop, in mg and as the highest diazepam equivalent across the tables. A switched
+plan's row (``lorazepam > diazepam``) gives the diazepam it tapers.
 
 It reads only the plans themselves (their steps, products and findings), so the same script
 measures any version of taper. Exits 1 when a plan stops above its terminal dose with no
@@ -49,6 +51,17 @@ def start_doses(drug: taper.Drug, region: str, points: int) -> list[Decimal]:
     step = (top - low) / (points - 1)
     raw = [low + step * k for k in range(points)]
     return sorted({max(smallest, (d / smallest).to_integral_value() * smallest) for d in raw})
+
+
+def variants(tapered: taper.Drug, region: str) -> list[tuple[str, dict[str, object]]]:
+    """The tablets alone; with the drug's liquid; with its tablets with a break line halved."""
+    out: list[tuple[str, dict[str, object]]] = [("", {})]
+    if any(p.usable and p.is_liquid for p in tapered.products_in(region)):
+        out.append((" with a liquid", {"at_low_doses": "liquid"}))
+    lined = [p.id for p in tapered.products_in(region) if p.break_line]
+    if lined:
+        out.append((" halving", {"halve": lined}))
+    return out
 
 
 def rules_for(drug: str) -> list[str]:
@@ -107,29 +120,34 @@ def main(argv: list[str]) -> int:
                     for switch in (None, "diazepam"):
                         if switch == drug.name:
                             continue
-                        label = f"{drug.name} {dose} mg {region} {rule}" + (
-                            f" switched to {switch}" if switch else ""
-                        )
-                        try:
-                            schedule = taper.plan(
-                                drug.name,
-                                dose,
-                                rule=rule,
-                                region=region,
-                                switch_to=switch,
-                                start=START,
-                                use_months=24,
-                                overrides={"dose-above-range": "benchmark grid"},
+                        for variant, extra in variants(catalog.drug(switch or drug.name), region):
+                            label = f"{drug.name} {dose} mg {region} {rule}{variant}" + (
+                                f" switched to {switch}" if switch else ""
                             )
-                        except TaperError:
-                            refused[f"{drug.name} > {switch}" if switch else drug.name] += 1
-                            continue
-                        end = ending(schedule)
-                        rows[f"{drug.name} > {switch}" if switch else drug.name].append(end)
-                        if end["unsaid"]:
-                            bad.append(f"{label}: stops from {end['last']} mg/day, unsaid")
-                        if end["unforced"]:
-                            bad.append(f"{label}: a cut above the cap the products did not force")
+                            row = f"{drug.name} > {switch}" if switch else drug.name
+                            try:
+                                schedule = taper.plan(
+                                    drug.name,
+                                    dose,
+                                    rule=rule,
+                                    region=region,
+                                    switch_to=switch,
+                                    start=START,
+                                    use_months=24,
+                                    overrides={"dose-above-range": "benchmark grid"},
+                                    **extra,
+                                )
+                            except TaperError:
+                                refused[row] += 1
+                                continue
+                            end = ending(schedule)
+                            rows[row].append(end)
+                            if end["unsaid"]:
+                                bad.append(f"{label}: stops from {end['last']} mg/day, unsaid")
+                            if end["unforced"]:
+                                bad.append(
+                                    f"{label}: a cut above the cap the products did not force"
+                                )
     elapsed = time.perf_counter() - began
     print(
         f"{'drug':<28}{'plans':>6}{'refused':>8}{'to terminal':>12}{'largest forced':>15}"

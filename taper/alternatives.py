@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from .catalog import Catalog, load_catalog, load_formulary
+from .catalog import Catalog, Drug, load_catalog, load_formulary
 from .doses import format_mg, format_percent, plain_number
 from .errors import TaperError
+from .rules import PercentOfCurrent, PercentOfStart, Phases, Rule
 from .schedule import Finding, Schedule
 from .validation import terminal_dose
 
@@ -156,12 +157,69 @@ def with_alternatives(
 def _alternatives(
     schedule: Schedule, request: Mapping[str, Any], make: Callable[..., Schedule]
 ) -> tuple[str, ...]:
-    """Each alternative that does better, with its effect, and what the catalog lacks."""
+    """Each alternative that does better, with its effect; those tried that do not, or cannot
+    be planned; and what the catalog lacks."""
     cat = _catalog(request)
     drug = cat.drug(schedule.prescription.drug)
     region = schedule.prescription.region
+    codes = {f.code for f in schedule.findings}
     tries: list[tuple[str, dict[str, Any]]] = []
     notes: list[str] = []
+    if codes & set(GENTLER):
+        tries += _gentler(schedule, request, drug, region, notes)
+    rule = schedule.rule
+    terminal = terminal_dose(schedule.products, schedule.max_units)
+    start = schedule.prescription.start_dose
+    if (
+        rule is not None
+        and terminal is not None
+        and (final := rule.final_level(start)) is not None
+        and terminal < schedule.steps[-1].dose <= final
+    ):
+        # the rule's own last dose stops the plan above what the products make: go on to it
+        tries.append(
+            (
+                f"going on past the final dose to {format_mg(terminal)}/day, the smallest "
+                f"dose the products make (--final-dose {plain_number(terminal)}mg)",
+                {"rule": replace(rule, final_mg=terminal, final_fraction=None, final_note="")},
+            )
+        )
+    base = _Effect.of(schedule)
+    better, worse, refused = [], [], []
+    for label, change in tries:
+        try:
+            other = make(**{**request, **change})
+        except TaperError as exc:
+            refused.append(f"{_short(label)} (refused: {exc.field})")
+            continue
+        effect = _Effect.of(other)
+        if effect.better_than(base):
+            better.append(f"{label}: {effect.describe(base, other.max_cut)}")
+        else:
+            worse.append(_short(label))
+    if not tries:
+        return tuple(notes)
+    lines = better or ["none of those tried does better"]
+    if worse:
+        lines.append(f"not better: {', '.join(worse)}")
+    if refused:
+        lines.append(f"cannot be planned: {', '.join(refused)}")
+    return (*lines, *notes)
+
+
+#: the findings for which a gentler way down is worth looking for
+GENTLER = ("forced-cut", "longest-step", "stopped-at-low-dose", "rule-not-completed")
+
+
+def _gentler(
+    schedule: Schedule,
+    request: Mapping[str, Any],
+    drug: Drug,
+    region: str,
+    notes: list[str],
+) -> list[tuple[str, dict[str, Any]]]:
+    """The changes that might cut more gently where the products force cuts or run out."""
+    tries: list[tuple[str, dict[str, Any]]] = []
     if request.get("at_low_doses") != "liquid":
         liquids = [p for p in drug.products_in(region) if p.usable and p.is_liquid]
         if liquids:
@@ -184,7 +242,14 @@ def _alternatives(
                 {"halve": (*request.get("halve", ()), smallest.id)},
             )
         )
-    if schedule.switch is None and drug.name != "diazepam" and request.get("switch_to") is None:
+    rule = schedule.rule
+    if (
+        schedule.switch is None
+        and drug.name != "diazepam"
+        and request.get("switch_to") is None
+        and rule is not None
+        and _in_any_drug(rule)
+    ):
         tries.append(
             ("switching to diazepam first (--switch-to diazepam)", {"switch_to": "diazepam"})
         )
@@ -192,34 +257,18 @@ def _alternatives(
         tries.append(
             ("going on with longer steps (--at-low-doses stretch)", {"at_low_doses": "stretch"})
         )
-    rule = schedule.rule
-    terminal = terminal_dose(schedule.products, schedule.max_units)
-    start = schedule.prescription.start_dose
-    if (
-        rule is not None
-        and terminal is not None
-        and schedule.replan is None
-        and (final := rule.final_level(start)) is not None
-        and terminal < schedule.steps[-1].dose <= final
-    ):
-        # the rule's own last dose stops the plan above what the products make: go on to it
-        tries.append(
-            (
-                f"going on past the rule's final dose to {format_mg(terminal)}/day, the smallest "
-                f"dose the products make (--final-dose {plain_number(terminal)}mg)",
-                {"rule": replace(rule, final_mg=terminal, final_fraction=None)},
-            )
-        )
-    base = _Effect.of(schedule)
-    found = []
-    for label, change in tries:
-        try:
-            other = make(**{**request, **change})
-        except TaperError:
-            continue  # refused with this change: not an alternative
-        effect = _Effect.of(other)
-        if effect.better_than(base):
-            found.append(f"{label}: {effect.describe(base, other.max_cut)}")
-    if not found and not notes:
-        return ()
-    return (*(found or ["none of the catalog's products or a switch would do better"]), *notes)
+    return tries
+
+
+def _in_any_drug(rule: Rule) -> bool:
+    """Whether the rule's pace means the same for another drug: shares of the dose carry over,
+    milligrams do not (0.25 mg of clonazepam is not 0.25 mg of diazepam)."""
+    pace = rule.pace
+    if isinstance(pace, Phases):
+        return all(isinstance(p.pace, PercentOfCurrent | PercentOfStart) for p in pace.phases)
+    return isinstance(pace, PercentOfCurrent | PercentOfStart)
+
+
+def _short(label: str) -> str:
+    """An alternative's label without its options, for a list of those that do not help."""
+    return label.split(" (")[0]

@@ -43,7 +43,10 @@ FORM_WORDS = {
 #: piece); ``--liquid-increment`` changes the marks
 DEFAULT_INCREMENT_ML = Decimal("0.1")
 DEFAULT_MEASURE_ML = Decimal("1")
-DEFAULT_MEASURE = "a 1 mL oral syringe marked every 0.1 mL (taper's own assumption)"
+DEFAULT_MEASURE = "a 1 mL oral syringe marked every 0.1 mL"
+#: the finest marks taper's syringe may be given (--liquid-increment): 0.01 mL, the marks of a
+#: 1 mL oral syringe at its finest; taper's own bound, not a figure from a label
+FINEST_INCREMENT_ML = Decimal("0.01")
 REGIONS = ("us", "uk")
 POPULATIONS = ("adult", "older-adult", "child")
 TIMES = ("morning", "midday", "evening", "bedtime")

@@ -648,7 +648,8 @@ def drugs_command(drug: str | None, catalog_path: str | None) -> None:
                 split += " (a break line: halved only with --halve, off-licence)"
             what = f"{p.short}, {split}"
         elif p.usable:
-            what = f"{p.short}, measured with {p.measure}"
+            own = " (taper's own assumption: --liquid-increment)" if p.default_measure else ""
+            what = f"{p.short}, measured with {p.measure}{own}"
         else:
             what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
         extra = f"; {p.note}" if p.note else ""

@@ -32,6 +32,7 @@ from .validation import (
     check_prescription,
     check_switch,
     check_timeline,
+    rule_is_faster,
     switch_course,
     switch_dates,
 )
@@ -212,12 +213,22 @@ def _from_csv(
                 "taper check",
             )
         )
+    listed = {r.get("products", "") for r in rows} - {""}
+    if len(listed) > 1:
+        raise InputError(f"{origin}: products", "; ".join(sorted(listed)), "one value for all rows")
+    products = (
+        plan_products(
+            {"products": _product_tokens(listed.pop(), origin)}, drug, options.region, origin
+        )
+        if listed
+        else _products(drug, options.region)
+    )
     timeline = Timeline(
         drug=drug,
         start_dose=start_dose or periods[0].dose,
         doses_per_day=per_day,
         periods=tuple(periods),
-        products=_products(drug, options.region),
+        products=products,
         max_cut=cap or GUIDELINE_CAP,
         max_units=units,
         region=options.region,
@@ -228,6 +239,26 @@ def _from_csv(
     if switch_rows:
         notes += _csv_switch(switch_rows, origin, timeline)
     return timeline, notes
+
+
+def _product_tokens(cell: str, origin: str) -> list[dict[str, str]]:
+    """A CSV's ``products`` cell (``diazepam-tab-2/half diazepam-solution-1-mg-ml@0.2ml``) as
+    the JSON's ``products`` entries."""
+    entries = []
+    for token in cell.split():
+        pid, _, measure = token.partition("@")
+        pid, _, half = pid.partition("/")
+        entry = {"id": pid}
+        if half:
+            if half != "half":
+                raise InputError(f"{origin}: products", token, "a product id, with /half or @0.2ml")
+            entry["split"] = "0.5"
+        if measure:
+            if not measure.lower().endswith("ml"):
+                raise InputError(f"{origin}: products", token, "a product id, with /half or @0.2ml")
+            entry["increment_ml"] = measure[:-2]
+        entries.append(entry)
+    return entries
 
 
 def _csv_switch(
@@ -400,8 +431,19 @@ def _from_json(
         cap_source=GUIDELINE_SOURCE if cap is None else "the plan's stated cap (limits.cap_pct)",
         used=tuple(used.values()),
         stop_asked=str(asked) if isinstance(asked, str) else "",
+        faster_rule=_faster_preset(data, start_dose, periods),
     )
     return timeline, []
+
+
+def _faster_preset(data: Mapping[str, Any], start: Decimal, periods: Sequence[Period]) -> str:
+    """The plan's rule, where it is a preset whose own doses go faster than the guideline."""
+    from .rules import PRESETS
+
+    rule = PRESETS.get(str((data.get("rule") or {}).get("name", "")))
+    if rule is None or not rule_is_faster(rule, start, sum(p.days for p in periods)):
+        return ""
+    return f"{rule.name}: {rule.source}"
 
 
 def plan_products(

@@ -22,7 +22,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .catalog import DEFAULT_MEASURE_ML, TIMES, Catalog, Drug, Product, load_catalog, load_formulary
+from .catalog import (
+    DEFAULT_INCREMENT_ML,
+    DEFAULT_MEASURE_ML,
+    FINEST_INCREMENT_ML,
+    TIMES,
+    Catalog,
+    Drug,
+    Product,
+    load_catalog,
+    load_formulary,
+)
 from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser, dispenser_for
 from .doses import ceil_int, format_mg, format_number, format_percent, normalize, parse_dose
 from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
@@ -104,14 +114,16 @@ def select_products(
     return tuple(p for p in available if p in picked)
 
 
-def _match_products(products: Sequence[Product], token: str) -> list[Product]:
+def _match_products(
+    products: Sequence[Product], token: str, field: str = "--products"
+) -> list[Product]:
     token = token.lower()
     form, _, strength = token.partition(":")
     exact = [p for p in products if p.id == token or p.name.lower() == token]
     if exact:
         return exact
     if strength:
-        mg = parse_dose(strength, "--products")
+        mg = parse_dose(strength, field)
         return [p for p in products if p.form == form and mg in (p.strength_mg, p.mg_per_ml)]
     return [p for p in products if p.form == form]
 
@@ -128,7 +140,7 @@ def allow_halving(
     out = list(products)
     unmatched = []
     for token in tokens:
-        matches = _match_products(out, token.strip())
+        matches = _match_products(out, token.strip(), field)
         if not matches:
             unmatched.append(token)
             continue
@@ -146,26 +158,44 @@ def allow_halving(
     return tuple(out), unmatched
 
 
+def refuse_unknown_halving(
+    unmatched: Sequence[str], drugs: Sequence[Drug], chosen: Sequence[Product]
+) -> None:
+    """Refuse a tablet to halve that names no product of the plan's drugs in any region (a
+    protocol may name one region's tablets and the other's: those are passed over)."""
+    for token in unmatched:
+        if not any(_match_products(d.products, token.strip(), "--halve") for d in drugs):
+            raise UnknownNameError(
+                "--halve",
+                token,
+                "tablets with a break line in this plan: "
+                + (", ".join(p.id for p in chosen if p.break_line) or "none"),
+            )
+
+
 def parse_increment(text: str | Decimal, field: str = "--liquid-increment") -> Decimal:
-    """A liquid measure's marks, such as ``0.2ml``: a whole share of taper's 1 mL syringe."""
+    """A liquid measure's marks, such as ``0.2ml``: a whole share of taper's 1 mL syringe,
+    no finer than 0.01 mL."""
     raw = str(text).strip().lower().removesuffix("ml").strip()
     try:
         value = normalize(Decimal(raw))
+        fits = FINEST_INCREMENT_ML <= value <= DEFAULT_MEASURE_ML and not DEFAULT_MEASURE_ML % value
     except ArithmeticError:
-        value = Decimal("NaN")
-    if not value.is_finite() or not 0 < value <= DEFAULT_MEASURE_ML or DEFAULT_MEASURE_ML % value:
+        fits = False
+    if not fits:
         raise InputError(
             field,
             str(text),
-            f"marks that divide the {format_number(DEFAULT_MEASURE_ML)} mL syringe evenly, "
-            f"such as 0.1ml, 0.2ml or 0.25ml",
+            f"marks of {format_number(FINEST_INCREMENT_ML)} mL or more that divide the "
+            f"{format_number(DEFAULT_MEASURE_ML)} mL syringe evenly, such as 0.1ml, 0.2ml or "
+            f"0.25ml",
         )
     return value
 
 
 def remeasure(products: Sequence[Product], increment: Decimal | None) -> tuple[Product, ...]:
     """Liquids measured with taper's default syringe, marked every ``increment`` mL instead."""
-    if increment is None:
+    if increment is None or increment == DEFAULT_INCREMENT_ML:
         return tuple(products)
     return tuple(
         replace(
@@ -173,8 +203,7 @@ def remeasure(products: Sequence[Product], increment: Decimal | None) -> tuple[P
             increment_ml=increment,
             measure=(
                 f"a {format_number(DEFAULT_MEASURE_ML)} mL oral syringe marked every "
-                f"{format_number(increment)} mL (taper's default measure, marks as the clinician "
-                f"set them)"
+                f"{format_number(increment)} mL"
             ),
         )
         if p.is_liquid and p.default_measure
@@ -330,11 +359,13 @@ def make_plan(
     halve: Sequence[str] = (),
     liquid_increment: str | Decimal | None = None,
     start_shares: Sequence[Decimal] | None = None,
+    first_step: int = 1,
 ) -> Schedule:
     """One plan as :func:`plan` makes it, without the alternatives it computes.
 
     ``start_shares`` are the doses taken at each time before the first cut, where they are
-    not the even split of ``dose`` (after a switch, say), so a cut order starts from them.
+    not the even split of ``dose`` (after a switch, say), so a cut order starts from them;
+    ``first_step`` numbers the steps from another number than 1 (the new part of a re-plan).
     """
     if switch_to is not None:
         from .switching import plan_switch
@@ -405,15 +436,14 @@ def make_plan(
     increment = None if liquid_increment is None else parse_increment(liquid_increment)
     chosen = remeasure(select_products(the_drug, region, products), increment)
     chosen, unmatched = allow_halving(chosen, the_rule.halve)
-    if unmatched:
-        raise UnknownNameError(
-            "--halve",
-            unmatched[0],
-            f"tablets of {the_drug.name} in this plan: "
-            + ", ".join(p.id for p in chosen if p.form == "tablet"),
-        )
+    refuse_unknown_halving(unmatched, [the_drug], chosen)
     limit, raised = _unit_limit(chosen, start_dose, n, max_units)
     dispenser = dispenser_for(tuple(chosen), limit)
+    prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
+    if start_shares is not None and (
+        len(start_shares) != n or normalize(sum(start_shares, Decimal(0))) != start_dose
+    ):
+        raise InputError("start_shares", list(start_shares), f"{n} doses adding up to the dose")
     liquid = None
     if at_low_doses == "liquid":
         liquids = remeasure(
@@ -427,14 +457,19 @@ def make_plan(
                 f"{region.upper()}; a pharmacy's compounded liquid can be added with "
                 f"--formulary FILE",
             )
-        chosen = (*chosen, *(p for p in liquids if p not in chosen))
+        one = _one_liquid(prescription, the_rule, chosen, liquids, limit, start_shares)
+        chosen = (*chosen, *(p for p in (one,) if p not in chosen))
         liquid = dispenser_for(tuple(chosen), limit)
-    prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
-    if start_shares is not None and (
-        len(start_shares) != n or normalize(sum(start_shares, Decimal(0))) != start_dose
-    ):
-        raise InputError("start_shares", list(start_shares), f"{n} doses adding up to the dose")
-    steps, findings = _walk(prescription, the_rule, dispenser, at_low_doses, liquid, start_shares)
+    if increment is not None and not any(p.is_liquid and p.default_measure for p in chosen):
+        raise InputError(
+            "--liquid-increment",
+            str(liquid_increment),
+            "used only with a liquid measured with taper's syringe: --at-low-doses liquid, or a "
+            "liquid in --products",
+        )
+    steps, findings = _walk(
+        prescription, the_rule, dispenser, at_low_doses, liquid, start_shares, first_step
+    )
     if raised:
         findings.insert(0, raised)
     schedule = Schedule(
@@ -453,10 +488,42 @@ def make_plan(
         cap_source=_cap_source(the_rule),
         overrides=tuple(sorted(accepted.items())),
         rule=the_rule,
+        at_low_doses=at_low_doses,
     )
     schedule = replace(schedule, findings=tuple(check(schedule, catalog=cat)))
     _refuse_errors(schedule.findings)
     return schedule
+
+
+def _one_liquid(
+    rx: Prescription,
+    rule: Rule,
+    chosen: Sequence[Product],
+    liquids: Sequence[Product],
+    limit: int,
+    start_shares: Sequence[Decimal] | None,
+) -> Product:
+    """The one liquid a plan uses where the tablets run out of small cuts.
+
+    Two strengths of one liquid in a plan invite a five-fold dosing error, so the plan takes
+    one: of the catalog's, the one whose plan keeps nearest the rule's doses, then falls least
+    at once (a forced cut or the stop, as a share of the start), then the weaker.
+    """
+    if len(liquids) == 1:
+        return liquids[0]
+    tablets = dispenser_for(tuple(chosen), limit)
+
+    def score(product: Product) -> tuple[Decimal, Decimal, Decimal]:
+        with_it = dispenser_for((*chosen, product), limit)
+        try:
+            steps, _ = _walk(rx, rule, tablets, "liquid", with_it, start_shares)
+        except PlanRefused:
+            return (Decimal("Infinity"), Decimal(0), product.mg_per_ml or Decimal(0))
+        falls = [steps[-1].dose, *(s.previous_dose - s.dose for s in steps if s.cut > rule.max_cut)]
+        gap = sum((abs(s.dose - max(s.target, Decimal(0))) * s.days for s in steps), Decimal(0))
+        return (gap, max(falls) / rx.start_dose, product.mg_per_ml or Decimal(0))
+
+    return min(liquids, key=score)
 
 
 def _unit_limit(
@@ -579,6 +646,7 @@ def _walk(
     at_low_doses: str = "stretch",
     liquid: Dispenser | None = None,
     start_shares: Sequence[Decimal] | None = None,
+    first_step: int = 1,
 ) -> tuple[list[Step], list[Finding]]:
     n = len(rx.times)
     start = rx.start_dose
@@ -601,7 +669,7 @@ def _walk(
     steps: list[Step] = []
     findings: list[Finding] = []
     out_of_order: list[tuple[int, str]] = []
-    bounded: list[tuple[int, int]] = []  # steps held to the longest step, with the days asked
+    bounded: list[tuple[int, int, int]] = []  # steps held short: the days asked, and made
     holds_done: set[int] = set()
     current = start
     day = rx.start_date
@@ -609,7 +677,7 @@ def _walk(
         if steps and final is not None and current <= final:
             break  # the clinician's (or the rule's) final dose: the next step is the stop
         proposal = rule.propose(current, start, frozenset(holds_done))
-        number = len(steps) + 1
+        number = len(steps) + first_step
         floor = current * (1 - rule.max_cut)
         # a rule whose next dose is the stop still goes down to the smallest dose the
         # products make: it aims at the cap until the products make nothing smaller
@@ -656,7 +724,7 @@ def _walk(
                     f"taper with them",
                 )
             # the terminal dose: the products make nothing smaller, so the next step is the stop
-            findings += _unfinished(rule, start, current, holds_done, len(steps))
+            findings += _unfinished(rule, start, current, holds_done, number - 1)
             break
         if at_low_doses == "stop" and _runs_out(choice, candidates, current, target):
             if not steps:
@@ -676,11 +744,11 @@ def _walk(
                     f"{format_mg(current)}/day: the lowest dose they can taper from at the "
                     f"rule's pace.",
                     rule.source,
-                    len(steps),
+                    number - 1,
                 )
             )
             findings += _unfinished(
-                rule, start, current, holds_done, len(steps), "as asked, --at-low-doses stop"
+                rule, start, current, holds_done, number - 1, "as asked, --at-low-doses stop"
             )
             break
 
@@ -689,7 +757,7 @@ def _walk(
         days = choice.days
         if days > proposal.days and days > rule.longest_step_days:
             days = max(proposal.days, rule.longest_step_days)
-            bounded.append((number, choice.days))
+            bounded.append((number, choice.days, days))
         if candidates and choice.dose != proposal.target and choice.dose != normalize(target):
             findings.append(
                 _adjusted(
@@ -703,15 +771,16 @@ def _walk(
                 days = max(days, hold.days)
                 held = True
         shares = None
-        if rule.per_dose and ideal is not None:
-            # the rule's own doses at each time: each falls by the same amount
+        if rule.per_dose and ideal is not None and rule.cut_order == "even":
+            # the rule's own doses at each time: each falls by the same amount (a cut order
+            # the clinician gives takes its place)
             ideal = _per_dose(ideal, choice.dose)
             if ideal is not None and all(v == 0 or v in active.best for v in ideal):
                 shares = ideal
         if shares is None:
             shares = active.split(choice.dose, n, rule.cut_order, previous, used)
         assert shares is not None, "every candidate is a makeable daily dose"
-        if rule.per_dose and ideal is not None and shares != ideal:
+        if rule.per_dose and ideal is not None and rule.cut_order == "even" and shares != ideal:
             findings.append(_per_dose_missed(number, rx.times, ideal, shares))
         if rule.cut_order != "even" and previous is not None:
             findings += _raised_times(number, rx.times, previous, shares, rule)
@@ -791,15 +860,25 @@ def _runs(numbers: Sequence[int]) -> list[list[int]]:
     return runs
 
 
-def _bounded(bounded: Sequence[tuple[int, int]], rule: Rule) -> list[Finding]:
-    """One warning per run of steps held to the longest lengthened step."""
-    asked = dict(bounded)
+def _bounded(bounded: Sequence[tuple[int, int, int]], rule: Rule) -> list[Finding]:
+    """One warning per run of steps held shorter than the rule's pace needs."""
+    asked = {n: need for n, need, _ in bounded}
+    made = {n: days for n, _, days in bounded}
     out = []
     for run in _runs(sorted(asked)):
         need = sorted({asked[n] for n in run})
         days = f"{need[0]} days" if len(need) == 1 else f"{need[0]} to {need[-1]} days"
         if need[-1] > MAX_PLAN_DAYS:
             days = f"more than {MAX_PLAN_DAYS // 365} years"
+        lengths = sorted({made[n] for n in run})
+        lasts = " or ".join(str(d) for d in lengths)
+        why = (
+            "taper's longest lengthened step (--longest-step)"
+            if lengths == [rule.longest_step_days]
+            else f"the rule's own interval, as taper lengthens no step past "
+            f"{rule.longest_step_days} day{'s' if rule.longest_step_days != 1 else ''} "
+            f"(--longest-step)"
+        )
         where = f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
         out.append(
             Finding(
@@ -807,9 +886,8 @@ def _bounded(bounded: Sequence[tuple[int, int]], rule: Rule) -> list[Finding]:
                 "longest-step",
                 f"{where}: keeping the rule's pace after the cut would need "
                 f"{'a step' if len(run) == 1 else 'steps'} of {days}; "
-                f"{'it lasts' if len(run) == 1 else 'each lasts'} {rule.longest_step_days} days, "
-                f"taper's longest lengthened step (--longest-step), so there the plan goes "
-                f"faster than the rule.",
+                f"{'it lasts' if len(run) == 1 else 'each lasts'} {lasts} days, {why}, so "
+                f"there the plan goes faster than the rule.",
                 f"taper's own bound on a lengthened step ({rule.longest_step_days} days), not a "
                 f"clinical figure",
                 run[0],
@@ -825,6 +903,8 @@ def _per_dose(ideal: Sequence[Decimal], dose: Decimal) -> tuple[Decimal, ...] | 
     if not taken:
         return None
     each = (sum(ideal, Decimal(0)) - dose) / len(taken)
+    if each != each.quantize(Decimal("0.0001")):
+        return None  # the cut does not share out in whole micrograms: the day's split instead
     shares = tuple(normalize(v - each) if v > 0 else Decimal(0) for v in ideal)
     return None if any(v < 0 for v in shares) else shares
 

@@ -19,7 +19,7 @@ from .catalog import Catalog, Product, load_catalog, load_formulary
 from .dispensing import Unit, dispenser_for
 from .doses import format_mg, parse_dose
 from .errors import InputError, PlanRefused
-from .planner import _refuse_errors, _start_date, plan
+from .planner import _refuse_errors, _start_date, make_plan
 from .rules import PRESETS, Rule
 from .schedule import Administration, Finding, Prescription, Replan, Schedule, Step
 from .validation import PLANNER_CODES, check, parse_overrides
@@ -110,7 +110,17 @@ def replan(
         parse_overrides(overrides or ()) if not isinstance(overrides, dict) else overrides
     )
     times = rx.times
-    dispenser = dispenser_for(tuple(schedule.products), schedule.max_units)
+    # the products the new part starts from: the plan's, but a liquid it brings in only where
+    # the products run out of small cuts stays out until then, unless it is taken already
+    taking = {
+        u.product.id for a in (history[-1].administrations if history else ()) for u in a.units
+    }
+    base = tuple(
+        p
+        for p in schedule.products
+        if not (schedule.at_low_doses == "liquid" and p.is_liquid and p.id not in taking)
+    )
+    dispenser = dispenser_for(base, schedule.max_units)
     shares = dispenser.split(begin, len(times))
     if shares is None:
         raise PlanRefused(
@@ -129,13 +139,14 @@ def replan(
             Step(len(history) + 1, day, hold_days, administrations, begin, begin, hold_days, True)
         )
     patient = rx.patient
-    new = plan(
+    offset = len(history) + len(held)
+    new = make_plan(
         rx.drug,
         begin,
         rule=the_rule,
         per_day=len(times),
         start=day + timedelta(days=hold_days),
-        products=[p.id for p in schedule.products],
+        products=[p.id for p in base],
         region=rx.region,
         max_units=schedule.max_units,
         catalog=_with_products(cat, rx.drug, schedule.products),
@@ -144,9 +155,10 @@ def replan(
         weight_kg=patient.weight_kg,
         use_months=patient.use_months,
         overrides=accepted,
+        at_low_doses=schedule.at_low_doses,
+        first_step=offset + 1,
     )
-    offset = len(history) + len(held)
-    steps = [*history, *held, *(replace(s, number=s.number + offset) for s in new.steps)]
+    steps = [*history, *held, *new.steps]
     record = Replan(
         day,
         len(history),
@@ -159,7 +171,6 @@ def replan(
         schedule.rule_name,
     )
     findings = [f for f in new.findings if f.code in PLANNER_CODES]
-    findings = [replace(f, step=f.step + offset) if f.step is not None else f for f in findings]
     findings.append(
         Finding(
             "info",
@@ -195,6 +206,8 @@ def replan(
         rule_description=new.rule_description,
         rule_source=new.rule_source,
         max_cut=new.max_cut,
+        cap_source=new.cap_source,
+        products=(*schedule.products, *(p for p in new.products if p not in schedule.products)),
         overrides=tuple(sorted(accepted.items())),
     )
     combined = replace(combined, findings=tuple(check(combined, catalog=cat)))
@@ -299,6 +312,13 @@ def read_plan(
             steps.append(step)
         limits = data.get("limits") or {}
         name = str((data.get("rule") or {}).get("name", ""))
+        rule = PRESETS.get(name)
+        longest = str(limits.get("longest_step_days", ""))
+        if rule is not None and longest.isascii() and longest.isdigit():
+            rule = replace(rule, longest_step_days=int(longest))
+        strategy = str(limits.get("at_low_doses", "stretch"))
+        if strategy not in ("stretch", "liquid", "stop"):
+            raise InputError(f"{path}: limits.at_low_doses", strategy, "stretch, liquid or stop")
         switch = None
         if data.get("switch") is not None:
             switch, problems = read_switch(data["switch"], cat, rx.region, str(path), times)
@@ -318,8 +338,9 @@ def read_plan(
             drug_display=drug.display,
             drug_tall_man=drug.tall_man,
             max_units=int(limits.get("max_units_per_administration", 4)),
-            rule=PRESETS.get(name),
+            rule=rule,
             switch=switch,
+            at_low_doses=strategy,
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise InputError(

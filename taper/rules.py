@@ -384,6 +384,9 @@ class Rule:
     halve
         Tablets with a break line but no labelled functional score that the clinician
         allows halving (off-licence), as product ids or ``tablet:2mg``.
+    final_note
+        Whose final dose ``final_mg`` or ``final_fraction`` is, in words (a published last
+        dose, the clinician's), as the plan's stop says it.
     drugs
         The drugs the rule was written for; empty for any drug.
     source
@@ -406,6 +409,7 @@ class Rule:
     per_dose: bool = False
     longest_step_days: int = LONGEST_STEP_DAYS
     halve: tuple[str, ...] = ()
+    final_note: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_cut, Decimal) or not Decimal(0) < self.max_cut < 1:
@@ -555,6 +559,7 @@ PRESETS: dict[str, Rule] = {
             per_dose=True,
             # the label's last dose: 0.125 mg twice daily, then completely withdrawn
             final_mg=_D("0.25"),
+            final_note="the label's last dose",
         ),
         _preset(
             "bnf-eighth",
@@ -578,6 +583,7 @@ PRESETS: dict[str, Rule] = {
             cap_note="its own fixed steps: below 5 mg, 0.5 mg steps halve 1 mg to 0.5 mg",
             # the bands' last dose: 0.5 mg steps to zero end at 0.5 mg/day
             final_mg=_D("0.5"),
+            final_note="the bands' last dose",
         ),
         _preset(
             "nhs-scotland-diazepam",
@@ -590,6 +596,7 @@ PRESETS: dict[str, Rule] = {
             cap_note="its own fixed steps: 1 mg steps halve the dose from 2 mg to 1 mg",
             # 1 mg steps to zero: the published schedule's last dose is 1 mg/day
             final_mg=_D(1),
+            final_note="the published schedule's last dose",
         ),
         _preset(
             "deprescribing-bzra",
@@ -606,6 +613,7 @@ PRESETS: dict[str, Rule] = {
             cap_note="its own steps: 25 % of the start becomes 33 % then 50 % of the current dose",
             # the last step leaves 12.5 % of the start, then the stop
             final_fraction=_D("0.125"),
+            final_note="the rule's last dose, 12.5 % of the start",
         ),
         _preset(
             "nougg-proportional",
@@ -710,6 +718,7 @@ def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
                 kw["final_fraction"] = parse_percent(raw, f"{origin}: final_dose")
             else:
                 kw["final_mg"] = parse_dose(raw, f"{origin}: final_dose")
+            kw["final_note"] = "the protocol's final dose"
         if "cut_order" in data:
             kw["cut_order"] = _text(data, "cut_order", origin)
         if "longest_step" in data:
@@ -925,6 +934,7 @@ def build_rule(
             base = replace(
                 base, final_mg=parse_dose(final_dose, "--final-dose"), final_fraction=None
             )
+        base = replace(base, final_note="the clinician's final dose (--final-dose)")
     return base
 
 

@@ -305,6 +305,8 @@ class Schedule:
     switch: Switch | None = None
     #: when the plan was re-planned mid-taper: what stayed and what changed
     replan: Replan | None = None
+    #: what the plan does where the products run out of small cuts (``--at-low-doses``)
+    at_low_doses: str = "stretch"
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)

@@ -21,7 +21,7 @@ from .catalog import Catalog, load_catalog, load_formulary
 from .dispensing import Dispenser, dispenser_for
 from .doses import format_mg, normalize, parse_dose
 from .equivalence import DEFAULT_TABLE, GUIDANCE, convert, exact_ratio, mg_of
-from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
+from .errors import FindingsRefused, InputError, PlanRefused
 from .planner import (
     _refuse_errors,
     _start_date,
@@ -31,6 +31,7 @@ from .planner import (
     make_patient,
     make_plan,
     parse_increment,
+    refuse_unknown_halving,
     remeasure,
     select_products,
 )
@@ -145,14 +146,11 @@ def plan_switch(
         remeasure(select_products(target, region, switch_products, "--switch-products"), increment),
         tokens,
     )
-    unmatched = [t for t in old_unmatched if t in new_unmatched]
-    if unmatched:
-        raise UnknownNameError(
-            "--halve",
-            unmatched[0],
-            "tablets in this plan: "
-            + ", ".join(p.id for p in (*old_products, *new_products) if p.form == "tablet"),
-        )
+    refuse_unknown_halving(
+        [t for t in old_unmatched if t in new_unmatched],
+        [source, target],
+        (*old_products, *new_products),
+    )
     try:
         new_limit, new_raised = _unit_limit(
             new_products, mg_of(start_equivalent), n, max_units, target.name

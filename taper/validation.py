@@ -384,6 +384,10 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
     )
 
 
+#: whose final dose a rule's is, where the rule does not say
+FINAL_NOTE = "the rule's final dose"
+
+
 def stop_asked(schedule: Schedule) -> str:
     """What the clinician asked for that ends the plan where it ends, in words, if anything."""
     if any(f.code == "stopped-at-low-dose" for f in schedule.findings):
@@ -396,7 +400,7 @@ def stop_asked(schedule: Schedule) -> str:
     start = schedule.replan.start_dose if schedule.replan else schedule.prescription.start_dose
     final = rule.final_level(start)
     if final is not None and schedule.steps[-1].dose <= final:
-        return f"the rule stops after {format_mg(final)}/day (its final dose)"
+        return f"{format_mg(final)}/day is {rule.final_note or FINAL_NOTE}"
     return ""
 
 
@@ -405,13 +409,13 @@ def _faster_rule(schedule: Schedule) -> str:
     rule = schedule.rule
     if rule is None or not schedule.steps:
         return ""
-    if _rule_is_faster(rule, schedule.prescription.start_dose, schedule.duration_days):
+    if rule_is_faster(rule, schedule.prescription.start_dose, schedule.duration_days):
         return f"{rule.name}: {rule.source}" if rule.source else rule.name
     return ""
 
 
 @lru_cache(maxsize=1024)
-def _rule_is_faster(rule: Rule, start: Decimal, days: int) -> bool:
+def rule_is_faster(rule: Rule, start: Decimal, days: int) -> bool:
     """Whether the rule's own doses fall by more than the guideline's 25 % in 14 days."""
     ideal = ideal_steps(rule, start, days)
     return largest_step_fall(start, ideal, PACE_WINDOW_DAYS) > GUIDELINE_CAP
@@ -1085,8 +1089,7 @@ def _stop(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
             "warning",
             "final-dose-large",
             f"{stop}, above the smallest daily dose its products make "
-            f"({format_mg(terminal)}/day in {tl.doses_per_day} "
-            f"dose{'s' if tl.doses_per_day > 1 else ''}){asked}.",
+            f"({format_mg(terminal)}/day){asked}.",
             source,
             last.number,
         )
@@ -1122,7 +1125,7 @@ def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
                     "info",
                     "liquid-measure",
                     f"The {product.name} is measured with {product.measure}: its label's "
-                    f"measuring device is not in the catalog, so this is taper's own "
+                    f"measuring device is not in the catalog, so this measure is taper's own "
                     f"assumption (--liquid-increment changes the marks); supply that "
                     f"syringe with it.",
                     f"taper's default liquid measure; {cite}",

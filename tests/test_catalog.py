@@ -120,9 +120,10 @@ def test_every_liquid_is_measurable_with_its_label_device_or_taper_s_default(
     for liquid in liquids:
         assert liquid.measure, liquid.id
         if liquid.default_measure:
-            # taper's own assumption, said as such: a 1 mL oral syringe marked every 0.1 mL
+            # taper's own assumption (said so by the plan's liquid-measure finding): a 1 mL
+            # oral syringe marked every 0.1 mL
             assert (liquid.increment_ml, liquid.max_ml) == (D("0.1"), D(1))
-            assert "taper's own" in liquid.measure
+            assert liquid.measure == "a 1 mL oral syringe marked every 0.1 mL"
     uk_diazepam = {p.mg_per_ml for p in builtin.drug("diazepam").products_in("uk") if p.is_liquid}
     assert uk_diazepam == {D("0.4"), D(1)}  # 2 mg/5 mL and 5 mg/5 mL
 

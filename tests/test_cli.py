@@ -81,7 +81,7 @@ def test_writes_csv_and_json(tmp_path: Path) -> None:
     assert header == (
         "drug,step,start_date,end_date,days,daily_dose_mg,target_dose_mg,morning_mg,"
         "morning_take,bedtime_mg,bedtime_take,cut_pct,pct_of_start,start_dose_mg,max_cut_pct,"
-        "max_units"
+        "max_units,products"
     )
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["format"] == "taper-plan/1"

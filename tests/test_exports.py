@@ -35,6 +35,7 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
         "cap_pct": "25",
         "max_units_per_administration": 4,
         "longest_step_days": 84,
+        "at_low_doses": "stretch",
     }
     assert [s["step"] for s in data["steps"] if s.get("forced_cut")] == [13, 14]
     assert data["stop"] == {

@@ -730,14 +730,14 @@ def test_a_stop_above_the_terminal_dose_is_a_warning_with_its_equivalent() -> No
             "final-dose-large",
             "The plan stops from 0.3125 mg/day after 21 days at it (about 3.125 to 6.25 mg of "
             "diazepam across 4 tables), above the smallest daily dose its products make "
-            "(0.125 mg/day in 2 doses).",
+            "(0.125 mg/day).",
             STOP_SOURCE,
             2,
         )
     ]
-    asked = replace(tl, stop_asked="the rule stops after 0.3125 mg/day (its final dose)")
+    asked = replace(tl, stop_asked="0.3125 mg/day is the protocol's final dose")
     assert _course_findings(asked, "final-dose-large")[0][2].endswith(
-        "(0.125 mg/day in 2 doses); the rule stops after 0.3125 mg/day (its final dose)."
+        "(0.125 mg/day); 0.3125 mg/day is the protocol's final dose."
     )
 
 

@@ -165,14 +165,14 @@ def test_a_stop_above_the_terminal_dose_is_the_clinicians_and_is_a_warning() -> 
     warning = finding(schedule, "final-dose-large")
     assert warning.severity == "warning"
     assert warning.message.endswith(
-        "above the smallest daily dose its products make (0.125 mg/day in 2 doses); the rule "
-        "stops after 0.5 mg/day (its final dose)."
+        "above the smallest daily dose its products make (0.125 mg/day); 0.5 mg/day is the "
+        "clinician's final dose (--final-dose)."
     )
     assert "stop" not in codes(schedule)
     # the way on, planned: the same rule on to the 0.125 mg ODT adds 0.375 mg/day (the cap,
     # 14 x ln(0.75)/ln(0.9) = 38.2, so 39 days), 0.25 (54) and 0.125 (84): 177 days, 25 weeks
     assert (
-        "going on past the rule's final dose to 0.125 mg/day, the smallest dose the products "
+        "going on past the final dose to 0.125 mg/day, the smallest dose the products "
         "make (--final-dose 0.125mg): 2 forced cuts, the largest 50 %, stopping from "
         "0.125 mg/day, 25 weeks longer"
     ) in finding(schedule, "alternatives").message
@@ -199,7 +199,8 @@ def test_the_patient_page_says_how_the_plan_stops() -> None:
     asked = taper.plan("clonazepam", "2 mg", rule=taper.build_rule(final_dose="0.5mg"),
                        start=START)  # fmt: skip
     text = " ".join(" ".join(pdf_text(pdf_bytes(asked))).split())
-    assert "Your prescriber has chosen to stop the plan from 0.5 mg a day" in text
+    assert "The plan stops from 0.5 mg a day on" in text
+    assert "as your prescriber planned" in text
 
 
 # --- halving and liquids: the presets' published steps --------------------------------------
@@ -308,17 +309,25 @@ def test_the_per_dose_label_rule_says_where_tablets_cannot_keep_it() -> None:
 
 
 def test_a_liquid_with_no_labelled_measure_uses_taper_s_syringe_and_says_so() -> None:
-    schedule = taper.plan("diazepam", "5 mg", products=["solution"], start=START)
+    liquid = ["diazepam-solution-1-mg-ml"]
+    schedule = taper.plan("diazepam", "5 mg", products=liquid, start=START)
     measure = finding(schedule, "liquid-measure")
-    assert "a 1 mL oral syringe marked every 0.1 mL (taper's own assumption)" in measure.message
-    assert doses(schedule)[-1] == "0.1"
-    marked = taper.plan(
-        "diazepam", "5 mg", products=["solution"], liquid_increment="0.25ml", start=START
+    assert measure.message.startswith(
+        "The diazepam 1 mg/mL oral solution (5 mg/5 mL) is measured with a 1 mL oral syringe "
+        "marked every 0.1 mL: its label's measuring device is not in the catalog, so this "
+        "measure is taper's own assumption (--liquid-increment changes the marks)"
     )
+    assert doses(schedule)[-1] == "0.1"
+    marked = taper.plan("diazepam", "5 mg", products=liquid, liquid_increment="0.25ml",
+                        start=START)  # fmt: skip
     assert doses(marked)[-1] == "0.25"
     assert "marked every 0.25 mL" in finding(marked, "liquid-measure").message
-    with pytest.raises(InputError, match="--liquid-increment"):
-        taper.plan("diazepam", "5 mg", products=["solution"], liquid_increment="0.3ml")
+    for bad in ("0.3ml", "0.001ml", "1e-30", "2ml", "abc"):
+        with pytest.raises(InputError, match="--liquid-increment"):
+            taper.plan("diazepam", "5 mg", products=liquid, liquid_increment=bad, start=START)
+    # with no liquid in the plan the marks would change nothing: refused
+    with pytest.raises(InputError, match="used only with a liquid"):
+        taper.plan("diazepam", "5 mg", liquid_increment="0.2ml", start=START)
 
 
 def test_a_liquid_never_enters_a_plan_unasked() -> None:
@@ -407,3 +416,144 @@ def test_the_command_line_takes_the_new_options(tmp_path: Path) -> None:
     step = runner.invoke(cli, ["plan", "clonazepam", "2mg", "--longest-step", "0d"])
     assert step.exit_code == 2
     assert "Error: --longest-step: got '0d'" in step.output
+
+
+# --- what a second read found -------------------------------------------------------------
+
+
+def test_taper_checks_its_own_csv_of_a_liquid_or_halved_plan(tmp_path: Path) -> None:
+    """The CSV names the plan's products (and their halving or measure), so check holds the
+    schedule to them, not to the tablets alone."""
+    from taper.reports import csv_text
+
+    liquid = taper.plan("diazepam", "20 mg", rule="nice-cks-diazepam", at_low_doses="liquid",
+                        start=START)  # fmt: skip
+    halved = taper.plan("diazepam", "10 mg", region="uk", rule="nhs-scotland-diazepam",
+                        halve=["diazepam-tab-2-uk"], start=START)  # fmt: skip
+    for name, schedule in (("liquid", liquid), ("halved", halved)):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(csv_text(schedule), encoding="utf-8")
+        found = check_file(path, ExternalOptions(region=schedule.prescription.region))
+        assert not [f for f in found if f.severity == "error"], name
+        stop = next(f for f in found if f.code in ("stop", "final-dose-large"))
+        assert stop.code == next(
+            f.code for f in schedule.findings if f.code in ("stop", "final-dose-large")
+        )
+    assert "diazepam-tab-2-uk/half" in csv_text(halved)
+
+
+def test_a_replan_keeps_the_plan_s_low_dose_choice_and_its_longest_step(tmp_path: Path) -> None:
+    liquid = taper.plan("diazepam", "20 mg", rule="nice-cks-diazepam", at_low_doses="liquid",
+                        start=START)  # fmt: skip
+    path = tmp_path / "liquid.json"
+    path.write_text(to_json(liquid), encoding="utf-8")
+    again = taper.replan(taper.read_plan(path), "2027-02-01", hold_days=28)
+    hold = again.steps[again.replan.history]  # type: ignore[union-attr]
+    assert hold.held and all(u.product.is_solid for a in hold.administrations for u in a.units)
+    first_liquid = next(
+        s.number for s in again.steps for a in s.administrations for u in a.units
+        if u.product.is_liquid
+    )  # fmt: skip
+    assert finding(again, "liquid-from-here").step == first_liquid
+    bounded = taper.plan("clonazepam", "2 mg", rule=taper.build_rule(longest_step="28d"),
+                         start=START)  # fmt: skip
+    path = tmp_path / "bounded.json"
+    path.write_text(to_json(bounded), encoding="utf-8")
+    later = taper.replan(taper.read_plan(path), "2027-03-01", hold_days=14)
+    assert max(s.days for s in later.steps if not s.held) == 28
+
+
+def test_a_replan_s_findings_name_their_own_steps() -> None:
+    first = taper.plan("clonazepam", "2 mg", start=START)
+    again = taper.replan(first, "2027-03-01", hold_days=28)
+    for f in again.findings:
+        if f.code in ("longest-step", "cut-order-not-kept") and f.step is not None:
+            assert f.message.startswith((f"Step {f.step}:", f"Steps {f.step} to")), f.message
+    assert all(f.source for f in again.findings if f.code == "forced-cut")
+
+
+def test_the_pdf_says_the_forced_cuts_and_the_stop() -> None:
+    from taper.reports.pdf import pdf_bytes
+
+    from .test_reports import pdf_text
+
+    text = " ".join(" ".join(pdf_text(pdf_bytes(taper.plan("clonazepam", "2 mg",
+                                                            start=START)))).split())  # fmt: skip
+    assert "no single cut above" not in text
+    assert "no cut above 25 % but 2 the products force: step 13 (33.3 %), step 14 (50 %)" in text
+    assert "from 0.125 mg/day after 84 days at it" in text
+
+
+def test_the_longest_step_says_how_long_a_step_lasts() -> None:
+    """A bound shorter than the rule's interval leaves the interval, and says so."""
+    schedule = taper.plan("clonazepam", "2 mg", rule=taper.build_rule(longest_step="1d"),
+                          start=START)  # fmt: skip
+    assert all(s.days == 14 for s in schedule.steps)
+    message = finding(schedule, "longest-step").message
+    assert "it lasts 14 days, the rule's own interval, as taper lengthens no step past 1 day" in (
+        message
+    )
+
+
+def test_a_cut_order_takes_the_place_of_the_per_dose_method() -> None:
+    schedule = taper.plan("clonazepam", "2 mg", rule="fda-label-clonazepam",
+                          cut_order="morning-first", start=START)  # fmt: skip
+    assert not {"per-dose-not-kept", "cut-order-not-kept"} & codes(schedule)
+    mornings = [s.at("morning") for s in schedule.steps]
+    assert mornings[-1] is None  # the morning dose went first
+
+
+def test_the_per_dose_method_only_in_whole_amounts() -> None:
+    """At three doses a day the label's 0.25 mg/day does not share out in whole micrograms:
+    the day's dose is shared as usual, with no warning of a per-dose amount it never had."""
+    schedule = taper.plan("clonazepam", "3 mg", rule="fda-label-clonazepam", per_day=3,
+                          start=START)  # fmt: skip
+    assert "per-dose-not-kept" not in codes(schedule)
+
+
+def test_no_switch_is_offered_for_a_rule_in_milligrams() -> None:
+    """0.25 mg of clonazepam a step is not 0.25 mg of diazepam: the switch is not tried."""
+    schedule = taper.plan("clonazepam", "1 mg", rule=taper.build_rule(reduce="0.25mg",
+                          every="14d"), start=START)  # fmt: skip
+    message = finding(schedule, "alternatives").message
+    assert "switching" not in message and "none of those tried" not in message
+    refused = finding(taper.plan("alprazolam", "3 mg", start=START), "alternatives").message
+    assert "cannot be planned: switching to diazepam first (refused: dose-above-range)" in refused
+
+
+def test_a_protocol_may_halve_tablets_of_either_region(tmp_path: Path) -> None:
+    path = tmp_path / "clinic.toml"
+    path.write_text(
+        'cut = "1 mg"\nevery = "14d"\nmax_cut = "50%"\n'
+        'halve = ["diazepam-tab-2-uk", "diazepam-tab-2"]\n',
+        encoding="utf-8",
+    )
+    for region in ("us", "uk"):
+        schedule = taper.plan("diazepam", "10 mg", rule=str(path), region=region, start=START)
+        assert doses(schedule)[-1] == "1", region
+    with pytest.raises(InputError, match=r"^--halve: got 'abc'"):
+        taper.plan("clonazepam", "2 mg", halve=["tablet:abc"], start=START)
+    with pytest.raises(UnknownNameError, match="tablets with a break line in this plan: none"):
+        taper.plan("clonazepam", "2 mg", halve=["nothing-of-the-sort"], start=START)
+
+
+def test_one_liquid_per_plan() -> None:
+    """Two strengths of one liquid invite a five-fold error: the plan takes one of them."""
+    for region in ("us", "uk"):
+        schedule = taper.plan("diazepam", "20 mg", rule="nice-cks-diazepam",
+                              at_low_doses="liquid", region=region, start=START)  # fmt: skip
+        liquids = {u.product.id for s in schedule.steps for a in s.administrations
+                   for u in a.units if u.product.is_liquid}  # fmt: skip
+        assert len(liquids) == 1, region
+        # the one that makes the bands' 0.5 mg steps: 1 mg/mL, 0.1 mL marks
+        assert doses(schedule)[-9:] == ["4.5", "4", "3.5", "3", "2.5", "2", "1.5", "1", "0.5"]
+
+
+def test_check_of_a_json_names_a_rule_faster_than_the_guideline(tmp_path: Path) -> None:
+    schedule = taper.plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start=START)
+    path = tmp_path / "label.json"
+    path.write_text(to_json(schedule), encoding="utf-8")
+    paces = [f for f in check_file(path, ExternalOptions()) if f.code == "pace-above-guideline"]
+    assert "the rule itself goes faster than the guideline (fda-label-clonazepam)" in (
+        paces[0].message
+    )

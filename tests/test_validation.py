@@ -286,8 +286,8 @@ def test_final_dose_large() -> None:
     warning = next(f for f in asked.findings if f.code == "final-dose-large")
     assert warning.message == (
         "The plan stops from 0.5 mg/day after 30 days at it (about 5 to 10 mg of diazepam "
-        "across 4 tables), above the smallest daily dose its products make (0.125 mg/day in 2 "
-        "doses); the rule stops after 0.5 mg/day (its final dose)."
+        "across 4 tables), above the smallest daily dose its products make (0.125 mg/day); "
+        "0.5 mg/day is the clinician's final dose (--final-dose)."
     )
     assert "final-dose-large" not in planned("clonazepam", "2 mg")
     assert "stop" in planned("clonazepam", "2 mg")

@@ -274,9 +274,10 @@ def pdf_bytes(
         [
             "Duration",
             f"{schedule.duration_days} days ({schedule.duration_days / 7:.1f} weeks) "
-            f"in {len(schedule.steps)} steps; no single cut above "
-            f"{format_percent(schedule.max_cut)} % before the stop",
+            f"in {len(schedule.steps)} step{'s' if len(schedule.steps) != 1 else ''}; "
+            + _cuts_line(schedule),
         ],
+        ["Stop", escape(_stop_line(schedule))],
     ]
     story.append(
         grid(
@@ -481,9 +482,8 @@ def pdf_bytes(
         f"from there on {_long_date(schedule.stop_date)}. Do not stop sooner, and do not change "
         f"your dose on your own."
         if not stop.above_terminal
-        else f"Your prescriber has chosen to stop the plan from {final} a day on "
-        f"{_long_date(schedule.stop_date)}. Do not stop sooner, and do not change your dose on "
-        f"your own."
+        else f"The plan stops from {final} a day on {_long_date(schedule.stop_date)}, as your "
+        f"prescriber planned. Do not stop sooner, and do not change your dose on your own."
     )
     advice = [
         stopping,
@@ -526,6 +526,35 @@ def pdf_bytes(
     )
     doc.build(story, canvasmaker=_numbered_canvas(footer, size, margin))
     return out.getvalue()
+
+
+def _cuts_line(schedule: Schedule) -> str:
+    """The cap, and the cuts above it the products force, for the facts table."""
+    from ..validation import forced_steps
+
+    forced = [s for s in schedule.steps if s.number in forced_steps(schedule)]
+    cap = f"no cut above {format_percent(schedule.max_cut)} %"
+    if not forced:
+        return f"{cap} before the stop"
+    cuts = ", ".join(f"step {s.number} ({format_percent(s.cut)} %)" for s in forced)
+    return f"{cap} but {len(forced)} the products force: {cuts}"
+
+
+def _stop_line(schedule: Schedule) -> str:
+    """How the plan stops, as its findings say it, for the facts table."""
+    from ..validation import stop_of
+
+    stop = stop_of(schedule)
+    where = (
+        "the smallest daily dose its products make"
+        if not stop.above_terminal
+        else f"above the smallest its products make ({format_mg(stop.terminal_mg or Decimal(0))}"
+        f"/day){'; ' + stop.asked if stop.asked else ''}"
+    )
+    return (
+        f"from {format_mg(stop.from_mg)}/day after {stop.after_days} days at it "
+        f"({stop.equivalent}), {where}"
+    )
 
 
 def _step_row(

@@ -183,6 +183,7 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
                 if schedule.rule is not None
                 else {}
             ),
+            "at_low_doses": schedule.at_low_doses,
         },
         "products": [_product(p) for p in schedule.products],
         "start_date": rx.start_date.isoformat(),

@@ -37,7 +37,8 @@ def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
     header = ["drug", "step", "start_date", "end_date", "days", "daily_dose_mg", "target_dose_mg"]
     for time in times:
         header += [f"{time}_mg", f"{time}_take"]
-    header += ["cut_pct", "pct_of_start", "start_dose_mg", "max_cut_pct", "max_units"]
+    header += ["cut_pct", "pct_of_start", "start_dose_mg", "max_cut_pct", "max_units", "products"]
+    allowed = products_cell(schedule)
     start = rx.start_dose
     rows = []
     for step in schedule.steps:
@@ -62,11 +63,27 @@ def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
             plain_number(start),
             format_percent(schedule.max_cut),
             str(schedule.max_units),
+            allowed,
         ]
         rows.append(row)
     if schedule.switch is None:
         return header, rows
     return _with_switch(schedule, header, rows)
+
+
+def products_cell(schedule: Schedule) -> str:
+    """The products the plan may dispense, for a CSV cell: ids, ``/half`` on a tablet halved
+    along a break line (off-licence), ``@0.2ml`` on a liquid measured other than its
+    catalog's way; separated by spaces."""
+    tokens = []
+    for product in schedule.products:
+        token = product.id
+        if product.halved_off_licence:
+            token += "/half"
+        if product.is_liquid and product.increment_ml is not None and product.default_measure:
+            token += f"@{plain_number(product.increment_ml)}ml"
+        tokens.append(token)
+    return " ".join(tokens)
 
 
 def _with_switch(
