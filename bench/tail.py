@@ -1,6 +1,6 @@
 """How plans end: do they go down to the smallest dose their products make, and say how?
 
-Usage: python bench/tail.py [--quick]
+Usage: python bench/tail.py [--quick] [--tablets-only]
 
 A grid of every drug in the catalog, in both regions where it has tablets or capsules, at
 starting doses across its documented adult range, under every built-in rule that applies to
@@ -16,7 +16,8 @@ plan's row (``lorazepam > diazepam``) gives the diazepam it tapers.
 It reads only the plans themselves (their steps, products and findings), so the same script
 measures any version of taper. Exits 1 when a plan stops above its terminal dose with no
 warning, or makes a cut above the cap that the products did not force: CI runs it.
-``--quick`` plans two doses per drug, not four.
+``--quick`` plans two doses per drug, not four; ``--tablets-only`` leaves out the liquid and
+halving variants (the grid a version of taper without them can plan).
 """
 
 from __future__ import annotations
@@ -53,9 +54,13 @@ def start_doses(drug: taper.Drug, region: str, points: int) -> list[Decimal]:
     return sorted({max(smallest, (d / smallest).to_integral_value() * smallest) for d in raw})
 
 
-def variants(tapered: taper.Drug, region: str) -> list[tuple[str, dict[str, object]]]:
+def variants(
+    tapered: taper.Drug, region: str, tablets_only: bool = False
+) -> list[tuple[str, dict[str, object]]]:
     """The tablets alone; with the drug's liquid; with its tablets with a break line halved."""
     out: list[tuple[str, dict[str, object]]] = [("", {})]
+    if tablets_only:
+        return out
     if any(p.usable and p.is_liquid for p in tapered.products_in(region)):
         out.append((" with a liquid", {"at_low_doses": "liquid"}))
     lined = [p.id for p in tapered.products_in(region) if p.break_line]
@@ -106,6 +111,7 @@ def ending(schedule: taper.Schedule) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     points = 2 if "--quick" in argv else POINTS
+    only = "--tablets-only" in argv
     catalog = taper.load_catalog()
     rows: dict[str, list[dict[str, object]]] = defaultdict(list)
     refused: dict[str, int] = defaultdict(int)
@@ -120,7 +126,8 @@ def main(argv: list[str]) -> int:
                     for switch in (None, "diazepam"):
                         if switch == drug.name:
                             continue
-                        for variant, extra in variants(catalog.drug(switch or drug.name), region):
+                        tapered = catalog.drug(switch or drug.name)
+                        for variant, extra in variants(tapered, region, only):
                             label = f"{drug.name} {dose} mg {region} {rule}{variant}" + (
                                 f" switched to {switch}" if switch else ""
                             )

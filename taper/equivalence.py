@@ -85,6 +85,8 @@ class Conversion:
 
 def _name(catalog: Catalog, name: str) -> str:
     key = " ".join(str(name).split()).lower()
+    if key in catalog.drugs:
+        return key  # a generic name: no need to read the drug's part of the catalog
     try:
         return catalog.drug(key).name
     except UnknownNameError:
