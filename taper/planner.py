@@ -45,6 +45,7 @@ from .validation import (
     check_prescription,
     min_pieces,
     parse_overrides,
+    step_runs,
 )
 
 if TYPE_CHECKING:
@@ -849,23 +850,12 @@ def _capped(number: int, current: Decimal, asked: Decimal, floor: Decimal, rule:
     return Finding("info", "cut-capped", text, _cap_source(rule), number)
 
 
-def _runs(numbers: Sequence[int]) -> list[list[int]]:
-    """Step numbers in runs of consecutive steps."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and runs[-1][-1] == n - 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return runs
-
-
 def _bounded(bounded: Sequence[tuple[int, int, int]], rule: Rule) -> list[Finding]:
     """One warning per run of steps held shorter than the rule's pace needs."""
     asked = {n: need for n, need, _ in bounded}
     made = {n: days for n, _, days in bounded}
     out = []
-    for run in _runs(sorted(asked)):
+    for run in step_runs(sorted(asked)):
         need = sorted({asked[n] for n in run})
         days = f"{need[0]} days" if len(need) == 1 else f"{need[0]} to {need[-1]} days"
         if need[-1] > MAX_PLAN_DAYS:
@@ -954,7 +944,7 @@ def _order_findings(out_of_order: Sequence[tuple[int, str]], rule: Rule) -> list
     """One warning per run of steps where the products could not keep the rule's cut order."""
     if not out_of_order:
         return []
-    runs = _runs(sorted({n for n, _ in out_of_order}))
+    runs = step_runs(sorted({n for n, _ in out_of_order}))
     first = {
         "morning-first": "the morning dose goes to zero first",
         "bedtime-last": "the bedtime dose is kept to the last",

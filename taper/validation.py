@@ -635,7 +635,8 @@ def _age_findings(
 # --- the plan ----------------------------------------------------------------
 
 
-def _runs(numbers: Sequence[int]) -> list[list[int]]:
+def step_runs(numbers: Sequence[int]) -> list[list[int]]:
+    """Step numbers (ascending) in runs of consecutive steps."""
     runs: list[list[int]] = []
     for n in numbers:
         if runs and runs[-1][-1] == n - 1:
@@ -938,7 +939,7 @@ def _pace(tl: Timeline) -> list[Finding]:
         if before > 0 and (before - after) / before > GUIDELINE_CAP:
             worst[period.number] = ((before - after) / before, before, after)
     out = []
-    for run in _runs(sorted(worst)):
+    for run in step_runs(sorted(worst)):
         top = max(run, key=lambda n: worst[n][0])
         fall, before, after = worst[top]
         faster = (
@@ -975,7 +976,7 @@ def _short_steps(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
         if catalog is not None and tl.drug.half_life_source in catalog.sources:
             source += f"; {catalog.cite(tl.drug.half_life_source)}"
     out = []
-    for run in _runs(short):
+    for run in step_runs(short):
         days = sorted({p.days for p in tl.periods if p.number in run})
         out.append(
             Finding(

@@ -132,34 +132,13 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
                 linewidth=0,
                 label=HOLD if not any(p.get_label() == HOLD for p in ax.patches) else "_hold",
             )
+    from ..validation import forced_steps, stop_of
+
     changed = sorted(
         {f.step for f in schedule.findings if f.code == "target-adjusted" and f.step is not None}
     )
-    if changed:
-        by_number = {s.number: s for s in schedule.steps}
-        ax.plot(
-            [_num(by_number[n].start) for n in changed],
-            [float(by_number[n].dose) for n in changed],
-            linestyle="none",
-            marker="o",
-            markersize=4,
-            color="#c55a11",
-            label=CHANGED,
-        )
-    from ..validation import forced_steps, stop_of
-
-    forced = forced_steps(schedule)
-    if forced:
-        by_number = {s.number: s for s in schedule.steps}
-        ax.plot(
-            [_num(by_number[n].start) for n in forced],
-            [float(by_number[n].dose) for n in forced],
-            linestyle="none",
-            marker="v",
-            markersize=6,
-            color="#7030a0",
-            label=FORCED,
-        )
+    _mark(ax, schedule, changed, "o", 4, "#c55a11", CHANGED)
+    _mark(ax, schedule, forced_steps(schedule), "v", 6, "#7030a0", FORCED)
     stop = stop_of(schedule)
     where = "the smallest dose the products make" if not stop.above_terminal else "as asked"
     ax.plot(
@@ -198,6 +177,24 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     )
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     return ax
+
+
+def _mark(
+    ax: Axes, schedule: Schedule, steps: list[int], marker: str, size: int, color: str, label: str
+) -> None:
+    """A point at the start of each of these steps, at its dose."""
+    if not steps:
+        return
+    by_number = {s.number: s for s in schedule.steps}
+    ax.plot(
+        [_num(by_number[n].start) for n in steps],
+        [float(by_number[n].dose) for n in steps],
+        linestyle="none",
+        marker=marker,
+        markersize=size,
+        color=color,
+        label=label,
+    )
 
 
 def chart_figure(schedule: Schedule, width: float = 8, height: float = 3.6) -> Figure:
