@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import FindingsRefused, InputError, RosterError, TaperError
+from .errors import InputError, RosterError, TaperError
+from .flags import FLAGS
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -75,15 +76,12 @@ _RESERVED = {
     *(f"com{i}" for i in range(1, 10)),
     *(f"lpt{i}" for i in range(1, 10)),
 }
-#: the command line's option names, as the roster's columns are called
-_COLUMN_OF = {
-    "--start": "start",
-    "--per-day": "per_day",
-    "--indication": "indication",
-    "--age": "age",
-    "--weight-kg": "weight_kg",
-    "--products": "products",
-    "--rule": "rule",
+#: how a row's errors name what they concern: a parameter that is a roster column by its
+#: column (the library's own name), any other by the command line's flag
+ROSTER_NAMES = {
+    **{name: flag for name, flag in FLAGS.items() if name not in (*REQUIRED, *OPTIONAL)},
+    "how to override": 'a roster row cannot override it: plan this row with taper plan '
+    '--override {code}="reason"',
 }
 
 
@@ -188,8 +186,8 @@ class Batch:
         summary, errors = self.out_dir / SUMMARY, self.out_dir / ERRORS
         files.write_all(
             [
-                ("--out-dir", str(summary), summary_csv(outcomes).encode("utf-8")),
-                ("--out-dir", str(errors), errors_csv(outcomes).encode("utf-8")),
+                ("out_dir", str(summary), summary_csv(outcomes).encode("utf-8")),
+                ("out_dir", str(errors), errors_csv(outcomes).encode("utf-8")),
             ]
         )
         return summary, errors
@@ -386,11 +384,11 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
 
     folder = batch.out_dir
     if folder.exists() and not folder.is_dir():
-        raise InputError("--out-dir", str(folder), "a folder; this is a file")
+        raise InputError("out_dir", str(folder), "a folder; this is a file")
     if not folder.exists():
         above = next(p for p in folder.absolute().parents if p.exists())
         if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
-            raise InputError("--out-dir", str(folder), f"a folder that can be made in {above}")
+            raise InputError("out_dir", str(folder), f"a folder that can be made in {above}")
         return
     targets = [folder / SUMMARY, folder / ERRORS]
     for row in batch.rows:
@@ -398,18 +396,18 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
             targets += _any_outputs(batch.settings, row.reference)
     existing = [t for t in targets if t.exists()]
     if any(t.samefile(roster) for t in existing):
-        raise InputError("--out-dir", str(folder), "a folder where no output is the roster itself")
+        raise InputError("out_dir", str(folder), "a folder where no output is the roster itself")
     if existing and not force:
         more = f" ({len(existing) - 1} more after it)" if len(existing) > 1 else ""
         raise InputError(
-            "--out-dir",
+            "out_dir",
             str(existing[0]),
-            f"the file exists{more}; pass --force to replace the batch's files",
+            f"the file exists{more}; pass {{force}} to replace the batch's files",
         )
     for target in existing:
-        files.check_writable(target, True, "--out-dir")
+        files.check_writable(target, True, "out_dir")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError("--out-dir", str(folder), "the folder cannot be written to")
+        raise InputError("out_dir", str(folder), "the folder cannot be written to")
 
 
 class _Context:
@@ -597,15 +595,9 @@ def _plan_rows(
 
 
 def _message(exc: TaperError) -> str:
-    """The error's one line, naming the roster's column where the CLI would name an option."""
-    exc.field = _COLUMN_OF.get(exc.field, exc.field)
-    if isinstance(exc, FindingsRefused):  # a roster row carries no overrides
-        exc.allowed = exc.allowed.replace(
-            f'to plan anyway, give --override {exc.field}="reason"',
-            f"a roster row cannot override it: plan this row with taper plan --override "
-            f'{exc.field}="reason"',
-        )
-    return " ".join(str(exc).split())
+    """The error's one line, in the roster's words: its columns carry the library's names
+    (``start``, ``per_day``), every other parameter is said as the command line's flag."""
+    return " ".join(exc.render(ROSTER_NAMES).split())
 
 
 def _plan_chunk(rows: list[Row], settings: Settings) -> list[Outcome]:

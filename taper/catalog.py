@@ -545,7 +545,7 @@ def read_toml_file(path: str | Path, field: str) -> dict[str, Any]:
 
 
 def _load_file(path: str) -> Catalog:
-    return parse_catalog(read_text_file(path, "--catalog"), path)
+    return parse_catalog(read_text_file(path, "catalog"), path)
 
 
 def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
@@ -961,7 +961,7 @@ def load_formulary(catalog: Catalog, path: str | Path) -> Catalog:
     from pathlib import Path
 
     origin = str(path)
-    data = read_toml_file(path, "--formulary")
+    data = read_toml_file(path, "formulary")
     reader = _Reader(origin)
     extra = sorted(set(data) - _FORMULARY_KEYS)
     if extra:

@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import InputError, TaperError
+from .flags import flags_of
 
 if TYPE_CHECKING:
     from .schedule import Schedule
@@ -28,7 +29,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TaperError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {exc.render(flags_of(ctx.invoked_subcommand))}", err=True)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:
             # the reader went away (taper drugs | head): stop quietly, as other tools do
@@ -90,35 +91,35 @@ class _Outputs:
 
         if (self.csv, self.json).count("-") > 1:
             raise click.UsageError("only one of --csv and --json can write to standard output")
-        for field, path in (("--pdf", self.pdf), ("--chart", self.chart), ("--ics", self.ics)):
+        for field, path in (("pdf", self.pdf), ("chart", self.chart), ("ics", self.ics)):
             if path == "-":
                 raise InputError(
                     field, path, "a file name: only --csv and --json can write to standard output"
                 )
         if self.chart and _suffix(self.chart) not in (".png", ".svg"):
-            raise InputError("--chart", self.chart, "a file name ending .png or .svg")
+            raise InputError("chart", self.chart, "a file name ending .png or .svg")
         if self.fill_days is not None:
             if not self.pdf:
                 raise InputError(
-                    "--fill-days",
+                    "fill_days",
                     self.fill_days,
-                    "it sets the supply per fill in the PDF: give --pdf as well",
+                    "it sets the supply per fill in the PDF: give {pdf} as well",
                 )
             if not 1 <= self.fill_days <= 366:
-                raise InputError("--fill-days", self.fill_days, "1 to 366 days")
+                raise InputError("fill_days", self.fill_days, "1 to 366 days")
         targets = [
             (f, p)
             for f, p in (
-                ("--csv", self.csv),
-                ("--json", self.json),
-                ("--pdf", self.pdf),
-                ("--chart", self.chart),
-                ("--ics", self.ics),
+                ("csv", self.csv),
+                ("json", self.json),
+                ("pdf", self.pdf),
+                ("chart", self.chart),
+                ("ics", self.ics),
             )
             if p and p != "-"
         ]
         if self.csv and self.csv != "-":
-            targets.insert(1, ("--csv", str(files.sidecar(self.csv))))
+            targets.insert(1, ("csv", str(files.sidecar(self.csv))))
         files.check_outputs(targets, force)
 
     def write(self, schedule: Schedule) -> None:
@@ -134,27 +135,27 @@ class _Outputs:
 
         contents: list[tuple[str, str, bytes]] = []
         if self.csv:
-            contents.append(("--csv", self.csv, csv_text(schedule).encode("utf-8")))
+            contents.append(("csv", self.csv, csv_text(schedule).encode("utf-8")))
             if self.csv != "-":
                 side = str(files.sidecar(self.csv))
                 findings = findings_csv_text(schedule.findings).encode("utf-8")
-                contents.append(("--csv", side, findings))
+                contents.append(("csv", side, findings))
         if self.json:
-            contents.append(("--json", self.json, to_json(schedule).encode("utf-8")))
+            contents.append(("json", self.json, to_json(schedule).encode("utf-8")))
         if self.chart:
             from .reports.chart import chart_bytes
 
             suffix = _suffix(self.chart)[1:]
-            contents.append(("--chart", self.chart, chart_bytes(schedule, suffix)))
+            contents.append(("chart", self.chart, chart_bytes(schedule, suffix)))
         if self.pdf:
             from .reports.pdf import pdf_bytes
 
             pdf = pdf_bytes(schedule, paper=self.paper, fill_days=self.fill_days or 28)
-            contents.append(("--pdf", self.pdf, pdf))
+            contents.append(("pdf", self.pdf, pdf))
         if self.ics:
             from .reports.calendar import ics_bytes
 
-            contents.append(("--ics", self.ics, ics_bytes(schedule)))
+            contents.append(("ics", self.ics, ics_bytes(schedule)))
         files.write_all([c for c in contents if c[1] != "-"])
         for _, path, data in contents:
             if path == "-":

@@ -156,11 +156,11 @@ class Dispenser:
     def __init__(self, products: Sequence[Product], max_units: int = DEFAULT_MAX_UNITS) -> None:
         if not 1 <= max_units <= MAX_UNITS_LIMIT:
             raise InputError(
-                "--max-units", max_units, f"1 to {MAX_UNITS_LIMIT} pieces per administration"
+                "max_units", max_units, f"1 to {MAX_UNITS_LIMIT} pieces per administration"
             )
         usable = tuple(p for p in products if p.usable)
         if not usable:
-            raise InputError("--products", "", "at least one product that can be measured")
+            raise InputError("products", "", "at least one product that can be measured")
         self.products = usable
         self.max_units = max_units
         self._order = {p.id: i for i, p in enumerate(usable)}
@@ -269,7 +269,7 @@ class Dispenser:
         cannot do that."""
         daily = normalize(daily)
         if order not in CUT_ORDERS:
-            raise InputError("--cut-order", order, f"one of {', '.join(CUT_ORDERS)}")
+            raise InputError("cut_order", order, f"one of {', '.join(CUT_ORDERS)}")
         if previous is None or len(previous) != n:
             return None
         key = (daily, n, order, tuple(previous), used, strict)

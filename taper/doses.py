@@ -101,7 +101,7 @@ def _positive(value: Decimal, field: str, raw: str) -> Decimal:
     return normalize(value)
 
 
-def parse_days(text: str, field: str = "--every") -> int:
+def parse_days(text: str, field: str = "every") -> int:
     """Read an interval such as ``14d``, ``2w`` or ``14 days`` as a whole number of days.
 
     Examples
@@ -122,7 +122,7 @@ def parse_days(text: str, field: str = "--every") -> int:
     return days
 
 
-def parse_percent(text: str, field: str = "--reduce") -> Decimal:
+def parse_percent(text: str, field: str = "reduce") -> Decimal:
     """Read a percentage such as ``10%`` as an exact fraction (``0.1``).
 
     Examples

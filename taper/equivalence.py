@@ -176,7 +176,7 @@ def convert(
     mg = parse_dose(amount, "amount")
     source_drug, target = _name(cat, from_drug), _name(cat, to_drug)
     if table not in cat.equivalence:
-        raise UnknownNameError("--table", table, f"tables: {', '.join(sorted(cat.equivalence))}")
+        raise UnknownNameError("table", table, f"tables: {', '.join(sorted(cat.equivalence))}")
     chosen = cat.equivalence[table]
     for drug in (source_drug, target):
         if not any(_lists(t, drug) for t in cat.equivalence.values()):
@@ -193,7 +193,7 @@ def convert(
         others = [t.id for t in cat.equivalence.values() if _lists(t, source_drug, target)]
         hint = f"tables that list both: {', '.join(others)}" if others else ""
         raise UnknownNameError(
-            "--table", table, f"the {chosen.title} does not list {source_drug} and {target}", hint
+            "table", table, f"the {chosen.title} does not list {source_drug} and {target}", hint
         )
     low, high = _in_table(chosen, source_drug, mg, target)
     across: list[tuple[str, Decimal, Decimal]] = []

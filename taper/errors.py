@@ -7,6 +7,13 @@ matching builtin, so callers may catch ``ValueError`` or ``LookupError``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
+#: a parameter named inside an error's text, ``{max_units}``: said as the library's name
+#: (``max_units``), or as the command line's flag where it renders the error
+_NAMED = re.compile(r"\{([a-z_]+)\}")
+
 
 class TaperError(Exception):
     """Base of every error taper raises on purpose.
@@ -14,13 +21,15 @@ class TaperError(Exception):
     Parameters
     ----------
     field
-        The input the error concerns (``dose``, ``--every``, ``catalog``...).
+        The input the error concerns, by the library's name for it (``dose``, ``every``,
+        ``max_units``...).
     given
         What was given, as the user wrote it.
     allowed
-        What would have been accepted, in plain words.
+        What would have been accepted, in plain words; another parameter it names is written
+        ``{per_day}``, so that each caller can say it in its own words (:meth:`render`).
     hint
-        An optional suggestion (``did you mean ...?``).
+        An optional suggestion (``did you mean ...?``), written as ``allowed``.
     """
 
     #: exit code of the CLI: 2 for a usage error, 1 for a refused plan
@@ -34,8 +43,24 @@ class TaperError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        text = f"{self.field}: got {self.given!r}; {self.allowed}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return self.render({})
+
+    def render(self, names: Mapping[str, str]) -> str:
+        """The one-line message, each parameter said by ``names`` (the command line's flags,
+        say) or else by the library's own name."""
+        text = f"{_name(self.field, names)}: got {self.given!r}; {_said(self.allowed, names)}"
+        return f"{text} ({_said(self.hint, names)})" if self.hint else text
+
+
+def _name(field: str, names: Mapping[str, str]) -> str:
+    """A field said by ``names``: a parameter's name, or a braced ``{drug}`` where a plain
+    ``drug`` means the thing (a drug named in a file) and the braced one the parameter."""
+    return names.get(field, field.strip("{}"))
+
+
+def _said(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with each ``{parameter}`` in it said by ``names``."""
+    return _NAMED.sub(lambda m: names.get(m[0], names.get(m[1], m[1])), text)
 
 
 class InputError(TaperError, ValueError):
@@ -63,16 +88,25 @@ class FindingsRefused(PlanRefused):
     and ``allowed`` how to go on.
     """
 
+    #: how to go on, where the error may be overridden; a caller may say it otherwise by
+    #: giving ``names`` a ``"how to override"`` (a roster row, which carries no overrides)
+    HOW = 'to plan anyway, give {overrides} {code}="reason"'
+
     def __init__(self, code: str, message: str, more: int, overridable: bool) -> None:
-        if overridable:
-            how = f'to plan anyway, give --override {code}="reason"'
+        self.more, self.overridable = more, overridable
+        super().__init__(code, message, self._how({}, code))
+
+    def _how(self, names: Mapping[str, str], code: str) -> str:
+        if self.overridable:
+            how = names.get("how to override", self.HOW).replace("{code}", code)
         else:
             how = "this cannot be overridden"
+        more = self.more
         extra = f" ({more} more error{'s' if more > 1 else ''} after it)" if more else ""
-        super().__init__(code, message, how + extra)
+        return _said(how, names) + extra
 
-    def __str__(self) -> str:
-        return f"{self.field}: {self.given} {self.allowed}"
+    def render(self, names: Mapping[str, str]) -> str:
+        return f"{self.field}: {self.given} {self._how(names, self.field)}"
 
 
 class RosterError(InputError):
@@ -85,5 +119,5 @@ class RosterError(InputError):
     def __init__(self, field: str, allowed: str) -> None:
         super().__init__(field, "", allowed)
 
-    def __str__(self) -> str:
-        return f"{self.field}: {self.allowed}"
+    def render(self, names: Mapping[str, str]) -> str:
+        return f"{_name(self.field, names)}: {_said(self.allowed, names)}"

@@ -111,7 +111,7 @@ def read_schedule(
 def _drug(cat: Catalog, name: object, options: ExternalOptions) -> Drug:
     chosen = options.drug or name
     if not chosen:
-        raise InputError("--drug", "", "name the drug with --drug or a drug column")
+        raise InputError("{drug}", "", "name the drug with {drug} or a drug column")
     return cat.drug(str(chosen))
 
 
@@ -159,7 +159,7 @@ def _from_csv(
     if len(drugs) > 1:
         raise InputError(f"{origin}: drug", ", ".join(sorted(named)), "one drug per schedule")
     if options.drug and drugs and cat.drug(options.drug).name not in drugs:
-        raise InputError("--drug", options.drug, f"the file's drug column says {drugs.pop()}")
+        raise InputError("{drug}", options.drug, f"the file's drug column says {drugs.pop()}")
     drug = _drug(cat, next(iter(drugs), None), options)
     stated = _stated_limits(rows, origin)
     periods: list[Period] = []

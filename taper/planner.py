@@ -79,12 +79,12 @@ def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
     if per_day == 1:
         return (drug.once_daily_time,)
     if per_day not in TIMES_BY_COUNT:
-        raise InputError("--per-day", per_day, "1 to 4 doses a day")
+        raise InputError("per_day", per_day, "1 to 4 doses a day")
     return TIMES_BY_COUNT[per_day]
 
 
 def select_products(
-    drug: Drug, region: str, choose: Sequence[str] | None = None, field: str = "--products"
+    drug: Drug, region: str, choose: Sequence[str] | None = None, field: str = "products"
 ) -> tuple[Product, ...]:
     """The drug's products in ``region`` that may be dispensed, narrowed by ``choose``.
 
@@ -94,11 +94,11 @@ def select_products(
     ``at_low_doses="liquid"``).
     """
     if region not in ("us", "uk"):
-        raise InputError("--region", region, "us or uk")
+        raise InputError("region", region, "us or uk")
     available = tuple(p for p in drug.products_in(region) if p.usable)
     if not any(p.is_solid for p in available) and not choose:
         raise PlanRefused(
-            "--region", region, f"the catalog lists no {drug.name} tablets or capsules there"
+            "region", region, f"the catalog lists no {drug.name} tablets or capsules there"
         )
     if not choose:
         return tuple(p for p in available if p.is_solid)
@@ -116,7 +116,7 @@ def select_products(
 
 
 def _match_products(
-    products: Sequence[Product], token: str, field: str = "--products"
+    products: Sequence[Product], token: str, field: str = "products"
 ) -> list[Product]:
     token = token.lower()
     form, _, strength = token.partition(":")
@@ -130,7 +130,7 @@ def _match_products(
 
 
 def allow_halving(
-    products: Sequence[Product], tokens: Sequence[str], field: str = "--halve"
+    products: Sequence[Product], tokens: Sequence[str], field: str = "halve"
 ) -> tuple[tuple[Product, ...], list[str]]:
     """The products, with the tablets ``tokens`` name split in halves along their break line.
 
@@ -165,16 +165,16 @@ def refuse_unknown_halving(
     """Refuse a tablet to halve that names no product of the plan's drugs in any region (a
     protocol may name one region's tablets and the other's: those are passed over)."""
     for token in unmatched:
-        if not any(_match_products(d.products, token.strip(), "--halve") for d in drugs):
+        if not any(_match_products(d.products, token.strip(), "halve") for d in drugs):
             raise UnknownNameError(
-                "--halve",
+                "halve",
                 token,
                 "tablets with a break line in this plan: "
                 + (", ".join(p.id for p in chosen if p.break_line) or "none"),
             )
 
 
-def parse_increment(text: str | Decimal, field: str = "--liquid-increment") -> Decimal:
+def parse_increment(text: str | Decimal, field: str = "liquid_increment") -> Decimal:
     """A liquid measure's marks, such as ``0.2ml``: a whole share of taper's 1 mL syringe,
     no finer than 0.01 mL."""
     raw = str(text).strip().lower().removesuffix("ml").strip()
@@ -404,10 +404,10 @@ def make_plan(
     start_dose = parse_dose(dose, "dose")
     the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
     if at_low_doses not in LOW_DOSE_STRATEGIES:
-        raise InputError("--at-low-doses", at_low_doses, f"one of {', '.join(LOW_DOSE_STRATEGIES)}")
+        raise InputError("at_low_doses", at_low_doses, f"one of {', '.join(LOW_DOSE_STRATEGIES)}")
     if cut_order is not None:
         if cut_order not in CUT_ORDERS:
-            raise InputError("--cut-order", cut_order, f"one of {', '.join(CUT_ORDERS)}")
+            raise InputError("cut_order", cut_order, f"one of {', '.join(CUT_ORDERS)}")
         the_rule = replace(the_rule, cut_order=cut_order)
     if halve:
         more = tuple(h.strip().lower() for h in halve if h.strip())
@@ -416,7 +416,7 @@ def make_plan(
         )
     if the_rule.drugs and the_drug.name not in the_rule.drugs:
         raise InputError(
-            "--rule",
+            "rule",
             the_rule.name,
             f"this rule is written for {', '.join(the_rule.drugs)}; its doses do not carry over "
             f"to {the_drug.name}",
@@ -424,7 +424,7 @@ def make_plan(
         )
     n = the_drug.default_doses_per_day if per_day is None else per_day
     if not isinstance(n, int) or isinstance(n, bool):
-        raise InputError("--per-day", n, "a whole number of doses a day, 1 to 4")
+        raise InputError("per_day", n, "a whole number of doses a day, 1 to 4")
     times = administration_times(the_drug, n)
     start_date = _start_date(start)
     patient = make_patient(the_drug, indication, age, weight_kg, use_months)
@@ -452,21 +452,21 @@ def make_plan(
         )
         if not liquids:
             raise InputError(
-                "--at-low-doses",
+                "at_low_doses",
                 "liquid",
                 f"no {the_drug.name} liquid that can be measured is listed for "
                 f"{region.upper()}; a pharmacy's compounded liquid can be added with "
-                f"--formulary FILE",
+                f"{{formulary}} FILE",
             )
         one = _one_liquid(prescription, the_rule, chosen, liquids, limit, start_shares)
         chosen = (*chosen, *(p for p in (one,) if p not in chosen))
         liquid = dispenser_for(tuple(chosen), limit)
     if increment is not None and not any(p.is_liquid and p.default_measure for p in chosen):
         raise InputError(
-            "--liquid-increment",
+            "liquid_increment",
             str(liquid_increment),
-            "used only with a liquid measured with taper's syringe: --at-low-doses liquid, or a "
-            "liquid in --products",
+            "used only with a liquid measured with taper's syringe: {at_low_doses} liquid, or a "
+            "liquid in {products}",
         )
     steps, findings = _walk(
         prescription, the_rule, dispenser, at_low_doses, liquid, start_shares, first_step
@@ -556,7 +556,7 @@ def _unit_limit(
             "dose",
             format_mg(start),
             f"at {n} doses a day each needs about {need} tablets or measures, more than "
-            f"{MAX_UNITS_LIMIT}; give more doses a day (--per-day) or larger products",
+            f"{MAX_UNITS_LIMIT}; give more doses a day ({{per_day}}) or larger products",
         )
     return need, Finding(
         "warning",
@@ -581,12 +581,12 @@ def make_patient(
         known = sorted({r.indication for r in drug.ranges} - {"any"})
         if indication not in known:
             raise InputError(
-                "--indication",
+                "indication",
                 indication,
                 f"documented for {drug.name}: {', '.join(known) or 'none'}",
             )
     if age is not None and (isinstance(age, bool) or not 0 <= age <= 130):
-        raise InputError("--age", age, "an age in whole years, 0 to 130")
+        raise InputError("age", age, "an age in whole years, 0 to 130")
     weight: Decimal | None = None
     if weight_kg is not None:
         try:
@@ -594,11 +594,11 @@ def make_patient(
         except ArithmeticError:
             weight = None
         if weight is None or not weight.is_finite() or not 0 < weight <= 500:
-            raise InputError("--weight-kg", str(weight_kg), "a weight in kg above 0 and up to 500")
+            raise InputError("weight_kg", str(weight_kg), "a weight in kg above 0 and up to 500")
     if age is not None and age < 18 and weight is None:
-        raise InputError("--weight-kg", "", "children are checked in mg/kg/day: give the weight")
+        raise InputError("weight_kg", "", "children are checked in mg/kg/day: give the weight")
     if use_months is not None and (isinstance(use_months, bool) or not 0 <= use_months <= 1200):
-        raise InputError("--use-months", use_months, "whole months, 0 to 1200")
+        raise InputError("use_months", use_months, "whole months, 0 to 1200")
     return Patient(indication, age, weight, use_months)
 
 
@@ -624,10 +624,10 @@ def _start_date(start: date | str | None) -> date:
         try:
             day = date.fromisoformat(str(start).strip())
         except ValueError:
-            raise InputError("--start", str(start), "a date written YYYY-MM-DD") from None
+            raise InputError("start", str(start), "a date written YYYY-MM-DD") from None
     if not EARLIEST <= day <= LATEST:
         raise InputError(
-            "--start",
+            "start",
             day.isoformat(),
             f"a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}",
         )
@@ -730,11 +730,11 @@ def _walk(
         if at_low_doses == "stop" and _runs_out(choice, candidates, current, target):
             if not steps:
                 raise PlanRefused(
-                    "--at-low-doses",
+                    "at_low_doses",
                     "stop",
                     f"the products cannot make the rule's first cut from {format_mg(current)}/day "
                     f"(to {format_mg(target)}/day) without a larger cut",
-                    "use --at-low-doses stretch or liquid",
+                    "use {at_low_doses} stretch or liquid",
                 )
             findings.append(
                 Finding(
@@ -808,13 +808,13 @@ def _walk(
         used = frozenset(u.product.id for a in administrations for u in a.units)
         if len(steps) > MAX_STEPS:
             raise PlanRefused(
-                "--rule",
+                "rule",
                 rule.name,
                 f"the plan would run past {MAX_STEPS} steps; choose larger cuts",
             )
         if (day - rx.start_date).days > MAX_PLAN_DAYS:
             raise PlanRefused(
-                "--rule",
+                "rule",
                 rule.name,
                 f"the plan would last more than {MAX_PLAN_DAYS // 365} years; choose larger "
                 f"cuts or shorter intervals",

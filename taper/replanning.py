@@ -69,21 +69,21 @@ def replan(
     first_day = schedule.first_day
     if not first_day < day < schedule.stop_date:
         raise InputError(
-            "--on",
+            "on",
             day.isoformat(),
             f"a day after the plan starts ({first_day.isoformat()}) and before its "
             f"stop ({schedule.stop_date.isoformat()})",
         )
     if schedule.switch is not None and day <= schedule.switch.stages[-1].end:
         raise InputError(
-            "--on",
+            "on",
             day.isoformat(),
             f"a day after the switch to {schedule.switch.to_drug} ends "
             f"({schedule.switch.stages[-1].end.isoformat()}); a switch is changed by planning "
             f"it again",
         )
     if not 0 <= hold_days <= 365:
-        raise InputError("--hold", hold_days, "0 to 365 days")
+        raise InputError("hold_days", hold_days, "0 to 365 days")
     history: list[Step] = []
     planned = Decimal(0)
     for step in schedule.steps:
@@ -95,11 +95,11 @@ def replan(
         history.append(step)
     if not history:
         planned = rx.start_dose
-    actual = planned if current_dose is None else parse_dose(current_dose, "--dose")
-    back = None if reinstate is None else parse_dose(reinstate, "--reinstate")
+    actual = planned if current_dose is None else parse_dose(current_dose, "current_dose")
+    back = None if reinstate is None else parse_dose(reinstate, "reinstate")
     if back is not None and back <= actual:
         raise InputError(
-            "--reinstate",
+            "reinstate",
             format_mg(back),
             f"a dose above the current {format_mg(actual)}/day (or leave it out)",
         )
@@ -124,7 +124,7 @@ def replan(
     shares = dispenser.split(begin, len(times))
     if shares is None:
         raise PlanRefused(
-            "--dose",
+            "current_dose",
             format_mg(begin),
             "the plan's products cannot make this dose; give one they can",
         )
@@ -227,10 +227,10 @@ def _rule(schedule: Schedule, rule: Rule | str | None) -> Rule:
     if schedule.rule_name in PRESETS:
         return PRESETS[schedule.rule_name]
     raise InputError(
-        "--rule",
+        "rule",
         "",
         f"the plan's rule ({schedule.rule_name}) is not a preset: "
-        "give the rule to go on with (--rule or --reduce and --every)",
+        "give the rule to go on with ({rule}, or {reduce} and {every})",
     )
 
 

@@ -656,7 +656,7 @@ def preset(name: str) -> Rule:
         return PRESETS[name]
     except KeyError:
         raise UnknownNameError(
-            "--rule", name, f"presets: {', '.join(PRESETS)}, or a .toml file"
+            "rule", name, f"presets: {', '.join(PRESETS)}, or a .toml file"
         ) from None
 
 
@@ -671,7 +671,7 @@ def load_protocol(path: str | Path) -> Rule:
     CatalogError
         When the file cannot be read or a key is missing or malformed.
     """
-    return parse_protocol(read_toml_file(path, "--rule"), str(path))
+    return parse_protocol(read_toml_file(path, "rule"), str(path))
 
 
 _PACE_KEYS = ("cut", "bands", "phases", "hyperbolic")
@@ -853,10 +853,10 @@ def parse_hold(text: str) -> Hold:
     """
     at, sep, days = str(text).partition(":")
     if not sep:
-        raise InputError("--hold", text, "give DOSE:DAYS, such as 1mg:28d or 50%:28d")
+        raise InputError("hold", text, "give DOSE:DAYS, such as 1mg:28d or 50%:28d")
     if at.strip().endswith("%"):
-        return Hold(parse_days(days, "--hold"), at_fraction=parse_percent(at, "--hold"))
-    return Hold(parse_days(days, "--hold"), at_mg=parse_dose(at, "--hold"))
+        return Hold(parse_days(days, "hold"), at_fraction=parse_percent(at, "hold"))
+    return Hold(parse_days(days, "hold"), at_mg=parse_dose(at, "hold"))
 
 
 def _has_suffix(name: str) -> bool:
@@ -894,11 +894,11 @@ def build_rule(
     else:
         base = preset(rule)
     if reduce is not None:
-        days = parse_days(every, "--every") if every is not None else _simple_interval(base)
+        days = parse_days(every, "every") if every is not None else _simple_interval(base)
         if reduce.strip().endswith("%"):
-            pace: Pace = PercentOfCurrent(parse_percent(reduce, "--reduce"), days)
+            pace: Pace = PercentOfCurrent(parse_percent(reduce, "reduce"), days)
         else:
-            pace = FixedAmount(parse_dose(reduce, "--reduce"), days)
+            pace = FixedAmount(parse_dose(reduce, "reduce"), days)
         name = "custom" if rule is None else f"{base.name} (modified)"
         base = replace(
             base,
@@ -910,7 +910,7 @@ def build_rule(
     elif every is not None:
         base = replace(
             base,
-            pace=base.pace.with_interval(parse_days(every, "--every")),
+            pace=base.pace.with_interval(parse_days(every, "every")),
             name=f"{base.name} (modified)",
             summary="",
         )
@@ -918,21 +918,21 @@ def build_rule(
         base = replace(base, holds=base.holds + tuple(parse_hold(h) for h in holds))
     if max_cut is not None:
         base = replace(
-            base, max_cut=parse_percent(max_cut, "--max-cut"), cap_note="set by the clinician"
+            base, max_cut=parse_percent(max_cut, "max_cut"), cap_note="set by the clinician"
         )
     if longest_step is not None:
-        base = replace(base, longest_step_days=parse_days(longest_step, "--longest-step"))
+        base = replace(base, longest_step_days=parse_days(longest_step, "longest_step"))
     if halve:
         more = tuple(h.strip().lower() for h in halve if h.strip())
         base = replace(base, halve=(*base.halve, *(h for h in more if h not in base.halve)))
     if final_dose is not None:
         if final_dose.strip().endswith("%"):
             base = replace(
-                base, final_fraction=parse_percent(final_dose, "--final-dose"), final_mg=None
+                base, final_fraction=parse_percent(final_dose, "final_dose"), final_mg=None
             )
         else:
             base = replace(
-                base, final_mg=parse_dose(final_dose, "--final-dose"), final_fraction=None
+                base, final_mg=parse_dose(final_dose, "final_dose"), final_fraction=None
             )
         base = replace(base, final_note="the clinician's final dose (--final-dose)")
     return base
@@ -943,5 +943,5 @@ def _simple_interval(rule: Rule) -> int:
     if isinstance(days, int):
         return days
     raise InputError(
-        "--every", "", "give --every with --reduce when the rule has several intervals"
+        "every", "", "give {every} with {reduce} when the rule has several intervals"
     )

@@ -53,7 +53,7 @@ def _largest_at_most(dispenser: Dispenser, limit: Fraction) -> Decimal:
 def _after_switch(exc: PlanRefused, drug: str) -> PlanRefused:
     """A refusal of the new drug's part, saying that its dose is the switched one."""
     return PlanRefused(
-        exc.field if exc.field != "dose" else "--switch-to",
+        exc.field if exc.field != "dose" else "switch_to",
         f"{exc.given} of {drug}" if exc.field == "dose" else exc.given,
         f"after the switch, {exc.allowed}",
         exc.hint,
@@ -106,11 +106,11 @@ def plan_switch(
     source = cat.drug(drug)
     target = cat.drug(switch_to)
     if source.name == target.name:
-        raise InputError("--switch-to", switch_to, f"a drug other than {source.name}")
+        raise InputError("switch_to", switch_to, f"a drug other than {source.name}")
     if switch_order not in SWITCH_ORDERS:
-        raise InputError("--switch-order", switch_order, f"one of {', '.join(SWITCH_ORDERS)}")
+        raise InputError("switch_order", switch_order, f"one of {', '.join(SWITCH_ORDERS)}")
     if not 1 <= stage_days <= 28:
-        raise InputError("--stage-days", stage_days, "1 to 28 days a stage")
+        raise InputError("stage_days", stage_days, "1 to 28 days a stage")
     start_dose = parse_dose(dose, "dose")
     n = source.default_doses_per_day if per_day is None else per_day
     times = administration_times(source, n)
@@ -143,7 +143,7 @@ def plan_switch(
         )
     start_equivalent = Fraction(start_dose) * ratio
     new_products, new_unmatched = allow_halving(
-        remeasure(select_products(target, region, switch_products, "--switch-products"), increment),
+        remeasure(select_products(target, region, switch_products, "switch_products"), increment),
         tokens,
     )
     refuse_unknown_halving(

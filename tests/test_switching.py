@@ -166,7 +166,7 @@ def test_switch_options() -> None:
     assert {u.product.drug for u in first.at("morning").units} == {"diazepam"}  # type: ignore[union-attr]
     with pytest.raises(InputError, match="a drug other than clonazepam"):
         taper.plan("clonazepam", "2 mg", switch_to="Klonopin", start=START)
-    with pytest.raises(InputError, match="--stage-days"):
+    with pytest.raises(InputError, match="stage_days"):
         taper.plan("clonazepam", "2 mg", switch_to="diazepam", stage_days=0, start=START)
     with pytest.raises(taper.UnknownNameError, match="tables:"):
         taper.plan("clonazepam", "2 mg", switch_to="diazepam", table="mine", start=START)

@@ -31,7 +31,7 @@ def check_writable(path: str | Path, force: bool, field: str) -> Path:
     if target.is_dir():
         raise InputError(field, str(path), "a file name is needed, not a folder")
     if target.exists() and not force:
-        raise InputError(field, str(path), "the file exists; pass --force to replace it")
+        raise InputError(field, str(path), "the file exists; pass {force} to replace it")
     folder = target.parent
     if not folder.is_dir():
         raise InputError(field, str(path), "the folder does not exist")
@@ -47,7 +47,9 @@ def check_outputs(outputs: list[tuple[str, str]], force: bool) -> None:
         target = check_writable(path, force, field)
         key = target.resolve()
         if key in seen:
-            raise InputError(field, path, f"{seen[key]} writes the same file; give another name")
+            raise InputError(
+                field, path, f"{{{seen[key]}}} writes the same file; give another name"
+            )
         seen[key] = field
 
 
