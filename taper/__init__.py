@@ -27,7 +27,7 @@ _WHERE = {
     "UnknownNameError": "errors",
     "Fidelity": "tracking",
     "fidelity": "tracking",
-    "plan": "planner",
+    "plan": "planning",
     "read_plan": "replanning",
     "replan": "replanning",
     "PRESETS": "rules",
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
     from .equivalence import Conversion, convert
     from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
-    from .planner import plan
+    from .planning import plan
     from .replanning import read_plan, replan
     from .rules import (
         PRESETS,

@@ -80,7 +80,7 @@ _RESERVED = {
 #: column (the library's own name), any other by the command line's flag
 ROSTER_NAMES = {
     **{name: flag for name, flag in FLAGS.items() if name not in (*REQUIRED, *OPTIONAL)},
-    "how to override": 'a roster row cannot override it: plan this row with taper plan '
+    "how to override": "a roster row cannot override it: plan this row with taper plan "
     '--override {code}="reason"',
 }
 
@@ -499,7 +499,7 @@ def _written(outcome: Outcome, write: Callable[[], object]) -> Outcome:
 
 
 def _plan(row: Row, settings: Settings, context: _Context) -> Schedule:
-    from .planner import plan
+    from .planning import plan
 
     cells = row.cells
     for column in ("drug", "dose", "start"):

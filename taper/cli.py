@@ -366,20 +366,10 @@ def plan_command(
     force: bool,
 ) -> None:
     """Plan a taper from DOSE a day of DRUG (e.g. taper plan clonazepam 2mg)."""
-    from .planner import plan
+    from .planning import plan
     from .rules import build_rule
 
     _refuse_options(dose)
-    switch_options = {
-        "--table": table,
-        "--stage-days": stage_days,
-        "--switch-order": switch_order,
-        "--switch-products": switch_products or None,
-    }
-    if switch_to is None:
-        for name, value in switch_options.items():
-            if value is not None:
-                raise InputError(name, str(value), "used only with --switch-to DRUG")
     out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
     out.check(force)
     the_rule = build_rule(
@@ -404,9 +394,9 @@ def plan_command(
         cut_order=cut_order,
         formulary=formulary,
         switch_to=switch_to,
-        table=table or "ashton",
-        stage_days=7 if stage_days is None else stage_days,
-        switch_order=switch_order or "bedtime-first",
+        table=table,
+        stage_days=stage_days,
+        switch_order=switch_order,
         switch_products=_split_list(switch_products) or None,
         liquid_increment=liquid_increment,
     )
@@ -533,8 +523,8 @@ def check_command(
     from .catalog import load_catalog, load_formulary
     from .doses import parse_dose, parse_percent
     from .external import ExternalOptions, check_file
-    from .planner import make_patient
     from .reports import files, findings_json, render_findings
+    from .request import make_patient
     from .validation import parse_overrides
 
     if json_path and json_path != "-":

@@ -1,4 +1,4 @@
-"""plan(): a prescription and a rule in, a dispensable Schedule out.
+"""The walk down: a resolved request in, a dispensable Schedule of one drug out.
 
 The planner walks down from the starting dose. At each step the rule names
 an ideal dose; the planner takes the dispensable daily dose nearest to it
@@ -16,201 +16,32 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from .catalog import (
-    DEFAULT_INCREMENT_ML,
-    DEFAULT_MEASURE_ML,
-    FINEST_INCREMENT_ML,
-    TIMES,
-    Catalog,
-    Drug,
-    Product,
-    load_catalog,
-    load_formulary,
-)
-from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Dispenser, dispenser_for
-from .doses import ceil_int, format_mg, format_number, format_percent, normalize, parse_dose
-from .errors import FindingsRefused, InputError, PlanRefused, UnknownNameError
-from .rules import GUIDELINE_SOURCE, Proposal, Rule, build_rule
-from .schedule import Administration, Finding, Patient, Prescription, Schedule, Step
-from .validation import (
-    CODES,
-    apply_overrides,
-    check,
-    check_prescription,
-    min_pieces,
-    parse_overrides,
-    step_runs,
-)
+from .catalog import TIMES, Product
+from .dispensing import Dispenser, dispenser_for
+from .doses import ceil_int, format_mg, format_percent, normalize
+from .errors import InputError, PlanRefused
+from .request import PlanRequest
+from .rules import GUIDELINE_SOURCE, Proposal, Rule
+from .schedule import Administration, Finding, Prescription, Schedule, Step
+from .validation import check, refuse_errors, step_runs
 
-if TYPE_CHECKING:
-    from pathlib import Path
+#: the longest plan taper makes (20 years): a bound of sense, not a clinical figure, that keeps
+#: every date a plan prints a real one
+MAX_PLAN_DAYS = 7305
 
-#: what to do when the products run out of cuts as small as the rule asks
-LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")
 #: the products have "run out of small cuts" (--at-low-doses liquid|stop) when they force a
 #: cut (nothing lies between the dose and the cap), or when the smallest cut they make is
 #: more than this many times the cut the rule asks for; below it, stretching the step by
 #: less than half keeps the pace. taper's own bound, not a figure from a source.
 RUN_OUT_FACTOR = Decimal("1.5")
 
-#: start dates taper accepts, and the longest plan it makes (20 years): bounds of sense,
-#: not clinical figures, that keep every date a plan prints a real one
-EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)
-MAX_PLAN_DAYS = 7305
-
 #: a plan longer than this is almost certainly a rule that barely cuts
 MAX_STEPS = 1000
-
-TIMES_BY_COUNT = {
-    2: ("morning", "bedtime"),
-    3: ("morning", "midday", "bedtime"),
-    4: TIMES,
-}
-
-
-def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
-    """When each of ``per_day`` doses is taken (a single dose where the label puts it)."""
-    if per_day == 1:
-        return (drug.once_daily_time,)
-    if per_day not in TIMES_BY_COUNT:
-        raise InputError("per_day", per_day, "1 to 4 doses a day")
-    return TIMES_BY_COUNT[per_day]
-
-
-def select_products(
-    drug: Drug, region: str, choose: Sequence[str] | None = None, field: str = "products"
-) -> tuple[Product, ...]:
-    """The drug's products in ``region`` that may be dispensed, narrowed by ``choose``.
-
-    Each choice is a product id (``clonazepam-tab-0.5``), a form (``tablet``,
-    ``odt``, ``solution``) or a form with a strength (``tablet:0.5mg``). Without a
-    choice: every tablet and capsule (a liquid only when named, or with
-    ``at_low_doses="liquid"``).
-    """
-    if region not in ("us", "uk"):
-        raise InputError("region", region, "us or uk")
-    available = tuple(p for p in drug.products_in(region) if p.usable)
-    if not any(p.is_solid for p in available) and not choose:
-        raise PlanRefused(
-            "region", region, f"the catalog lists no {drug.name} tablets or capsules there"
-        )
-    if not choose:
-        return tuple(p for p in available if p.is_solid)
-    picked: list[Product] = []
-    for token in choose:
-        matches = _match_products(available, token.strip())
-        if not matches:
-            raise UnknownNameError(
-                field,
-                token,
-                f"{drug.name} products in {region.upper()}: " + ", ".join(p.id for p in available),
-            )
-        picked.extend(p for p in matches if p not in picked)
-    return tuple(p for p in available if p in picked)
-
-
-def _match_products(
-    products: Sequence[Product], token: str, field: str = "products"
-) -> list[Product]:
-    token = token.lower()
-    form, _, strength = token.partition(":")
-    exact = [p for p in products if p.id == token or p.name.lower() == token]
-    if exact:
-        return exact
-    if strength:
-        mg = parse_dose(strength, field)
-        return [p for p in products if p.form == form and mg in (p.strength_mg, p.mg_per_ml)]
-    return [p for p in products if p.form == form]
-
-
-def allow_halving(
-    products: Sequence[Product], tokens: Sequence[str], field: str = "halve"
-) -> tuple[tuple[Product, ...], list[str]]:
-    """The products, with the tablets ``tokens`` name split in halves along their break line.
-
-    Only a tablet the catalog records with a break line may be halved this way (off-licence,
-    as the findings say); a token that names no product here comes back, so a switch can look
-    for it among the other drug's products.
-    """
-    out = list(products)
-    unmatched = []
-    for token in tokens:
-        matches = _match_products(out, token.strip(), field)
-        if not matches:
-            unmatched.append(token)
-            continue
-        for product in matches:
-            if product.split < 1:
-                continue  # scored already, or halved by an earlier token
-            if not product.break_line:
-                raise InputError(
-                    field,
-                    token,
-                    f"{product.name} has no break line in the catalog; only a tablet with one "
-                    f"may be halved",
-                )
-            out[out.index(product)] = replace(product, split=Decimal("0.5"))
-    return tuple(out), unmatched
-
-
-def refuse_unknown_halving(
-    unmatched: Sequence[str], drugs: Sequence[Drug], chosen: Sequence[Product]
-) -> None:
-    """Refuse a tablet to halve that names no product of the plan's drugs in any region (a
-    protocol may name one region's tablets and the other's: those are passed over)."""
-    for token in unmatched:
-        if not any(_match_products(d.products, token.strip(), "halve") for d in drugs):
-            raise UnknownNameError(
-                "halve",
-                token,
-                "tablets with a break line in this plan: "
-                + (", ".join(p.id for p in chosen if p.break_line) or "none"),
-            )
-
-
-def parse_increment(text: str | Decimal, field: str = "liquid_increment") -> Decimal:
-    """A liquid measure's marks, such as ``0.2ml``: a whole share of taper's 1 mL syringe,
-    no finer than 0.01 mL."""
-    raw = str(text).strip().lower().removesuffix("ml").strip()
-    try:
-        value = normalize(Decimal(raw))
-        fits = FINEST_INCREMENT_ML <= value <= DEFAULT_MEASURE_ML and not DEFAULT_MEASURE_ML % value
-    except ArithmeticError:
-        fits = False
-    if not fits:
-        raise InputError(
-            field,
-            str(text),
-            f"marks of {format_number(FINEST_INCREMENT_ML)} mL or more that divide the "
-            f"{format_number(DEFAULT_MEASURE_ML)} mL syringe evenly, such as 0.1ml, 0.2ml or "
-            f"0.25ml",
-        )
-    return value
-
-
-def remeasure(products: Sequence[Product], increment: Decimal | None) -> tuple[Product, ...]:
-    """Liquids measured with taper's default syringe, marked every ``increment`` mL instead."""
-    if increment is None or increment == DEFAULT_INCREMENT_ML:
-        return tuple(products)
-    return tuple(
-        replace(
-            p,
-            increment_ml=increment,
-            measure=(
-                f"a {format_number(DEFAULT_MEASURE_ML)} mL oral syringe marked every "
-                f"{format_number(increment)} mL"
-            ),
-        )
-        if p.is_liquid and p.default_measure
-        else p
-        for p in products
-    )
 
 
 @dataclass(frozen=True)
@@ -219,280 +50,59 @@ class _Choice:
     days: int
 
 
-def plan(
-    drug: str,
-    dose: str | Decimal,
-    *,
-    rule: Rule | str | None = None,
-    per_day: int | None = None,
-    start: date | str | None = None,
-    products: Sequence[str] | None = None,
-    region: str = "us",
-    max_units: int | None = None,
-    catalog: Catalog | str | Path | None = None,
-    indication: str | None = None,
-    age: int | None = None,
-    weight_kg: str | Decimal | None = None,
-    use_months: int | None = None,
-    overrides: Mapping[str, str] | Sequence[str] | None = None,
-    at_low_doses: str = "stretch",
-    cut_order: str | None = None,
-    formulary: str | Path | None = None,
-    switch_to: str | None = None,
-    table: str = "ashton",
-    stage_days: int = 7,
-    switch_order: str = "bedtime-first",
-    switch_products: Sequence[str] | None = None,
-    halve: Sequence[str] = (),
-    liquid_increment: str | Decimal | None = None,
-) -> Schedule:
-    """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
-
-    Parameters
-    ----------
-    drug
-        Generic or brand name (``clonazepam``, ``Klonopin``).
-    dose
-        The starting total daily dose, such as ``"2 mg"``.
-    rule
-        A :class:`~taper.rules.Rule`, a preset name, a protocol file, or ``None``
-        for the default preset.
-    per_day
-        Doses a day; the drug's usual division by default.
-    start
-        The day of the first cut (the patient already takes ``dose``); today by default.
-    products
-        Product ids or forms to use (default: every tablet and capsule sold in ``region``).
-    region
-        ``us`` or ``uk``: which products exist.
-    max_units
-        The most pieces taken at one administration. By default 4, or as many as the
-        starting dose already needs (said in a finding) when that is more.
-    catalog
-        A :class:`~taper.catalog.Catalog` or a path to one; the built-in catalog by default.
-    indication
-        What the drug is taken for (``panic-disorder``, ``seizure``...): the range the
-        starting dose is checked against. Without one, the widest documented adult range.
-    age, weight_kg
-        Older adults (65 and over) and children (under 18, who need a weight) are
-        checked against the figures the sources give for them.
-    use_months
-        How long the drug has been taken; the duration check applies from 3 months.
-    overrides
-        Error or warning codes the clinician accepts, each with a reason
-        (``{"dose-above-range": "transferred from inpatient care"}`` or
-        ``["dose-above-range=transferred from inpatient care"]``).
-    at_low_doses
-        When the products run out of cuts as small as the rule asks: ``stretch``
-        (take the smallest and lengthen the step so the pace holds), ``liquid``
-        (from there, use a liquid product as well) or ``stop`` (end the plan there).
-    cut_order
-        ``even``, ``morning-first`` or ``bedtime-last``; the rule's own by default.
-    formulary
-        A TOML file of local products (a compounded liquid, say) added to the catalog.
-    switch_to, table, stage_days, switch_order
-        Switch to another drug (``diazepam``) first, one administration at a time over
-        stages of ``stage_days``, by the equivalence ``table``, ``bedtime-first`` or
-        ``morning-first``; then taper that drug (see :mod:`taper.switching`).
-    switch_products
-        The products of the drug switched to, as ``products`` (default: all in ``region``).
-    halve
-        Tablets with a break line but no labelled functional score that may be halved
-        (off-licence, said in a finding), as product ids or ``tablet:2mg``; added to the
-        rule's own.
-    liquid_increment
-        The marks of taper's default liquid measure (a 1 mL oral syringe marked every
-        0.1 mL), for liquids whose label gives no measuring device: ``"0.2ml"``.
-
-    Returns
-    -------
-    Schedule
-        Contiguous steps, each made from real products, down to the smallest daily dose the
-        products make (or the rule's final dose), then the stop. Where the plan makes cuts
-        the products force, or stops above that dose, a finding names what would do better
-        (a liquid, halving, a switch to diazepam), with its effect computed.
-
-    Raises
-    ------
-    InputError, UnknownNameError
-        For input that cannot be used.
-    PlanRefused
-        When the products cannot make a taper within the rule's cap, when the dose is a
-        likely unit slip, or when a check finds an error that is not overridden.
-
-    Examples
-    --------
-    >>> schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
-    >>> [str(s.dose) for s in schedule.steps], schedule.stop_date.isoformat()
-    (['0.75', '0.5', '0.25'], '2027-01-13')
-    """
-    request = dict(locals())
-    schedule = make_plan(**request)
-    from .alternatives import with_alternatives
-
-    return with_alternatives(schedule, request, make_plan)
-
-
-def make_plan(
-    drug: str,
-    dose: str | Decimal,
-    *,
-    rule: Rule | str | None = None,
-    per_day: int | None = None,
-    start: date | str | None = None,
-    products: Sequence[str] | None = None,
-    region: str = "us",
-    max_units: int | None = None,
-    catalog: Catalog | str | Path | None = None,
-    indication: str | None = None,
-    age: int | None = None,
-    weight_kg: str | Decimal | None = None,
-    use_months: int | None = None,
-    overrides: Mapping[str, str] | Sequence[str] | None = None,
-    at_low_doses: str = "stretch",
-    cut_order: str | None = None,
-    formulary: str | Path | None = None,
-    switch_to: str | None = None,
-    table: str = "ashton",
-    stage_days: int = 7,
-    switch_order: str = "bedtime-first",
-    switch_products: Sequence[str] | None = None,
-    halve: Sequence[str] = (),
-    liquid_increment: str | Decimal | None = None,
-    start_shares: Sequence[Decimal] | None = None,
-    first_step: int = 1,
-) -> Schedule:
-    """One plan as :func:`plan` makes it, without the alternatives it computes.
-
-    ``start_shares`` are the doses taken at each time before the first cut, where they are
-    not the even split of ``dose`` (after a switch, say), so a cut order starts from them;
-    ``first_step`` numbers the steps from another number than 1 (the new part of a re-plan).
-    """
-    if switch_to is not None:
-        from .switching import plan_switch
-
-        return plan_switch(
-            drug,
-            dose,
-            switch_to=switch_to,
-            table=table,
-            stage_days=stage_days,
-            switch_order=switch_order,
-            switch_products=switch_products,
-            per_day=per_day,
-            start=start,
-            products=products,
-            region=region,
-            max_units=max_units,
-            catalog=catalog,
-            formulary=formulary,
-            indication=indication,
-            age=age,
-            weight_kg=weight_kg,
-            use_months=use_months,
-            overrides=overrides,
-            rule=rule,
-            at_low_doses=at_low_doses,
-            cut_order=cut_order,
-            halve=halve,
-            liquid_increment=liquid_increment,
-        )
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-    if formulary is not None:
-        cat = load_formulary(cat, formulary)
-    the_drug = cat.drug(drug)
-    start_dose = parse_dose(dose, "dose")
-    the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
-    if at_low_doses not in LOW_DOSE_STRATEGIES:
-        raise InputError("at_low_doses", at_low_doses, f"one of {', '.join(LOW_DOSE_STRATEGIES)}")
-    if cut_order is not None:
-        if cut_order not in CUT_ORDERS:
-            raise InputError("cut_order", cut_order, f"one of {', '.join(CUT_ORDERS)}")
-        the_rule = replace(the_rule, cut_order=cut_order)
-    if halve:
-        more = tuple(h.strip().lower() for h in halve if h.strip())
-        the_rule = replace(
-            the_rule, halve=(*the_rule.halve, *(h for h in more if h not in the_rule.halve))
-        )
-    if the_rule.drugs and the_drug.name not in the_rule.drugs:
-        raise InputError(
-            "rule",
-            the_rule.name,
-            f"this rule is written for {', '.join(the_rule.drugs)}; its doses do not carry over "
-            f"to {the_drug.name}",
-            "choose a rule for any drug, such as joint-guideline-2025",
-        )
-    n = the_drug.default_doses_per_day if per_day is None else per_day
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise InputError("per_day", n, "a whole number of doses a day, 1 to 4")
-    times = administration_times(the_drug, n)
-    start_date = _start_date(start)
-    patient = make_patient(the_drug, indication, age, weight_kg, use_months)
-    accepted = (
-        dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides or ())
+def make_plan(request: PlanRequest) -> Schedule:
+    """One plan of one drug, as :func:`taper.plan` makes it, without the alternatives it
+    computes (a switch is :func:`taper.switching.plan_switch`'s)."""
+    rx = Prescription(
+        request.drug.name,
+        request.dose,
+        request.per_day,
+        request.times,
+        request.start,
+        request.region,
+        request.patient,
     )
-    _refuse_errors(
-        apply_overrides(check_prescription(the_drug, cat, start_dose, n, patient, region), accepted)
-    )
-    increment = None if liquid_increment is None else parse_increment(liquid_increment)
-    chosen = remeasure(select_products(the_drug, region, products), increment)
-    chosen, unmatched = allow_halving(chosen, the_rule.halve)
-    refuse_unknown_halving(unmatched, [the_drug], chosen)
-    limit, raised = _unit_limit(chosen, start_dose, n, max_units)
+    rule, limit, chosen = request.rule, request.max_units, request.products
     dispenser = dispenser_for(tuple(chosen), limit)
-    prescription = Prescription(the_drug.name, start_dose, n, times, start_date, region, patient)
-    if start_shares is not None and (
-        len(start_shares) != n or normalize(sum(start_shares, Decimal(0))) != start_dose
-    ):
-        raise InputError("start_shares", list(start_shares), f"{n} doses adding up to the dose")
     liquid = None
-    if at_low_doses == "liquid":
-        liquids = remeasure(
-            [p for p in the_drug.products_in(region) if p.usable and p.is_liquid], increment
-        )
-        if not liquids:
-            raise InputError(
-                "at_low_doses",
-                "liquid",
-                f"no {the_drug.name} liquid that can be measured is listed for "
-                f"{region.upper()}; a pharmacy's compounded liquid can be added with "
-                f"{{formulary}} FILE",
-            )
-        one = _one_liquid(prescription, the_rule, chosen, liquids, limit, start_shares)
+    if request.at_low_doses == "liquid":
+        one = _one_liquid(rx, rule, chosen, request.liquids, limit, request.start_shares)
         chosen = (*chosen, *(p for p in (one,) if p not in chosen))
         liquid = dispenser_for(tuple(chosen), limit)
+    increment = request.liquid_increment
     if increment is not None and not any(p.is_liquid and p.default_measure for p in chosen):
         raise InputError(
             "liquid_increment",
-            str(liquid_increment),
+            str(request.asked.get("liquid_increment", increment)),
             "used only with a liquid measured with taper's syringe: {at_low_doses} liquid, or a "
             "liquid in {products}",
         )
     steps, findings = _walk(
-        prescription, the_rule, dispenser, at_low_doses, liquid, start_shares, first_step
+        rx, rule, dispenser, request.at_low_doses, liquid, request.start_shares, request.first_step
     )
-    if raised:
-        findings.insert(0, raised)
+    if request.units_raised:
+        findings.insert(0, request.units_raised)
+    cat = request.catalog
     schedule = Schedule(
-        prescription=prescription,
-        rule_name=the_rule.name,
-        rule_description=the_rule.describe(),
-        rule_source=the_rule.source,
-        max_cut=the_rule.max_cut,
+        prescription=rx,
+        rule_name=rule.name,
+        rule_description=rule.describe(),
+        rule_source=rule.source,
+        max_cut=rule.max_cut,
         steps=tuple(steps),
         findings=tuple(findings),
         products=chosen,
         catalog_version=f"{cat.name} {cat.version}",
-        drug_display=the_drug.display,
-        drug_tall_man=the_drug.tall_man,
+        drug_display=request.drug.display,
+        drug_tall_man=request.drug.tall_man,
         max_units=limit,
-        cap_source=_cap_source(the_rule),
-        overrides=tuple(sorted(accepted.items())),
-        rule=the_rule,
-        at_low_doses=at_low_doses,
+        cap_source=cap_source(rule),
+        overrides=request.overrides,
+        rule=rule,
+        at_low_doses=request.at_low_doses,
     )
     schedule = replace(schedule, findings=tuple(check(schedule, catalog=cat)))
-    _refuse_errors(schedule.findings)
+    refuse_errors(schedule.findings)
     return schedule
 
 
@@ -527,114 +137,8 @@ def _one_liquid(
     return min(liquids, key=score)
 
 
-def _unit_limit(
-    products: Sequence[Product], start: Decimal, n: int, asked: int | None, drug: str = ""
-) -> tuple[int, Finding | None]:
-    """The pieces allowed per administration: as asked, or the default raised to the start's need.
-
-    A patient already taking 20 tablets a day in two doses cannot start a taper
-    within 4 tablets a dose; rather than refuse, the default grows to what the
-    starting dose needs, and a finding says so. A limit the clinician gave is kept.
-    """
-    if asked is not None:
-        return asked, None
-    share = start / n
-    # the most one piece holds: a whole tablet, or a full measure of a liquid
-    largest = max(
-        p.mg_per_ml * p.max_ml
-        if p.is_liquid and p.mg_per_ml is not None and p.max_ml is not None
-        else p.step_mg
-        for p in products
-    )
-    need = min_pieces(normalize(share), products) if share == normalize(share) else None
-    if need is None:
-        need = ceil_int(share / largest) + 1
-    if need <= DEFAULT_MAX_UNITS:
-        return DEFAULT_MAX_UNITS, None
-    if need > MAX_UNITS_LIMIT:
-        raise PlanRefused(
-            "dose",
-            format_mg(start),
-            f"at {n} doses a day each needs about {need} tablets or measures, more than "
-            f"{MAX_UNITS_LIMIT}; give more doses a day ({{per_day}}) or larger products",
-        )
-    return need, Finding(
-        "warning",
-        "units-limit-raised",
-        f"The starting dose{f' of {drug}' if drug else ''} needs about {need} tablets at each "
-        f"of {n} doses a day, so this plan "
-        f"allows up to {need} a dose in place of {DEFAULT_MAX_UNITS}; give --max-units to set "
-        f"the limit yourself.",
-        "taper's default limit per administration",
-    )
-
-
-def make_patient(
-    drug: Drug,
-    indication: str | None = None,
-    age: int | None = None,
-    weight_kg: str | Decimal | None = None,
-    use_months: int | None = None,
-) -> Patient:
-    """The patient facts the checks use, each validated."""
-    if indication is not None:
-        known = sorted({r.indication for r in drug.ranges} - {"any"})
-        if indication not in known:
-            raise InputError(
-                "indication",
-                indication,
-                f"documented for {drug.name}: {', '.join(known) or 'none'}",
-            )
-    if age is not None and (isinstance(age, bool) or not 0 <= age <= 130):
-        raise InputError("age", age, "an age in whole years, 0 to 130")
-    weight: Decimal | None = None
-    if weight_kg is not None:
-        try:
-            weight = Decimal(str(weight_kg).strip())
-        except ArithmeticError:
-            weight = None
-        if weight is None or not weight.is_finite() or not 0 < weight <= 500:
-            raise InputError("weight_kg", str(weight_kg), "a weight in kg above 0 and up to 500")
-    if age is not None and age < 18 and weight is None:
-        raise InputError("weight_kg", "", "children are checked in mg/kg/day: give the weight")
-    if use_months is not None and (isinstance(use_months, bool) or not 0 <= use_months <= 1200):
-        raise InputError("use_months", use_months, "whole months, 0 to 1200")
-    return Patient(indication, age, weight, use_months)
-
-
-def _refuse_errors(findings: Sequence[Finding]) -> None:
-    errors = [f for f in findings if f.severity == "error" and not f.override]
-    if errors:
-        first = errors[0]
-        source = f" (source: {first.source})" if first.source else ""
-        raise FindingsRefused(
-            first.code,
-            first.message.rstrip(".") + source + ";",
-            len(errors) - 1,
-            CODES[first.code].overridable,
-        )
-
-
-def _start_date(start: date | str | None) -> date:
-    if start is None:
-        return date.today()
-    if isinstance(start, date):
-        day = start
-    else:
-        try:
-            day = date.fromisoformat(str(start).strip())
-        except ValueError:
-            raise InputError("start", str(start), "a date written YYYY-MM-DD") from None
-    if not EARLIEST <= day <= LATEST:
-        raise InputError(
-            "start",
-            day.isoformat(),
-            f"a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}",
-        )
-    return day
-
-
-def _cap_source(rule: Rule) -> str:
+def cap_source(rule: Rule) -> str:
+    """Where the rule's cap comes from: the guideline, or the rule's own source."""
     if rule.cap_note.startswith("the 2025"):
         return GUIDELINE_SOURCE
     return f"{rule.source} ({rule.cap_note})" if rule.source else rule.cap_note
@@ -847,7 +351,7 @@ def _capped(number: int, current: Decimal, asked: Decimal, floor: Decimal, rule:
             f"are capped at {format_percent(rule.max_cut)} %, so the step aims at "
             f"{format_mg(normalize(floor))}/day."
         )
-    return Finding("info", "cut-capped", text, _cap_source(rule), number)
+    return Finding("info", "cut-capped", text, cap_source(rule), number)
 
 
 def _bounded(bounded: Sequence[tuple[int, int, int]], rule: Rule) -> list[Finding]:

@@ -19,10 +19,11 @@ from .catalog import Catalog, Product, load_catalog, load_formulary
 from .dispensing import Unit, dispenser_for
 from .doses import format_mg, parse_dose
 from .errors import InputError, PlanRefused
-from .planner import _refuse_errors, _start_date, make_plan
+from .planner import make_plan
+from .request import parse_start, resolve
 from .rules import PRESETS, Rule
 from .schedule import Administration, Finding, Prescription, Replan, Schedule, Step
-from .validation import PLANNER_CODES, check, parse_overrides
+from .validation import PLANNER_CODES, check, parse_overrides, refuse_errors
 
 
 def replan(
@@ -64,7 +65,7 @@ def replan(
     (4, 28)
     """
     cat = catalog or load_catalog()
-    day = _start_date(on)
+    day = parse_start(on, "on")
     rx = schedule.prescription
     first_day = schedule.first_day
     if not first_day < day < schedule.stop_date:
@@ -141,22 +142,24 @@ def replan(
     patient = rx.patient
     offset = len(history) + len(held)
     new = make_plan(
-        rx.drug,
-        begin,
-        rule=the_rule,
-        per_day=len(times),
-        start=day + timedelta(days=hold_days),
-        products=[p.id for p in base],
-        region=rx.region,
-        max_units=schedule.max_units,
-        catalog=_with_products(cat, rx.drug, schedule.products),
-        indication=patient.indication,
-        age=patient.age,
-        weight_kg=patient.weight_kg,
-        use_months=patient.use_months,
-        overrides=accepted,
-        at_low_doses=schedule.at_low_doses,
-        first_step=offset + 1,
+        resolve(
+            rx.drug,
+            begin,
+            rule=the_rule,
+            per_day=len(times),
+            start=day + timedelta(days=hold_days),
+            products=[p.id for p in base],
+            region=rx.region,
+            max_units=schedule.max_units,
+            catalog=_with_products(cat, rx.drug, schedule.products),
+            indication=patient.indication,
+            age=patient.age,
+            weight_kg=patient.weight_kg,
+            use_months=patient.use_months,
+            overrides=accepted,
+            at_low_doses=schedule.at_low_doses,
+            first_step=offset + 1,
+        )
     )
     steps = [*history, *held, *new.steps]
     record = Replan(
@@ -211,7 +214,7 @@ def replan(
         overrides=tuple(sorted(accepted.items())),
     )
     combined = replace(combined, findings=tuple(check(combined, catalog=cat)))
-    _refuse_errors(combined.findings)
+    refuse_errors(combined.findings)
     return combined
 
 

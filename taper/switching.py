@@ -11,37 +11,26 @@ is tapered under the chosen rule.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
 
-from .catalog import Catalog, load_catalog, load_formulary
 from .dispensing import Dispenser, dispenser_for
-from .doses import format_mg, normalize, parse_dose
-from .equivalence import DEFAULT_TABLE, GUIDANCE, convert, exact_ratio, mg_of
-from .errors import FindingsRefused, InputError, PlanRefused
-from .planner import (
-    _refuse_errors,
-    _start_date,
-    _unit_limit,
-    administration_times,
+from .doses import format_mg, normalize
+from .equivalence import GUIDANCE, convert, exact_ratio, mg_of
+from .errors import FindingsRefused, PlanRefused
+from .planner import make_plan
+from .request import (
+    PlanRequest,
     allow_halving,
-    make_patient,
-    make_plan,
-    parse_increment,
     refuse_unknown_halving,
     remeasure,
+    resolve,
     select_products,
+    unit_limit,
 )
-from .rules import Rule, build_rule
 from .schedule import Administration, Finding, Schedule, Stage, Switch
-from .validation import apply_overrides, check, check_prescription, parse_overrides
-
-SWITCH_ORDERS = ("bedtime-first", "morning-first")
-#: "stages of about a week" (Ashton Manual); the NHS Scotland guide reviews a switch at 5 to 7 days
-DEFAULT_STAGE_DAYS = 7
+from .validation import check, refuse_errors
 
 
 def _largest_at_most(dispenser: Dispenser, limit: Fraction) -> Decimal:
@@ -60,77 +49,35 @@ def _after_switch(exc: PlanRefused, drug: str) -> PlanRefused:
     )
 
 
-def plan_switch(
-    drug: str,
-    dose: str | Decimal,
-    *,
-    switch_to: str = "diazepam",
-    table: str = DEFAULT_TABLE,
-    stage_days: int = DEFAULT_STAGE_DAYS,
-    switch_order: str = "bedtime-first",
-    per_day: int | None = None,
-    start: date | str | None = None,
-    products: Any = None,
-    switch_products: Any = None,
-    region: str = "us",
-    max_units: int | None = None,
-    catalog: Catalog | str | Path | None = None,
-    formulary: str | Path | None = None,
-    indication: str | None = None,
-    age: int | None = None,
-    weight_kg: str | Decimal | None = None,
-    use_months: int | None = None,
-    overrides: Any = None,
-    rule: Rule | str | None = None,
-    halve: Any = (),
-    liquid_increment: str | Decimal | None = None,
-    **taper: Any,
-) -> Schedule:
-    """Switch from ``drug`` to ``switch_to`` in stages, then taper ``switch_to``.
+def plan_switch(request: PlanRequest) -> Schedule:
+    """Switch from the request's drug to its ``switch.to`` in stages, then taper the new drug.
 
     The returned :class:`~taper.schedule.Schedule` is the taper of the new drug; its
-    ``switch`` holds the stages before it. ``products`` narrows the first drug's products
-    and ``switch_products`` the new drug's, for the stages and the taper. Other keyword
-    arguments (``rule``, ``cut_order``, ``at_low_doses``...) go to the taper, as for
-    :func:`taper.plan`.
+    ``switch`` holds the stages before it. The request's products are the first drug's, the
+    switch's the new drug's, for the stages and the taper.
 
     Examples
     --------
-    >>> s = plan_switch("alprazolam", "3 mg", table="va-dod-2021", start="2027-01-04")
+    >>> from taper.request import resolve
+    >>> s = plan_switch(resolve("alprazolam", "3 mg", switch_to="diazepam",
+    ...                         table="va-dod-2021", start="2027-01-04"))
     >>> [str(stage.equivalent) for stage in s.switch.stages]
     ['30', '30', '30']
     """
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-    if formulary is not None:
-        cat = load_formulary(cat, formulary)
-    source = cat.drug(drug)
-    target = cat.drug(switch_to)
-    if source.name == target.name:
-        raise InputError("switch_to", switch_to, f"a drug other than {source.name}")
-    if switch_order not in SWITCH_ORDERS:
-        raise InputError("switch_order", switch_order, f"one of {', '.join(SWITCH_ORDERS)}")
-    if not 1 <= stage_days <= 28:
-        raise InputError("stage_days", stage_days, "1 to 28 days a stage")
-    start_dose = parse_dose(dose, "dose")
-    n = source.default_doses_per_day if per_day is None else per_day
-    times = administration_times(source, n)
-    first_day = _start_date(start)
-    patient = make_patient(source, indication, age, weight_kg, use_months)
-    accepted = dict(overrides) if isinstance(overrides, dict) else parse_overrides(overrides or ())
-    found = apply_overrides(
-        check_prescription(source, cat, start_dose, n, patient, region), accepted
-    )
-    _refuse_errors(found)
+    switching = request.switch
+    assert switching is not None, "a request with a switch"
+    cat, source, target, table = request.catalog, request.drug, switching.to, switching.table
+    start_dose, n, times, region = request.dose, request.per_day, request.times, request.region
+    first_day, stage_days, accepted = request.start, switching.stage_days, request.accepted
+    max_units = request.asked.get("max_units")
     conversion = convert(Decimal(1), source.name, target.name, table=table, catalog=cat)
     ratio = exact_ratio(conversion.table, source.name, target.name)
     whole = convert(start_dose, source.name, target.name, table=table, catalog=cat)
-    the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
-    tokens = (*the_rule.halve, *(h.strip().lower() for h in halve if h.strip()))
-    increment = None if liquid_increment is None else parse_increment(liquid_increment)
-    old_products, old_unmatched = allow_halving(
-        remeasure(select_products(source, region, products), increment), tokens
-    )
-    old_limit, old_raised = _unit_limit(old_products, start_dose, n, max_units, source.name)
+    the_rule = request.rule
+    tokens = the_rule.halve
+    increment = request.liquid_increment
+    old_products, old_unmatched = request.products, switching.halve_unmatched
+    old_limit, old_raised = request.max_units, request.units_raised
     old = dispenser_for(old_products, old_limit)
     shares = old.split(start_dose, n)
     if shares is None:
@@ -143,7 +90,9 @@ def plan_switch(
         )
     start_equivalent = Fraction(start_dose) * ratio
     new_products, new_unmatched = allow_halving(
-        remeasure(select_products(target, region, switch_products, "switch_products"), increment),
+        remeasure(
+            select_products(target, region, switching.products, "switch_products"), increment
+        ),
         tokens,
     )
     refuse_unknown_halving(
@@ -152,13 +101,13 @@ def plan_switch(
         (*old_products, *new_products),
     )
     try:
-        new_limit, new_raised = _unit_limit(
+        new_limit, new_raised = unit_limit(
             new_products, mg_of(start_equivalent), n, max_units, target.name
         )
     except PlanRefused as exc:
         raise _after_switch(exc, target.name) from None
     new = dispenser_for(new_products, new_limit)
-    order = tuple(reversed(times)) if switch_order == "bedtime-first" else times
+    order = tuple(reversed(times)) if switching.order == "bedtime-first" else times
     stages: list[Stage] = []
     findings: list[Finding] = [f for f in (old_raised, new_raised) if f is not None]
     findings.append(
@@ -209,24 +158,27 @@ def plan_switch(
             "dose", format_mg(start_dose), f"no {target.name} dose the products make is this small"
         )
     try:
+        patient = request.patient
         taper_plan = make_plan(
-            target.name,
-            new_total,
-            rule=replace(the_rule, halve=()),
-            per_day=n,
-            start=day,
-            region=region,
-            products=[p.id for p in new_products] if switch_products else None,
-            max_units=max_units,
-            catalog=cat,
-            age=age,
-            weight_kg=weight_kg,
-            use_months=use_months,
-            overrides=accepted,
-            halve=[t for t in tokens if t not in new_unmatched],
-            liquid_increment=liquid_increment,
-            start_shares=[replaced.get(t, Decimal(0)) for t in times],
-            **taper,
+            resolve(
+                target.name,
+                new_total,
+                rule=replace(the_rule, halve=()),
+                per_day=n,
+                start=day,
+                region=region,
+                products=[p.id for p in new_products] if switching.products else None,
+                max_units=max_units,
+                catalog=cat,
+                age=patient.age,
+                weight_kg=patient.weight_kg,
+                use_months=patient.use_months,
+                overrides=accepted,
+                at_low_doses=request.at_low_doses,
+                halve=[t for t in tokens if t not in new_unmatched],
+                liquid_increment=request.asked.get("liquid_increment"),
+                start_shares=[replaced.get(t, Decimal(0)) for t in times],
+            )
         )
     except FindingsRefused as exc:
         others = ", ".join(
@@ -254,7 +206,7 @@ def plan_switch(
         spread=whole.spread,
         stages=tuple(stages),
         times=times,
-        indication=indication,
+        indication=request.patient.indication,
     )
     tapered = taper_plan.findings
     if new_raised is not None:  # said once, naming the drug, from the switch's start
@@ -266,5 +218,5 @@ def plan_switch(
         overrides=tuple(sorted(accepted.items())),
     )
     switched = replace(switched, findings=tuple(check(switched, catalog=cat)))
-    _refuse_errors(switched.findings)
+    refuse_errors(switched.findings)
     return switched

@@ -19,7 +19,7 @@ from functools import lru_cache, reduce
 from .catalog import Catalog, DoseRange, Drug, Product
 from .dispensing import dispenser_for
 from .doses import format_mg, format_number, format_percent, normalize
-from .errors import InputError
+from .errors import FindingsRefused, InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE, Rule, ideal_steps, largest_step_fall
 from .schedule import Finding, Patient, Schedule, Stage, Switch
 
@@ -1202,6 +1202,20 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
             raise InputError("--override", code, "this finding cannot be overridden")
         out[code] = reason
     return out
+
+
+def refuse_errors(findings: Sequence[Finding]) -> None:
+    """Refuse the plan at its first error that is not overridden, naming how many follow."""
+    errors = [f for f in findings if f.severity == "error" and not f.override]
+    if errors:
+        first = errors[0]
+        source = f" (source: {first.source})" if first.source else ""
+        raise FindingsRefused(
+            first.code,
+            first.message.rstrip(".") + source + ";",
+            len(errors) - 1,
+            CODES[first.code].overridable,
+        )
 
 
 def apply_overrides(findings: Iterable[Finding], overrides: Mapping[str, str]) -> list[Finding]:

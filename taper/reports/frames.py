@@ -164,7 +164,7 @@ def compare(
     """
     import pandas as pd
 
-    from ..planner import plan
+    from ..planning import plan
     from ..tracking import fidelity
 
     chosen: dict[str, Schedule] = dict(plans or {})
