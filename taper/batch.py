@@ -12,7 +12,6 @@ standard library and the package's own modules (the PDF libraries load only for 
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InputError, RosterError, TaperError
 from .flags import FLAGS
+from .textfile import comma_hint, one_column_header
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -218,25 +218,12 @@ def read_roster(path: str | Path) -> list[Row]:
         Naming the file and what is wrong with it as a whole: unreadable, empty, not
         UTF-8, not CSV, a column missing, unknown or given twice, or no rows.
     """
+    from .textfile import read_text
+
     name = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise RosterError(name, f"cannot read it ({exc.strerror})") from None
-    if not data.strip():
+    text = read_text(path, name, "CSV", lambda field, _, why: RosterError(field, why))
+    if not text.strip():
         raise RosterError(name, "the file is empty; a CSV file with a header row is needed")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise RosterError(name, "UTF-16 text; save the roster as CSV in UTF-8")
-    if b"\x00" in data:
-        raise RosterError(name, "not a CSV file (it holds binary data)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RosterError(
-            name,
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
-            "save the roster as CSV in UTF-8",
-        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         records = list(reader)
@@ -263,11 +250,8 @@ def read_roster(path: str | Path) -> list[Row]:
 
 def _columns(name: str, header: list[str]) -> list[str]:
     """The header's columns by their names in taper, each checked."""
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-        raise RosterError(
-            name,
-            f"the header is one column {header[0].strip()!r}; separate the columns with commas",
-        )
+    if one_column_header(header):
+        raise RosterError(name, comma_hint(header))
     known = (*REQUIRED, *OPTIONAL)
     columns: list[str] = []
     for position, cell in enumerate(header, start=1):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .doses import format_mg, format_number, normalize
 from .errors import CatalogError, UnknownNameError
+from .textfile import parse_toml, read_text, read_toml
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -524,36 +525,13 @@ def _table_part(
     return _table(reader, tid, reader.table(data["equivalence"], tid, "equivalence"), sources)
 
 
-def read_text_file(path: str | Path, field: str) -> str:
-    """A clinician's file as text, or a :class:`CatalogError` naming ``field``."""
-    from pathlib import Path  # here, not at the top: the built-in catalog needs no path
-
-    try:
-        return Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise CatalogError(field, str(path), f"cannot read the file ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise CatalogError(field, str(path), "the file must be UTF-8 text") from None
-
-
-def read_toml_file(path: str | Path, field: str) -> dict[str, Any]:
-    """A clinician's TOML file, parsed, or a :class:`CatalogError` naming the file."""
-    try:
-        return tomllib.loads(read_text_file(path, field))
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(str(path), "", f"not valid TOML: {exc}") from None
-
-
 def _load_file(path: str) -> Catalog:
-    return parse_catalog(read_text_file(path, "catalog"), path)
+    return parse_catalog(read_text(path, "catalog", "TOML", CatalogError), path)
 
 
 def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
     """Build a :class:`Catalog` from TOML text; ``origin`` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(origin, "", f"not valid TOML: {exc}") from None
+    data = parse_toml(text, origin, CatalogError)
     reader = _Reader(origin)
     head = reader.table(data, "catalog")
     reader.known(head, "catalog", "catalog")
@@ -961,7 +939,7 @@ def load_formulary(catalog: Catalog, path: str | Path) -> Catalog:
     from pathlib import Path
 
     origin = str(path)
-    data = read_toml_file(path, "formulary")
+    data = read_toml(path, "formulary", CatalogError)
     reader = _Reader(origin)
     extra = sorted(set(data) - _FORMULARY_KEYS)
     if extra:

@@ -25,6 +25,7 @@ from .doses import ceil_int, format_mg, normalize, plain_number
 from .errors import InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
 from .schedule import Administration, Finding, Patient, Stage, Switch
+from .textfile import comma_hint, one_column_header, read_text
 from .validation import (
     Period,
     Timeline,
@@ -37,8 +38,7 @@ from .validation import (
     switch_dates,
 )
 
-#: a file larger than this is not a taper schedule
-MAX_BYTES = 5_000_000
+#: a schedule longer than this is not one a clinician wrote (taper's own bound)
 MAX_ROWS = 5000
 
 
@@ -83,16 +83,7 @@ def _date(raw: object, where: str) -> date:
 
 
 def _read_text(path: str | Path) -> str:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError("FILE", str(path), f"cannot read the file ({exc.strerror})") from None
-    if len(data) > MAX_BYTES:
-        raise InputError("FILE", str(path), f"a schedule file of at most {MAX_BYTES} bytes")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("FILE", str(path), "the file must be UTF-8 text") from None
+    return read_text(path, "FILE", "schedule")
 
 
 def read_schedule(
@@ -126,6 +117,8 @@ def _from_csv(
 ) -> tuple[Timeline, list[Finding]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))  # a lone \r ends a row, as in a file
     header = [h.strip() for h in (reader.fieldnames or [])]
+    if one_column_header(header):
+        raise InputError(f"{origin}: columns", header[0], comma_hint(header).split("; ", 1)[1])
     if len(set(header)) != len(header):
         repeated = sorted({h for h in header if header.count(h) > 1})
         raise InputError(f"{origin}: columns", repeated[0], "each column once")

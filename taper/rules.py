@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .catalog import read_toml_file
 from .dispensing import CUT_ORDERS
 from .doses import (
     format_mg,
@@ -28,6 +27,7 @@ from .doses import (
     quantize_target,
 )
 from .errors import CatalogError, InputError, UnknownNameError
+from .textfile import read_toml
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -671,7 +671,7 @@ def load_protocol(path: str | Path) -> Rule:
     CatalogError
         When the file cannot be read or a key is missing or malformed.
     """
-    return parse_protocol(read_toml_file(path, "rule"), str(path))
+    return parse_protocol(read_toml(path, "rule", CatalogError), str(path))
 
 
 _PACE_KEYS = ("cut", "bands", "phases", "hyperbolic")
@@ -931,9 +931,7 @@ def build_rule(
                 base, final_fraction=parse_percent(final_dose, "final_dose"), final_mg=None
             )
         else:
-            base = replace(
-                base, final_mg=parse_dose(final_dose, "final_dose"), final_fraction=None
-            )
+            base = replace(base, final_mg=parse_dose(final_dose, "final_dose"), final_fraction=None)
         base = replace(base, final_note="the clinician's final dose (--final-dose)")
     return base
 
@@ -942,6 +940,4 @@ def _simple_interval(rule: Rule) -> int:
     days = getattr(rule.pace, "every_days", None)
     if isinstance(days, int):
         return days
-    raise InputError(
-        "every", "", "give {every} with {reduce} when the rule has several intervals"
-    )
+    raise InputError("every", "", "give {every} with {reduce} when the rule has several intervals")

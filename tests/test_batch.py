@@ -285,7 +285,7 @@ def test_a_missing_roster_or_out_dir_option(tmp_path: Path) -> None:
 
 
 def test_read_roster_names_the_file() -> None:
-    with pytest.raises(RosterError, match="cannot read it"):
+    with pytest.raises(RosterError, match="cannot read the file"):
         read_roster("/nonexistent/roster.csv")
 
 

@@ -1,0 +1,97 @@
+"""The one reader of the text files a user gives taper: protocols, catalogs, formularies,
+rosters and schedules.
+
+Each is read the same way: a regular file, of at most :data:`MAX_BYTES`, UTF-8 with or without
+a byte-order mark, with no NUL byte. What is wrong is said in one line naming the file; a CSV
+whose columns are not separated by commas is told so (:func:`one_column_header`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import tomllib
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError, TaperError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+#: a file larger than this is not one taper reads (the largest catalog is under 200 kB):
+#: taper's own bound, so that a wrong file is refused rather than read into memory
+MAX_BYTES = 5_000_000
+
+
+def read_text(
+    path: str | Path,
+    field: str,
+    kind: str = "text",
+    error: Callable[[str, str, str], TaperError] = InputError,
+    limit: int = MAX_BYTES,
+) -> str:
+    """The text of the file at ``path``, or ``error(field, path, why)``.
+
+    ``kind`` says what the file should be (``CSV``, ``TOML``), in the messages.
+    """
+    import os
+    import stat
+
+    name = str(path)
+    try:
+        # opened without waiting, so that a pipe with no writer is refused rather than read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise error(field, name, f"a {kind} file; this is not a regular file")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(field, name, f"cannot read the file ({exc.strerror})") from None
+    if len(data) > limit:
+        raise error(field, name, f"a {kind} file of at most {limit} bytes")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise error(field, name, f"UTF-16 text; save it as {kind} in UTF-8")
+    if b"\x00" in data:
+        raise error(field, name, f"not a {kind} file (it holds binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            field,
+            name,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+            f"save it as {kind} in UTF-8",
+        ) from None
+
+
+def read_toml(
+    path: str | Path, field: str, error: Callable[[str, str, str], TaperError] = InputError
+) -> dict[str, Any]:
+    """A TOML file the user gives (a protocol, a catalog, a formulary), parsed."""
+    text = read_text(path, field, "TOML", error)
+    return parse_toml(text, str(path), error)
+
+
+def parse_toml(
+    text: str, origin: str, error: Callable[[str, str, str], TaperError] = InputError
+) -> dict[str, Any]:
+    """TOML text parsed, or ``error(origin, "", why)``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(origin, "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(origin, "", "not valid TOML: nested too deeply") from None
+
+
+def one_column_header(header: Sequence[str]) -> str | None:
+    """The separator a CSV's header seems to use in place of commas (``;``, a tab or ``|``),
+    where the header reads as a single column; else ``None``."""
+    if len(header) != 1:
+        return None
+    return next((sep for sep in ";\t|" if sep in header[0]), None)
+
+
+def comma_hint(header: Sequence[str]) -> str:
+    """What to say of a header that reads as one column: separate the columns with commas."""
+    return f"the header is one column {header[0].strip()!r}; separate the columns with commas"
