@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..catalog import Product
 from ..dispensing import Unit, supply_unit
 from ..doses import format_mg, format_number, format_percent
-from ..schedule import Administration, Finding, Schedule, Step
+from ..schedule import Administration, Finding, Prescription, Schedule, Step
 from .files import write_atomic
+
+if TYPE_CHECKING:
+    from reportlab.platypus import Flowable, Paragraph, Table
 
 PAPERS = ("a4", "letter")
 TIME_WORDS = {
@@ -139,42 +144,56 @@ def pdf_bytes(
     generated: date | None = None,
 ) -> bytes:
     """The plan as PDF bytes (``paper`` ``a4`` or ``letter``; supplies per ``fill_days``)."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, LETTER
-    from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        CondPageBreak,
-        Image,
-        KeepTogether,
-        PageBreak,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
-    from .chart import chart_bytes
 
     if paper not in PAPERS:
         raise ValueError(f"paper: got {paper!r}; one of {', '.join(PAPERS)}")
     size = A4 if paper == "a4" else LETTER
     made = generated or generation_date()
-    st = _Styles()
-    rx = schedule.prescription
-    drug = schedule.drug_tall_man or schedule.drug_display or rx.drug
-    margin = 16 * mm
-    width = size[0] - 2 * margin
-    footer = (
-        f"taper {__version__}  |  catalog: {schedule.catalog_version}  |  made {made.isoformat()}"
-    )
+    doc = _Doc(schedule, _Styles(), size[0] - 2 * _margin(), fill_days)
+    story = [flowable for section in _SECTIONS for flowable in section(doc)]
+    return _render(story, schedule, size, made)
 
-    def para(text: str, style: Any = None) -> Paragraph:
-        return Paragraph(text, style or st.body)
+
+def _margin() -> float:
+    """The page margin on every side (the bottom has room for the footer besides)."""
+    from reportlab.lib.units import mm
+
+    return float(16 * mm)
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """What every section reads: the plan, the styles, the text width and the supply period."""
+
+    schedule: Schedule
+    st: _Styles
+    width: float
+    fill_days: int
+
+    @property
+    def rx(self) -> Prescription:
+        """The plan's prescription."""
+        return self.schedule.prescription
+
+    @property
+    def drug(self) -> str:
+        """The drug's name as the document shows it (tall-man letters where there are)."""
+        return self.schedule.drug_tall_man or self.schedule.drug_display or self.rx.drug
+
+    def para(self, text: str, style: Any = None) -> Paragraph:
+        """A paragraph of ``text`` (reportlab's mini-HTML) in ``style``, body text by default."""
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(text, style or self.st.body)
 
     def grid(
-        rows: list[list[Any]], widths: list[float], header: bool = False, zebra: bool = False
+        self, rows: list[list[Any]], widths: list[float], header: bool = False, zebra: bool = False
     ) -> Table:
+        """A ruled table; ``header`` repeats and shades row one, ``zebra`` stripes the rest."""
+        from reportlab.lib import colors
+        from reportlab.platypus import Table, TableStyle
+
         table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
         commands: list[Any] = [
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -196,18 +215,35 @@ def pdf_bytes(
         table.setStyle(TableStyle(commands))
         return table
 
-    story: list[Any] = []
-    # --- page 1: what the clinician signs -------------------------------------------------
+
+# --- page 1: what the clinician signs ---------------------------------------------------------
+
+
+def _title_block(doc: _Doc) -> list[Flowable]:
+    """Page 1's title (the drug, or the switch's two drugs) and the planning-aid notice."""
+    from reportlab.platypus import Spacer
+
+    schedule, st = doc.schedule, doc.st
+    drug = doc.drug
     title = drug if schedule.switch is None else (f"{schedule.switch.from_drug} to {drug}")
-    story.append(para(f"Benzodiazepine taper plan: {escape(title)}", st.title))
-    story.append(
-        para(
+    return [
+        doc.para(f"Benzodiazepine taper plan: {escape(title)}", st.title),
+        doc.para(
             "For review and signature by the prescriber. A planning aid: it does not "
             "replace clinical judgement or the product labelling.",
             st.small,
-        )
-    )
-    story.append(Spacer(1, 4))
+        ),
+        Spacer(1, 4),
+    ]
+
+
+def _facts_table(doc: _Doc) -> list[Flowable]:
+    """Page 1's table of facts: the prescription, any switch or re-plan, the rule, the dates."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    schedule, st, rx = doc.schedule, doc.st, doc.rx
+    drug = doc.drug
     times = ", ".join(rx.times)
     facts = [
         ["Drug", f"{escape(drug)} ({escape(rx.drug)})"],
@@ -279,18 +315,35 @@ def pdf_bytes(
         ],
         ["Stop", escape(_stop_line(schedule))],
     ]
-    story.append(
-        grid(
-            [[para(f"<b>{k}</b>", st.cell), para(v, st.cell)] for k, v in facts],
-            [30 * mm, width - 30 * mm],
-        )
-    )
-    story.append(Spacer(1, 6))
+    return [
+        doc.grid(
+            [[doc.para(f"<b>{k}</b>", st.cell), doc.para(v, st.cell)] for k, v in facts],
+            [30 * mm, doc.width - 30 * mm],
+        ),
+        Spacer(1, 6),
+    ]
+
+
+def _chart(doc: _Doc) -> list[Flowable]:
+    """Page 1's chart of the daily dose over the plan, the full text width."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image
+
+    from .chart import chart_bytes
+
+    width = doc.width
     chart_height = 62 * mm
-    png = chart_bytes(schedule, "png", width=width / 72, height=chart_height / 72, dpi=200)
-    story.append(Image(io.BytesIO(png), width=width, height=chart_height))
-    story.append(para("Findings", st.h2))
-    findings = schedule.sorted_findings()
+    png = chart_bytes(doc.schedule, "png", width=width / 72, height=chart_height / 72, dpi=200)
+    return [Image(io.BytesIO(png), width=width, height=chart_height)]
+
+
+def _findings(doc: _Doc) -> list[Flowable]:
+    """Page 1's findings: each warning and note with its step, source and any override."""
+    from reportlab.lib.units import mm
+
+    st, para = doc.st, doc.para
+    story: list[Flowable] = [para("Findings", st.h2)]
+    findings = doc.schedule.sorted_findings()
     if not findings:
         story.append(
             para("None: the plan keeps within the documented ranges and guideline limits checked.")
@@ -324,81 +377,114 @@ def pdf_bytes(
             ]
         )
     if findings:
-        story.append(grid(rows, [34 * mm, width - 34 * mm], header=True))
+        story.append(doc.grid(rows, [34 * mm, doc.width - 34 * mm], header=True))
+    return story
 
-    # --- the schedule ----------------------------------------------------------------------
-    story.append(PageBreak())
-    story.append(para("Schedule", st.h2))
-    story.append(
-        para(
+
+# --- the schedule -----------------------------------------------------------------------------
+
+
+def _schedule_heading(doc: _Doc) -> list[Flowable]:
+    """The schedule's new page, its heading and the note on how its doses read."""
+    from reportlab.platypus import PageBreak, Spacer
+
+    return [
+        PageBreak(),
+        doc.para("Schedule", doc.st.h2),
+        doc.para(
             "Doses in mg; what to take at each time, in tablets. Half tablets are "
             "halves of scored tablets, split along the score. Ideal: the rule's dose "
             "before it was made from real products.",
-            st.small,
+            doc.st.small,
+        ),
+        Spacer(1, 3),
+    ]
+
+
+def _switch_stages(doc: _Doc) -> list[Flowable]:
+    """A switch's stages table, each dose at each time, and the heading of the taper after it."""
+    from reportlab.lib.units import mm
+
+    switch, st, para = doc.schedule.switch, doc.st, doc.para
+    if switch is None:
+        return []
+    story: list[Flowable] = [
+        para(f"Switch from {escape(switch.from_drug)} to {escape(switch.to_drug)}", st.h2)
+    ]
+    head = [
+        "Stage",
+        "Dates",
+        "Days",
+        *[t.capitalize() for t in switch.times],
+        f"{switch.from_drug} mg a day",
+        f"{switch.to_drug} mg a day",
+        "Equivalent",
+    ]
+    stage_rows: list[list[Any]] = [[para(f"<b>{escape(h)}</b>", st.cell) for h in head]]
+    for stage in switch.stages:
+        stage_rows.append(
+            [
+                para(str(stage.number), st.cell),
+                para(f"{stage.start.isoformat()}<br/>to {stage.end.isoformat()}", st.cell),
+                para(str(stage.days), st.cell),
+                *[
+                    para(escape(a.describe()) if (a := stage.at(t)) else "none", st.cell)
+                    for t in switch.times
+                ],
+                para(format_number(stage.dose_of(switch.from_drug)), st.cell),
+                para(format_number(stage.dose_of(switch.to_drug)), st.cell),
+                para(format_number(stage.equivalent), st.cell),
+            ]
+        )
+    fixed = [11 * mm, 24 * mm, 10 * mm, 18 * mm, 18 * mm, 18 * mm]
+    each = (doc.width - sum(fixed)) / len(switch.times)
+    story.append(
+        doc.grid(
+            stage_rows,
+            [*fixed[:3], *([each] * len(switch.times)), *fixed[3:]],
+            header=True,
+            zebra=True,
         )
     )
-    story.append(Spacer(1, 3))
-    if switch is not None:
-        story.append(
-            para(f"Switch from {escape(switch.from_drug)} to {escape(switch.to_drug)}", st.h2)
-        )
-        head = [
-            "Stage",
-            "Dates",
-            "Days",
-            *[t.capitalize() for t in switch.times],
-            f"{switch.from_drug} mg a day",
-            f"{switch.to_drug} mg a day",
-            "Equivalent",
-        ]
-        stage_rows: list[list[Any]] = [[para(f"<b>{escape(h)}</b>", st.cell) for h in head]]
-        for stage in switch.stages:
-            stage_rows.append(
-                [
-                    para(str(stage.number), st.cell),
-                    para(f"{stage.start.isoformat()}<br/>to {stage.end.isoformat()}", st.cell),
-                    para(str(stage.days), st.cell),
-                    *[
-                        para(escape(a.describe()) if (a := stage.at(t)) else "none", st.cell)
-                        for t in switch.times
-                    ],
-                    para(format_number(stage.dose_of(switch.from_drug)), st.cell),
-                    para(format_number(stage.dose_of(switch.to_drug)), st.cell),
-                    para(format_number(stage.equivalent), st.cell),
-                ]
-            )
-        fixed = [11 * mm, 24 * mm, 10 * mm, 18 * mm, 18 * mm, 18 * mm]
-        each = (width - sum(fixed)) / len(switch.times)
-        story.append(
-            grid(
-                stage_rows,
-                [*fixed[:3], *([each] * len(switch.times)), *fixed[3:]],
-                header=True,
-                zebra=True,
-            )
-        )
-        story.append(para(f"Then the {escape(switch.to_drug)} taper:", st.h2))
+    story.append(para(f"Then the {escape(switch.to_drug)} taper:", st.h2))
+    return story
+
+
+def _step_table(doc: _Doc) -> list[Flowable]:
+    """The taper's steps table: dates, days, the day's dose and what to take at each time."""
+    from reportlab.lib.units import mm
+
+    schedule, rx = doc.schedule, doc.rx
     head = ["Step", "Dates", "Days", "mg a day (ideal)", *[t.capitalize() for t in rx.times], "Cut"]
-    table_rows: list[list[Any]] = [[para(f"<b>{h}</b>", st.cell) for h in head]]
+    table_rows: list[list[Any]] = [[doc.para(f"<b>{h}</b>", doc.st.cell) for h in head]]
     for step in schedule.steps:
         kept = schedule.replan.history if schedule.replan is not None else None
-        table_rows.append(_step_row(step, rx.times, para, st.cell, kept))
+        table_rows.append(_step_row(step, rx.times, doc.para, doc.st.cell, kept))
     fixed = [11 * mm, 24 * mm, 10 * mm, 20 * mm, 13 * mm]
-    each = (width - sum(fixed)) / len(rx.times)
+    each = (doc.width - sum(fixed)) / len(rx.times)
     widths = [*fixed[:4], *([each] * len(rx.times)), fixed[4]]
-    story.append(grid(table_rows, widths, header=True, zebra=True))
+    return [doc.grid(table_rows, widths, header=True, zebra=True)]
 
-    # --- dispensing --------------------------------------------------------------------------
-    story.append(CondPageBreak(60 * mm))
-    story.append(para("Dispensing", st.h2))
-    story.append(
+
+# --- dispensing -------------------------------------------------------------------------------
+
+
+def _dispensing(doc: _Doc) -> list[Flowable]:
+    """The dispensing table: whole units to supply per fill period and for the whole plan."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import CondPageBreak, Spacer
+
+    schedule, st, para, fill_days = doc.schedule, doc.st, doc.para, doc.fill_days
+    story: list[Flowable] = [
+        CondPageBreak(60 * mm),
+        para("Dispensing", st.h2),
         para(
             f"Whole tablets to supply, for every {fill_days} days and in all. A half "
             f"tablet is half of a tablet supplied whole.",
             st.small,
-        )
-    )
-    story.append(Spacer(1, 3))
+        ),
+        Spacer(1, 3),
+    ]
     supplied = [p for p, _ in schedule.dispensing()]
     fill_rows: list[list[Any]] = [
         [
@@ -433,16 +519,28 @@ def pdf_bytes(
         ]
     )
     first_cols = [44 * mm, 12 * mm]
-    per_product = (width - sum(first_cols)) / max(1, len(supplied))
+    per_product = (doc.width - sum(first_cols)) / max(1, len(supplied))
     story.append(
-        grid(fill_rows, [*first_cols, *([per_product] * len(supplied))], header=True, zebra=True)
+        doc.grid(
+            fill_rows, [*first_cols, *([per_product] * len(supplied))], header=True, zebra=True
+        )
     )
+    return story
 
-    # --- the patient's page ------------------------------------------------------------------
-    story.append(PageBreak())
+
+# --- the patient's page -----------------------------------------------------------------------
+
+
+def _patient_page(doc: _Doc) -> list[Flowable]:
+    """The patient's page in plain words: what they take now, then each period's doses."""
+    from reportlab.platypus import PageBreak, Spacer
+
+    schedule, st, para, rx = doc.schedule, doc.st, doc.para, doc.rx
+    switch = schedule.switch
     lowering = switch.from_drug if switch is not None else rx.drug
-    story.append(para(f"Your plan for lowering {escape(lowering)}", st.title))
-    story.append(
+    story: list[Flowable] = [
+        PageBreak(),
+        para(f"Your plan for lowering {escape(lowering)}", st.title),
         para(
             (
                 f"You take {escape(format_mg(switch.from_dose))} of {escape(switch.from_drug)} a "
@@ -455,9 +553,9 @@ def pdf_bytes(
             f"<b>{escape(_long_date(schedule.stop_date))}</b>. Take exactly what this page says on "
             f"each day.",
             st.big,
-        )
-    )
-    story.append(Spacer(1, 4))
+        ),
+        Spacer(1, 4),
+    ]
     for period in schedule.periods():
         named = switch is not None
         what = "; ".join(
@@ -473,8 +571,16 @@ def pdf_bytes(
         )
     story.append(para(f"<b>From {escape(_long_date(schedule.stop_date))}</b>: take none.", st.body))
     story.append(Spacer(1, 6))
+    return story
+
+
+def _stop_advice(doc: _Doc) -> list[Flowable]:
+    """The patient's 'Important' box: how the plan stops, withdrawal, tablets, this page."""
+    from reportlab.platypus import KeepTogether
+
     from ..validation import stop_of
 
+    schedule = doc.schedule
     stop = stop_of(schedule)
     final = format_mg(stop.from_mg)
     stopping = (
@@ -493,14 +599,25 @@ def pdf_bytes(
         "Keep your tablets in their packs; a half tablet is one tablet broken along its line.",
         "Bring this page to every appointment and to your pharmacy.",
     ]
-    story.append(
+    return [
         KeepTogether(
-            [para("Important", st.h2), *[para(f"&bull; {escape(a)}", st.big) for a in advice]]
+            [
+                doc.para("Important", doc.st.h2),
+                *[doc.para(f"&bull; {escape(a)}", doc.st.big) for a in advice],
+            ]
         )
-    )
+    ]
 
-    # --- sign-off ------------------------------------------------------------------------------
-    story.append(Spacer(1, 10))
+
+# --- sign-off ---------------------------------------------------------------------------------
+
+
+def _sign_off(doc: _Doc) -> list[Flowable]:
+    """The sign-off block: lines for the prescriber, signature, date and pharmacist check."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Spacer
+
+    st, para = doc.st, doc.para
     line = "_" * 40
     sign = [
         [para("<b>Prescriber</b>", st.body), para(line, st.body)],
@@ -508,8 +625,39 @@ def pdf_bytes(
         [para("<b>Date</b>", st.body), para(line, st.body)],
         [para("<b>Pharmacist check</b>", st.body), para(line, st.body)],
     ]
-    story.append(KeepTogether([para("Sign-off", st.h2), grid(sign, [40 * mm, width - 40 * mm])]))
+    return [
+        Spacer(1, 10),
+        KeepTogether([para("Sign-off", st.h2), doc.grid(sign, [40 * mm, doc.width - 40 * mm])]),
+    ]
 
+
+#: the document's sections, in the order they are laid out
+_SECTIONS: tuple[Callable[[_Doc], list[Flowable]], ...] = (
+    _title_block,
+    _facts_table,
+    _chart,
+    _findings,
+    _schedule_heading,
+    _switch_stages,
+    _step_table,
+    _dispensing,
+    _patient_page,
+    _stop_advice,
+    _sign_off,
+)
+
+
+def _render(
+    story: list[Flowable], schedule: Schedule, size: tuple[float, float], made: date
+) -> bytes:
+    """Lay the sections out on pages of ``size``, with the footer, and return the PDF's bytes."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    margin = _margin()
+    footer = (
+        f"taper {__version__}  |  catalog: {schedule.catalog_version}  |  made {made.isoformat()}"
+    )
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -518,7 +666,7 @@ def pdf_bytes(
         rightMargin=margin,
         topMargin=margin,
         bottomMargin=margin + 6 * mm,
-        title=f"Taper plan: {rx.drug}",
+        title=f"Taper plan: {schedule.prescription.drug}",
         author="taper",
         creator=f"taper {__version__}",
         subject=schedule.rule_name,
