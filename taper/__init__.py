@@ -28,7 +28,7 @@ _WHERE = {
     "Fidelity": "tracking",
     "fidelity": "tracking",
     "plan": "planning",
-    "read_plan": "replanning",
+    "read_plan": "plan_json",
     "replan": "replanning",
     "PRESETS": "rules",
     "Band": "rules",
@@ -48,7 +48,7 @@ _WHERE = {
     "Patient": "schedule",
     "Schedule": "schedule",
     "Step": "schedule",
-    "check": "validation",
+    "check": "checking",
 }
 
 
@@ -66,10 +66,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .catalog import Catalog, Drug, Product, load_catalog, load_formulary
+    from .checking import check
     from .equivalence import Conversion, convert
     from .errors import CatalogError, InputError, PlanRefused, TaperError, UnknownNameError
+    from .plan_json import read_plan
     from .planning import plan
-    from .replanning import read_plan, replan
+    from .replanning import replan
     from .rules import (
         PRESETS,
         Band,
@@ -87,7 +89,6 @@ if TYPE_CHECKING:
     )
     from .schedule import Administration, Finding, Patient, Schedule, Step
     from .tracking import Fidelity, fidelity
-    from .validation import check
 
 
 def compare(plans: Any = None, *, rules: Any = (), **prescription: Any) -> Any:

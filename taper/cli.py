@@ -452,7 +452,8 @@ def replan_command(
     """
     from .catalog import load_catalog, load_formulary
     from .doses import parse_days
-    from .replanning import read_plan, replan
+    from .plan_json import read_plan
+    from .replanning import replan
     from .rules import build_rule
 
     out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
@@ -520,47 +521,39 @@ def check_command(
 
     Exits 0 when there is no error (warnings allowed), 1 when there is one.
     """
-    from .catalog import load_catalog, load_formulary
-    from .doses import parse_dose, parse_percent
-    from .external import ExternalOptions, check_file
+    from .checking import check_report
     from .reports import files, findings_json, render_findings
-    from .request import make_patient
-    from .validation import parse_overrides
 
     if json_path and json_path != "-":
-        files.check_writable(json_path, force, "--json")
+        files.check_writable(json_path, force, "json")
     if per_day is not None and not 1 <= per_day <= 4:
         raise click.BadParameter("1 to 4 doses a day", param_hint="--per-day")
-    catalog = load_catalog(catalog_path)
-    if formulary:
-        catalog = load_formulary(catalog, formulary)
-    accepted = parse_overrides(override)
-    options = ExternalOptions(
+    checked = check_report(
+        file,
+        catalog=catalog_path,
+        formulary=formulary,
+        overrides=override,
         drug=drug,
-        start_dose=parse_dose(start_dose, "--start-dose") if start_dose else None,
+        start_dose=start_dose,
         per_day=per_day,
-        max_cut=parse_percent(max_cut, "--max-cut") if max_cut else None,
-        max_units=max_units or 4,
-        max_units_given=max_units is not None,
+        max_cut=max_cut,
+        max_units=max_units,
         region=region,
+        indication=indication,
+        age=age,
+        weight_kg=weight_kg,
+        use_months=use_months,
     )
-    from .external import read_schedule
-
-    timeline, _ = read_schedule(file, options, catalog)
-    patient = make_patient(timeline.drug, indication, age, weight_kg, use_months)
-    from dataclasses import replace
-
-    findings = check_file(file, replace(options, patient=patient), catalog, accepted)
     if json_path:
-        text = findings_json(findings, checked=file)
+        text = findings_json(checked.findings, checked=file)
         if json_path == "-":
             click.echo(text, nl=False)
         else:
             files.write_atomic(json_path, text.encode("utf-8"))
     if json_path != "-":
-        click.echo(f"{file}: {timeline.drug.name}, {len(timeline.periods)} steps")
-        click.echo("\n".join(render_findings(findings)))
-    if any(f.severity == "error" and not f.override for f in findings):
+        click.echo(f"{file}: {checked.drug}, {checked.steps} steps")
+        click.echo("\n".join(render_findings(checked.findings)))
+    if checked.refused:
         raise SystemExit(1)
 
 

@@ -10,32 +10,44 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .catalog import TIMES, Catalog, Drug, Product, load_catalog
-from .dispensing import DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Unit
-from .doses import ceil_int, format_mg, normalize, plain_number
+from .doses import ceil_int, normalize
 from .errors import InputError
+from .plan_json import (
+    default_products,
+    load_plan,
+    obj,
+    overrides_of,
+    parse,
+    plan_products,
+    product_of,
+    read_switch,
+    required,
+    stated_times,
+    units_of,
+    whole_days,
+)
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
-from .schedule import Administration, Finding, Patient, Stage, Switch
-from .textfile import comma_hint, one_column_header, read_text
+from .schedule import Finding, Patient, Schedule, Stage, Switch
+from .textfile import comma_hint, day, digits, number, one_column_header, percent_cap, read_text
 from .validation import (
     Period,
     Timeline,
     apply_overrides,
+    check,
     check_prescription,
     check_switch,
     check_timeline,
     rule_is_faster,
     switch_course,
     switch_dates,
+    timeline_of,
 )
 
 #: a schedule longer than this is not one a clinician wrote (taper's own bound)
@@ -55,31 +67,17 @@ class ExternalOptions:
     region: str = "us"
     patient: Patient = field(default_factory=Patient)
 
-
-def _digits(text: str) -> bool:
-    """Whether ``text`` is a whole number in ASCII digits (``"²"`` is a digit to Python)."""
-    return text.isascii() and text.isdigit()
-
-
-def _number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
-    text = str(raw).strip()
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero) or "e" in text.lower():
-        raise InputError(where, text, "a number of mg such as 0.5")
-    return normalize(value)
-
-
-def _date(raw: object, where: str) -> date:
-    try:
-        day = date.fromisoformat(str(raw).strip())
-    except ValueError:
-        raise InputError(where, str(raw), "a date written YYYY-MM-DD") from None
-    if not date(1970, 1, 1) <= day <= date(2200, 12, 31):
-        raise InputError(where, str(raw), "a date from 1970-01-01 to 2200-12-31")
-    return day
+    @property
+    def reads_as_written(self) -> bool:
+        """Whether a plan's JSON is read as it was written: nothing given here changes its
+        drug, starting dose, doses a day, cap or unit limit."""
+        return (
+            self.drug is None
+            and self.start_dose is None
+            and self.per_day is None
+            and self.max_cut is None
+            and not self.max_units_given
+        )
 
 
 def _read_text(path: str | Path) -> str:
@@ -90,13 +88,62 @@ def read_schedule(
     path: str | Path, options: ExternalOptions, catalog: Catalog | None = None
 ) -> tuple[Timeline, list[Finding]]:
     """Read a CSV or taper-plan JSON schedule as a :class:`Timeline`, with reading notes."""
-    cat = catalog or load_catalog()
+    read = read_file(path, options, catalog or load_catalog())
+    return read.timeline, read.notes
+
+
+@dataclass(frozen=True)
+class Read:
+    """A schedule file, read once: the plan taper wrote (where it is one, read back whole),
+    and what the checks need of any schedule."""
+
+    timeline: Timeline
+    #: what reading found that the checks must report (a switch unit no catalog lists...)
+    notes: list[Finding]
+    #: the plan taper wrote, where the file is one that disagrees with itself nowhere and
+    #: nothing on the command line changes how it is read
+    schedule: Schedule | None = None
+    #: a JSON plan's switch, read for the checks where the plan is not read back whole
+    switch: Switch | None = None
+    #: the codes the file records as accepted, with their reasons
+    overrides: dict[str, str] = field(default_factory=dict)
+
+
+def read_file(path: str | Path, options: ExternalOptions, catalog: Catalog) -> Read:
+    """Read a schedule file (CSV, or a plan's JSON) once, for checking."""
     text = _read_text(path)
+    origin = str(path)
     if not text.strip():
-        raise InputError("FILE", str(path), "the file is empty")
-    if str(path).lower().endswith(".json") or text.lstrip().startswith("{"):
-        return _from_json(text, str(path), options, cat)
-    return _from_csv(text, str(path), options, cat)
+        raise InputError("FILE", origin, "the file is empty")
+    if not (origin.lower().endswith(".json") or text.lstrip().startswith("{")):
+        timeline, notes = _from_csv(text, origin, options, catalog)
+        return Read(timeline, notes, overrides=_sidecar_overrides(path))
+    data = parse(text, origin)
+    if options.reads_as_written:
+        try:
+            schedule = load_plan(data, catalog, origin)
+        except InputError:
+            schedule = None  # checked as a schedule made elsewhere: each problem a finding
+        if schedule is not None:
+            rx = schedule.prescription
+            patient = options.patient.merged(rx.patient)
+            schedule = replace(schedule, prescription=replace(rx, patient=patient))
+            drug = catalog.drug(rx.drug)
+            return Read(
+                timeline_of(schedule, drug, schedule.cap_source),
+                [],
+                schedule,
+                schedule.switch,
+                dict(schedule.overrides),
+            )
+    timeline, notes = _from_json(data, origin, options, catalog)
+    switch = None
+    if data.get("switch") is not None:
+        switch, more = read_switch(
+            data["switch"], catalog, timeline.region, origin, stated_times(data)
+        )
+        notes = [*notes, *more]
+    return Read(timeline, notes, None, switch, overrides_of(data, origin))
 
 
 def _drug(cat: Catalog, name: object, options: ExternalOptions) -> Drug:
@@ -104,12 +151,6 @@ def _drug(cat: Catalog, name: object, options: ExternalOptions) -> Drug:
     if not chosen:
         raise InputError("{drug}", "", "name the drug with {drug} or a drug column")
     return cat.drug(str(chosen))
-
-
-def _products(drug: Drug, region: str) -> tuple[Product, ...]:
-    """The products a schedule that names none is held to: the region's tablets and
-    capsules, as a plan uses by default (a liquid only when asked for)."""
-    return tuple(p for p in drug.products_in(region) if p.usable and p.is_solid)
 
 
 def _from_csv(
@@ -159,8 +200,8 @@ def _from_csv(
     stop_seen = False
     for i, row in enumerate(rows, start=2):
         where = f"{origin}: row {i}"
-        dose = _number(row["daily_dose_mg"], f"{where}, daily_dose_mg", allow_zero=True)
-        start = _date(row["start_date"], f"{where}, start_date")
+        dose = number(row["daily_dose_mg"], f"{where}, daily_dose_mg", allow_zero=True)
+        start = day(row["start_date"], f"{where}, start_date")
         if stop_seen:
             raise InputError(f"{where}", row["daily_dose_mg"], "no row may follow the 0 mg stop")
         if dose == 0:
@@ -168,18 +209,18 @@ def _from_csv(
             continue
         if row.get("days", ""):
             days_text = row["days"]
-            if not _digits(days_text) or not 1 <= int(days_text) <= 3650:
+            if not digits(days_text) or not 1 <= int(days_text) <= 3650:
                 raise InputError(f"{where}, days", days_text, "whole days, 1 to 3650")
             days = int(days_text)
         else:
-            end = _date(row.get("end_date", ""), f"{where}, end_date")
+            end = day(row.get("end_date", ""), f"{where}, end_date")
             days = (end - start).days + 1
             if days < 1:
                 raise InputError(
                     f"{where}, end_date", row["end_date"], "a day on or after start_date"
                 )
         shares = tuple(
-            (t, _number(row[f"{t}_mg"] or "0", f"{where}, {t}_mg", allow_zero=True)) for t in times
+            (t, number(row[f"{t}_mg"] or "0", f"{where}, {t}_mg", allow_zero=True)) for t in times
         )
         periods.append(
             Period(len(periods) + 1, start, days, dose, tuple(s for s in shares if s[1] > 0))
@@ -214,7 +255,7 @@ def _from_csv(
             {"products": _product_tokens(listed.pop(), origin)}, drug, options.region, origin
         )
         if listed
-        else _products(drug, options.region)
+        else default_products(drug, options.region)
     )
     timeline = Timeline(
         drug=drug,
@@ -265,11 +306,11 @@ def _csv_switch(
     stages = []
     for k, (i, row) in enumerate(rows, start=1):
         where = f"{origin}: row {i}"
-        start = _date(row["start_date"], f"{where}, start_date")
+        start = day(row["start_date"], f"{where}, start_date")
         days = str(row.get("days", ""))
-        if not _digits(days) or not 1 <= int(days) <= 3650:
+        if not digits(days) or not 1 <= int(days) <= 3650:
             raise InputError(f"{where}, days", days, "whole days, 1 to 3650")
-        equivalent = _number(row["equivalent_mg"], f"{where}, equivalent_mg")
+        equivalent = number(row["equivalent_mg"], f"{where}, equivalent_mg")
         stages.append(Stage(k, start, int(days), (), equivalent))
     first = stages[0].equivalent
     switch = Switch(
@@ -311,59 +352,29 @@ def _stated_limits(rows: list[dict[str, str]], origin: str) -> dict[str, Decimal
             )
         raw = values.pop()
         if column == "max_cut_pct":
-            out[column] = _cap(raw, f"{origin}: {column}")
+            out[column] = percent_cap(raw, f"{origin}: {column}")
         elif column == "max_units":
-            if not _digits(raw) or not 1 <= int(raw) <= 20:
+            if not digits(raw) or not 1 <= int(raw) <= 20:
                 raise InputError(f"{origin}: {column}", raw, "1 to 20")
             out[column] = Decimal(raw)
         else:
-            out[column] = _number(raw, f"{origin}: {column}")
+            out[column] = number(raw, f"{origin}: {column}")
     return out
 
 
-def _cap(raw: object, where: str) -> Decimal:
-    """A cap written in percent (``25``), as a fraction."""
-    text = str(raw).strip()
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or not 0 < value < 100:
-        raise InputError(where, text, "a cap above 0 and below 100 (per cent)")
-    return normalize(value / 100)
-
-
-def _get(data: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in data:
-        raise InputError(f"{where}.{key}", "", "the key is required by the taper-plan/1 format")
-    return data[key]
-
-
 def _from_json(
-    text: str, origin: str, options: ExternalOptions, cat: Catalog
+    data: dict[str, Any], origin: str, options: ExternalOptions, cat: Catalog
 ) -> tuple[Timeline, list[Finding]]:
-    try:
-        data = json.loads(text, parse_float=str, parse_int=str)
-    except json.JSONDecodeError as exc:
-        raise InputError(origin, "", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    except RecursionError:
-        raise InputError(origin, "", "JSON nested too deeply to be a taper plan") from None
-    if not isinstance(data, dict) or data.get("format") != "taper-plan/1":
-        raise InputError(
-            f"{origin}: format",
-            str(data.get("format") if isinstance(data, dict) else type(data).__name__),
-            "a taper-plan/1 JSON file",
-        )
     drug = _drug(cat, data.get("drug"), options)
-    start_dose = options.start_dose or _number(
-        _get(data, "start_dose_mg", origin), f"{origin}: start_dose_mg"
+    start_dose = options.start_dose or number(
+        required(data, "start_dose_mg", origin), f"{origin}: start_dose_mg"
     )
     limits = data.get("limits") or {}
     cap = options.max_cut
     if isinstance(limits, dict):
         # the plan's cap (cap_pct); max_cut_pct also counts the cuts the products forced
         caps = {
-            key: _cap(limits[key], f"{origin}: limits.{key}")
+            key: percent_cap(limits[key], f"{origin}: limits.{key}")
             for key in ("max_cut_pct", "cap_pct")
             if limits.get(key) is not None
         }
@@ -372,9 +383,9 @@ def _from_json(
     units_limit = options.max_units
     if options.max_units_given is False and isinstance(limits, dict):
         stated = str(limits.get("max_units_per_administration", ""))
-        if _digits(stated) and int(stated) > 0:
+        if digits(stated) and int(stated) > 0:
             units_limit = int(stated)
-    steps = _get(data, "steps", origin)
+    steps = required(data, "steps", origin)
     if not isinstance(steps, list) or not steps:
         raise InputError(f"{origin}: steps", "", "a list of at least one step")
     region = str(data.get("region") or options.region)
@@ -383,7 +394,7 @@ def _from_json(
     products = plan_products(data, drug, region, origin)
     periods = [_json_period(s, i, origin, products) for i, s in enumerate(steps, start=1)]
     per_day_raw = data.get("doses_per_day", drug.default_doses_per_day)
-    per_day = options.per_day or (int(str(per_day_raw)) if _digits(str(per_day_raw)) else 0)
+    per_day = options.per_day or (int(str(per_day_raw)) if digits(str(per_day_raw)) else 0)
     if not 1 <= per_day <= len(TIMES):
         raise InputError(f"{origin}: doses_per_day", str(per_day_raw), "1 to 4")
     restart = None
@@ -392,7 +403,7 @@ def _from_json(
         try:
             restart = (
                 int(str(record["history_steps"])) + 1,
-                _number(record["current_dose_mg"], f"{origin}: replan.current_dose_mg"),
+                number(record["current_dose_mg"], f"{origin}: replan.current_dose_mg"),
                 record.get("reinstate_mg") is not None,
             )
         except (KeyError, ValueError):
@@ -439,116 +450,33 @@ def _faster_preset(data: Mapping[str, Any], start: Decimal, periods: Sequence[Pe
     return f"{rule.name}: {rule.source}"
 
 
-def plan_products(
-    data: Mapping[str, Any], drug: Drug, region: str, origin: str
-) -> tuple[Product, ...]:
-    """The products a plan's JSON allows, split and measured as the plan says (``products``);
-    without that list, the catalog's products for the region.
-
-    A tablet may be halved only along a break line the catalog records (or its own score),
-    and only a liquid on taper's default measure may carry other marks.
-    """
-    listed = data.get("products")
-    if listed is None:
-        return _products(drug, region)
-    if not isinstance(listed, list) or not listed:
-        raise InputError(f"{origin}: products", "", "a list of the plan's products")
-    by_id = {p.id: p for p in drug.products if p.usable}
-    out = []
-    for i, entry in enumerate(listed, start=1):
-        where = f"{origin}: products[{i}]"
-        entry = _object(entry, where)
-        product = by_id.get(str(entry.get("id")))
-        if product is None:
-            raise InputError(
-                f"{where}.id", str(entry.get("id")), f"a product of {drug.name} in the catalog"
-            )
-        if product.is_liquid and entry.get("increment_ml") is not None:
-            increment = _number(entry["increment_ml"], f"{where}.increment_ml")
-            if increment != product.increment_ml:
-                if (
-                    not product.default_measure
-                    or product.max_ml is None
-                    or (product.max_ml % increment)
-                ):
-                    raise InputError(
-                        f"{where}.increment_ml",
-                        str(entry["increment_ml"]),
-                        f"the measure of {product.name}: {product.measure or 'its label'}",
-                    )
-                product = replace(product, increment_ml=increment)
-        elif not product.is_liquid and entry.get("split") is not None:
-            split = _number(entry["split"], f"{where}.split")
-            if split != product.split:
-                if not (product.break_line and split == Decimal("0.5")):
-                    raise InputError(
-                        f"{where}.split",
-                        str(entry["split"]),
-                        f"{plain_number(product.split)}: how far {product.name} may be split",
-                    )
-                product = replace(product, split=split)
-        out.append(product)
-    return tuple(out)
-
-
 def recorded_overrides(path: str | Path) -> dict[str, str]:
-    """The overrides a plan records: in a taper-plan JSON file's findings, or in the
-    findings file taper writes beside a CSV schedule (``plan.findings.csv``)."""
+    """The overrides a schedule file records: a plan's JSON in its own ``overrides``, a CSV
+    schedule in the findings file taper writes beside it (``plan.findings.csv``)."""
+    if str(path).lower().endswith(".json"):
+        return overrides_of(parse(_read_text(path), str(path)), str(path))
+    return _sidecar_overrides(path)
+
+
+def _sidecar_overrides(path: str | Path) -> dict[str, str]:
+    """The overrides in the findings file beside a CSV schedule, if there is one."""
     target = Path(path)
     side = target.with_name(f"{target.stem}.findings.csv")
-    if not str(path).lower().endswith(".json") and side.exists():
-        try:
-            rows = csv.DictReader(io.StringIO(_read_text(side)))
-            return {r["code"]: r["override"] for r in rows if r.get("code") and r.get("override")}
-        except (InputError, KeyError, csv.Error):
-            return {}
+    if not side.exists():
+        return {}
     try:
-        data = json.loads(_read_text(path))
-    except (InputError, ValueError):
+        rows = csv.DictReader(io.StringIO(_read_text(side)))
+        return {r["code"]: r["override"] for r in rows if r.get("code") and r.get("override")}
+    except (InputError, KeyError, csv.Error):
         return {}
-    found = data.get("findings") if isinstance(data, dict) else None
-    if not isinstance(found, list):
-        return {}
-    return {
-        str(f["code"]): str(f["override"])
-        for f in found
-        if isinstance(f, dict) and f.get("code") and f.get("override")
-    }
-
-
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError(where, type(value).__name__, "an object")
-    return value
-
-
-def _days(entry: Mapping[str, Any], where: str) -> int:
-    days = str(_get(entry, "days", where))
-    if not _digits(days) or not 1 <= int(days) <= 3650:
-        raise InputError(f"{where}.days", days, "whole days, 1 to 3650")
-    return int(days)
-
-
-def _units(admin: Mapping[str, Any], where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each unit of an administration, with where it is in the file."""
-    for k, unit in enumerate(admin.get("units") or [], start=1):
-        uw = f"{where}.units[{k}]"
-        yield uw, _object(unit, uw)
-
-
-def _product(
-    unit: Mapping[str, Any], by_id: Mapping[str, Product], by_name: Mapping[str, Product]
-) -> Product | None:
-    """The catalog product a unit names, by its id or else its name."""
-    return by_id.get(str(unit.get("product_id"))) or by_name.get(str(unit.get("product")))
 
 
 def _json_period(step: object, i: int, origin: str, products: Sequence[Product]) -> Period:
     where = f"{origin}: steps[{i}]"
-    step = _object(step, where)
-    start = _date(_get(step, "start_date", where), f"{where}.start_date")
-    days = _days(step, where)
-    dose = _number(_get(step, "daily_dose_mg", where), f"{where}.daily_dose_mg")
+    step = obj(step, where)
+    start = day(required(step, "start_date", where), f"{where}.start_date")
+    days = whole_days(step, where)
+    dose = number(required(step, "daily_dose_mg", where), f"{where}.daily_dose_mg")
     admins = step.get("administrations") or []
     if not isinstance(admins, list):
         raise InputError(f"{where}.administrations", "", "a list")
@@ -558,16 +486,16 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
     by_name = {p.name: p for p in products}
     for j, admin in enumerate(admins, start=1):
         aw = f"{where}.administrations[{j}]"
-        admin = _object(admin, aw)
+        admin = obj(admin, aw)
         shares.append(
-            (str(admin.get("time", j)), _number(_get(admin, "dose_mg", aw), f"{aw}.dose_mg"))
+            (str(admin.get("time", j)), number(required(admin, "dose_mg", aw), f"{aw}.dose_mg"))
         )
         total, count_pieces = Decimal(0), 0
-        for uw, unit in _units(admin, aw):
-            product = _product(unit, by_id, by_name)
+        for uw, unit in units_of(admin, aw):
+            product = product_of(unit, by_id, by_name)
             if unit.get("form") == "solution":
-                volume = _number(_get(unit, "volume_ml", uw), f"{uw}.volume_ml")
-                concentration = _number(_get(unit, "mg_per_ml", uw), f"{uw}.mg_per_ml")
+                volume = number(required(unit, "volume_ml", uw), f"{uw}.volume_ml")
+                concentration = number(required(unit, "mg_per_ml", uw), f"{uw}.mg_per_ml")
                 measure = product.increment_ml if product and product.is_liquid else None
                 if (
                     product is None
@@ -582,13 +510,13 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
                 else:
                     count_pieces += 1
                 continue
-            count = _number(_get(unit, "count", uw), f"{uw}.count")
+            count = number(required(unit, "count", uw), f"{uw}.count")
             if product is None or product.is_liquid or count % product.split != 0:
                 allowed = False
             strength = (
                 product.strength_mg
                 if product and product.strength_mg is not None
-                else _number(unit.get("strength_mg", "0"), f"{uw}.strength_mg", allow_zero=True)
+                else number(unit.get("strength_mg", "0"), f"{uw}.strength_mg", allow_zero=True)
             )
             total += strength * count
             count_pieces += ceil_int(count)
@@ -606,152 +534,14 @@ def _json_period(step: object, i: int, origin: str, products: Sequence[Product])
     )
 
 
-def _times(data: Mapping[str, Any]) -> tuple[str, ...]:
-    """A plan's administration times, as it states them (``times``)."""
-    times = data.get("times")
-    return tuple(str(t) for t in times) if isinstance(times, list) else ()
-
-
-def read_switch(
-    raw: object,
-    cat: Catalog,
-    region: str,
-    origin: str = "plan",
-    plan_times: Sequence[str] = (),
-) -> tuple[Switch, list[Finding]]:
-    """A plan's ``switch`` block (docs/plan-json.md) as a :class:`~taper.schedule.Switch`.
-
-    What a checker must see rather than refuse comes back as findings: a unit whose product
-    the catalog does not list (left out of its stage), a stage whose stated doses or end date
-    disagree with its units or its days.
-    """
-    where = f"{origin}: switch"
-    raw = _object(raw, where)
-    source = cat.drug(str(_get(raw, "from_drug", where)))
-    target = cat.drug(str(_get(raw, "to_drug", where)))
-    from_dose = _number(_get(raw, "from_dose_mg", where), f"{where}.from_dose_mg")
-    factor = _number(_get(raw, "to_mg_per_from_mg", where), f"{where}.to_mg_per_from_mg")
-    ratio = None
-    if raw.get("ratio_mg") is not None:
-        pair = _object(raw["ratio_mg"], f"{where}.ratio_mg")
-        ratio = Fraction(_number(pair.get("to"), f"{where}.ratio_mg.to")) / Fraction(
-            _number(pair.get("from"), f"{where}.ratio_mg.from")
-        )
-        said = Decimal(ratio.numerator) / Decimal(ratio.denominator)
-        if normalize(said.quantize(Decimal("0.001"))) != factor:
-            raise InputError(
-                f"{where}.to_mg_per_from_mg",
-                str(factor),
-                f"the ratio_mg's {pair.get('to')!s} to {pair.get('from')!s}, to the microgram",
-            )
-    limit = str(raw.get("max_units_per_administration", DEFAULT_MAX_UNITS))
-    if not _digits(limit) or not 1 <= int(limit) <= MAX_UNITS_LIMIT:
-        raise InputError(f"{where}.max_units_per_administration", limit, "a whole number")
-    spread = raw.get("equivalent_range_mg")
-    if spread is not None and (not isinstance(spread, list) or len(spread) != 2):
-        raise InputError(f"{where}.equivalent_range_mg", str(spread), "two numbers, low and high")
-    low_high = tuple(_number(v, f"{where}.equivalent_range_mg") for v in spread or ("0", "0"))
-    stages_raw = _get(raw, "stages", where)
-    if not isinstance(stages_raw, list) or not stages_raw:
-        raise InputError(f"{where}.stages", "", "a list of at least one stage")
-    products = {p.id: p for d in (source, target) for p in d.products}
-    names = {p.name: p for p in products.values()}
-    notes: list[Finding] = []
-    stages = []
-    times: list[str] = []
-    for i, stage in enumerate(stages_raw, start=1):
-        sw = f"{where}.stages[{i}]"
-        stage = _object(stage, sw)
-        start = _date(_get(stage, "start_date", sw), f"{sw}.start_date")
-        days = _days(stage, sw)
-        administrations: list[Administration] = []
-        for j, admin in enumerate(stage.get("administrations") or [], start=1):
-            aw = f"{sw}.administrations[{j}]"
-            admin = _object(admin, aw)
-            units = []
-            for uw, unit in _units(admin, aw):
-                product = _product(unit, products, names)
-                if product is None:
-                    notes.append(
-                        Finding(
-                            "error",
-                            "not-dispensable",
-                            f"Switch stage {i}: {unit.get('product')!s} is not a product of "
-                            f"{source.name} or {target.name} in the catalog.",
-                            "the catalog's products",
-                        )
-                    )
-                    continue
-                if product.is_liquid and product.increment_ml:
-                    volume = _number(_get(unit, "volume_ml", uw), f"{uw}.volume_ml")
-                    count = volume / product.increment_ml
-                else:
-                    count = _number(_get(unit, "count", uw), f"{uw}.count")
-                units.append(Unit(product, normalize(count)))
-            time = str(_get(admin, "time", aw))
-            if time not in TIMES:
-                raise InputError(f"{aw}.time", time, f"one of {', '.join(TIMES)}")
-            if any(a.time == time for a in administrations):
-                raise InputError(f"{aw}.time", time, "each time once in a stage")
-            if time not in times:
-                times.append(time)
-            administrations.append(Administration(time, tuple(units)))
-        equivalent = _number(
-            _get(stage, "equivalent_mg", sw), f"{sw}.equivalent_mg", allow_zero=True
-        )
-        made = Stage(i, start, days, tuple(administrations), equivalent)
-        stated = stage.get("daily_dose_mg")
-        if isinstance(stated, dict):
-            for drug in (source.name, target.name):
-                value = _number(stated.get(drug, "0"), f"{sw}.daily_dose_mg", allow_zero=True)
-                if value != made.dose_of(drug):
-                    notes.append(
-                        Finding(
-                            "error",
-                            "dose-mismatch",
-                            f"Switch stage {i} states {format_mg(value)}/day of {drug} but its "
-                            f"units make {format_mg(made.dose_of(drug))}.",
-                            "taper plan contract: one truth",
-                        )
-                    )
-        end = stage.get("end_date")
-        if end is not None and _date(end, f"{sw}.end_date") != made.end:
-            notes.append(
-                Finding(
-                    "error",
-                    "gap-or-overlap",
-                    f"Switch stage {i} ends {end!s} by its end_date but "
-                    f"{made.end.isoformat()} by its {days} days.",
-                    "taper plan contract: steps are contiguous",
-                )
-            )
-        stages.append(made)
-    # the plan's own times where it gives them: a stage may leave a time with no dose
-    order = [t for t in TIMES if t in times or t in plan_times]
-    switch = Switch(
-        from_drug=source.name,
-        to_drug=target.name,
-        from_dose=from_dose,
-        factor=factor,
-        table=str(raw.get("table", "")),
-        table_title=str(raw.get("table_title", "")),
-        source=str(raw.get("source", "")),
-        spread=(low_high[0], low_high[1]),
-        stages=tuple(stages),
-        times=tuple(order),
-        ratio=ratio,
-        max_units=int(limit),
-    )
-    return switch, notes
-
-
 def check_file(
     path: str | Path,
     options: ExternalOptions,
     catalog: Catalog | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """Read a schedule made elsewhere and check it as a plan of taper's own would be.
+    """Read a schedule file and check it as a plan of taper's own would be: a plan taper
+    wrote by the very checks that made it (:func:`taper.validation.check`).
 
     Raises
     ------
@@ -759,24 +549,27 @@ def check_file(
         When the file cannot be read as a schedule (a usage error, not a finding).
     """
     cat = catalog or load_catalog()
-    timeline, notes = read_schedule(path, options, cat)
-    switch = None
-    text = _read_text(path)
-    if str(path).lower().endswith(".json") or text.lstrip().startswith("{"):
-        data = json.loads(text, parse_float=str, parse_int=str)
-        if isinstance(data, dict) and data.get("switch") is not None:
-            switch, more = read_switch(
-                data["switch"], cat, timeline.region, str(path), _times(data)
-            )
-            notes = [*notes, *more]
-    accepted = recorded_overrides(path)
-    accepted.update(overrides or {})
-    start = timeline.start_dose
+    return check_read(read_file(path, options, cat), cat, overrides)
+
+
+def check_read(
+    read: Read, catalog: Catalog, overrides: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """The findings of a schedule file once read (:func:`read_file`)."""
+    accepted = {**read.overrides, **(overrides or {})}
+    if read.schedule is not None:
+        return check(read.schedule, catalog=catalog, overrides=accepted)
+    timeline = read.timeline
     found = check_prescription(
-        timeline.drug, cat, start, timeline.doses_per_day, timeline.patient, timeline.region
+        timeline.drug,
+        catalog,
+        timeline.start_dose,
+        timeline.doses_per_day,
+        timeline.patient,
+        timeline.region,
     )
-    found += check_timeline(timeline, cat)
-    found += notes
-    if switch is not None:
-        found += check_switch(switch, cat, timeline)
+    found += check_timeline(timeline, catalog)
+    found += read.notes
+    if read.switch is not None:
+        found += check_switch(read.switch, catalog, timeline)
     return sorted(apply_overrides(found, accepted), key=Finding.sort_key)

@@ -26,7 +26,7 @@ from .dispensing import Dispenser, dispenser_for
 from .doses import ceil_int, format_mg, format_percent, normalize
 from .errors import InputError, PlanRefused
 from .request import PlanRequest
-from .rules import GUIDELINE_SOURCE, Proposal, Rule
+from .rules import Proposal, Rule, cap_source
 from .schedule import Administration, Finding, Prescription, Schedule, Step
 from .validation import check, refuse_errors, step_runs
 
@@ -135,13 +135,6 @@ def _one_liquid(
         return (gap, max(falls) / rx.start_dose, product.mg_per_ml or Decimal(0))
 
     return min(liquids, key=score)
-
-
-def cap_source(rule: Rule) -> str:
-    """Where the rule's cap comes from: the guideline, or the rule's own source."""
-    if rule.cap_note.startswith("the 2025"):
-        return GUIDELINE_SOURCE
-    return f"{rule.source} ({rule.cap_note})" if rule.source else rule.cap_note
 
 
 def _walk(

@@ -8,21 +8,19 @@ allowed only as a stated choice (``reinstate``), and is said in a finding.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, Product, load_catalog, load_formulary
-from .dispensing import Unit, dispenser_for
+from .catalog import Catalog, Product, load_catalog
+from .dispensing import dispenser_for
 from .doses import format_mg, parse_dose
 from .errors import InputError, PlanRefused
 from .planner import make_plan
 from .request import parse_start, resolve
 from .rules import PRESETS, Rule
-from .schedule import Administration, Finding, Prescription, Replan, Schedule, Step
+from .schedule import Administration, Finding, Replan, Schedule, Step
 from .validation import PLANNER_CODES, check, parse_overrides, refuse_errors
 
 
@@ -249,103 +247,3 @@ def _with_products(catalog: Catalog, drug: str, products: tuple[Product, ...]) -
     drugs = dict(catalog.drugs)
     drugs[listed.name] = replace(listed, products=(*kept, *mine.values()))
     return replace(catalog, drugs=drugs)
-
-
-def read_plan(
-    path: str | Path, catalog: Catalog | None = None, formulary: str | Path | None = None
-) -> Schedule:
-    """Read a plan taper wrote as JSON back into a :class:`Schedule`.
-
-    Products are found in the catalog by their ids; findings are made afresh.
-    """
-    from .external import _read_text, plan_products, read_switch
-
-    cat = catalog or load_catalog()
-    if formulary is not None:
-        cat = load_formulary(cat, formulary)
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), "", f"not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict) or data.get("format") != "taper-plan/1":
-        raise InputError(str(path), "", "a plan written by taper (format taper-plan/1)")
-    try:
-        drug = cat.drug(str(data["drug"]))
-        region = str(data.get("region", "us"))
-        allowed = plan_products(data, drug, region, str(path))
-        products = {p.id: p for p in drug.products}
-        products.update({p.id: p for p in allowed})
-        times = tuple(data.get("times") or ())
-        rx = Prescription(
-            drug.name,
-            parse_dose(str(data["start_dose_mg"]) + " mg"),
-            int(data["doses_per_day"]),
-            times,
-            date.fromisoformat(data["start_date"]),
-            str(data.get("region", "us")),
-        )
-        steps = []
-        previous = rx.start_dose
-        used: list[Product] = []
-        for raw in data["steps"]:
-            administrations = []
-            for admin in raw["administrations"]:
-                units = []
-                for u in admin["units"]:
-                    product = products[u["product_id"]]
-                    if product not in used:
-                        used.append(product)
-                    count = (
-                        Decimal(u["volume_ml"]) / product.increment_ml
-                        if product.is_liquid and product.increment_ml
-                        else Decimal(u["count"])
-                    )
-                    units.append(Unit(product, count.normalize()))
-                administrations.append(Administration(admin["time"], tuple(units)))
-            step = Step(
-                int(raw["step"]),
-                date.fromisoformat(raw["start_date"]),
-                int(raw["days"]),
-                tuple(administrations),
-                Decimal(raw["target_dose_mg"]),
-                previous,
-                0,
-            )
-            previous = step.dose
-            steps.append(step)
-        limits = data.get("limits") or {}
-        name = str((data.get("rule") or {}).get("name", ""))
-        rule = PRESETS.get(name)
-        longest = str(limits.get("longest_step_days", ""))
-        if rule is not None and longest.isascii() and longest.isdigit():
-            rule = replace(rule, longest_step_days=int(longest))
-        strategy = str(limits.get("at_low_doses", "stretch"))
-        if strategy not in ("stretch", "liquid", "stop"):
-            raise InputError(f"{path}: limits.at_low_doses", strategy, "stretch, liquid or stop")
-        switch = None
-        if data.get("switch") is not None:
-            switch, problems = read_switch(data["switch"], cat, rx.region, str(path), times)
-            if problems:
-                raise InputError(str(path), "", f"a switch taper can read: {problems[0].message}")
-        return Schedule(
-            prescription=rx,
-            rule_name=name,
-            rule_description=str((data.get("rule") or {}).get("description", "")),
-            rule_source=str((data.get("rule") or {}).get("source", "")),
-            max_cut=Decimal(str(limits.get("cap_pct", limits.get("max_cut_pct", "25")))) / 100,
-            steps=tuple(steps),
-            products=allowed
-            if "products" in data
-            else tuple(p for p in drug.products if p in used) or drug.products,
-            catalog_version=str(data.get("catalog", "")),
-            drug_display=drug.display,
-            drug_tall_man=drug.tall_man,
-            max_units=int(limits.get("max_units_per_administration", 4)),
-            rule=rule,
-            switch=switch,
-            at_low_doses=strategy,
-        )
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        raise InputError(
-            str(path), "", f"not a complete taper plan ({type(exc).__name__}: {exc})"
-        ) from None

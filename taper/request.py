@@ -30,6 +30,7 @@ from .doses import ceil_int, format_mg, format_number, normalize, parse_dose
 from .errors import InputError, PlanRefused, UnknownNameError
 from .rules import Rule, build_rule
 from .schedule import Finding, Patient
+from .textfile import EARLIEST, LATEST
 from .validation import (
     apply_overrides,
     check_prescription,
@@ -40,10 +41,6 @@ from .validation import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-#: start dates taper accepts: bounds of sense, not clinical figures, that keep every date a
-#: plan prints a real one
-EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)
 
 #: what to do when the products run out of cuts as small as the rule asks
 LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")

@@ -941,3 +941,10 @@ def _simple_interval(rule: Rule) -> int:
     if isinstance(days, int):
         return days
     raise InputError("every", "", "give {every} with {reduce} when the rule has several intervals")
+
+
+def cap_source(rule: Rule) -> str:
+    """Where the rule's cap comes from: the guideline, or the rule's own source."""
+    if rule.cap_note.startswith("the 2025"):
+        return GUIDELINE_SOURCE
+    return f"{rule.source} ({rule.cap_note})" if rule.source else rule.cap_note

@@ -146,6 +146,15 @@ class Patient:
             return "older-adult"
         return "adult"
 
+    def merged(self, other: Patient) -> Patient:
+        """Each fact as given here, or else as ``other`` gives it."""
+        return Patient(
+            self.indication if self.indication is not None else other.indication,
+            self.age if self.age is not None else other.age,
+            self.weight_kg if self.weight_kg is not None else other.weight_kg,
+            self.use_months if self.use_months is not None else other.use_months,
+        )
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -307,6 +316,14 @@ class Schedule:
     replan: Replan | None = None
     #: what the plan does where the products run out of small cuts (``--at-low-doses``)
     at_low_doses: str = "stretch"
+    #: the longest a step was lengthened to, where the rule itself is not known (a plan read
+    #: back whose rule is not a preset): the rule's own otherwise
+    stated_longest_step: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def longest_step_days(self) -> int | None:
+        """The longest a step may be lengthened to keep the rule's pace, where known."""
+        return self.rule.longest_step_days if self.rule is not None else self.stated_longest_step
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import codecs
 import tomllib
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from .doses import normalize
 from .errors import InputError, TaperError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
+
+#: dates taper reads and writes: bounds of sense, not clinical figures, that keep every date
+#: a plan prints a real one
+EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)
 
 #: a file larger than this is not one taper reads (the largest catalog is under 200 kB):
 #: taper's own bound, so that a wrong file is refused rather than read into memory
@@ -95,3 +102,45 @@ def one_column_header(header: Sequence[str]) -> str | None:
 def comma_hint(header: Sequence[str]) -> str:
     """What to say of a header that reads as one column: separate the columns with commas."""
     return f"the header is one column {header[0].strip()!r}; separate the columns with commas"
+
+
+def digits(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``"²"`` is a digit to Python)."""
+    return text.isascii() and text.isdigit()
+
+
+def number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
+    """A number of mg as a file writes it (``0.5``; not ``5e-1``), or an error at ``where``."""
+    text = str(raw).strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero) or "e" in text.lower():
+        raise InputError(where, text, "a number of mg such as 0.5")
+    return normalize(value)
+
+
+def day(raw: object, where: str) -> date:
+    """A date written YYYY-MM-DD, within the dates taper accepts, or an error at ``where``."""
+    try:
+        value = date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise InputError(where, str(raw), "a date written YYYY-MM-DD") from None
+    if not EARLIEST <= value <= LATEST:
+        raise InputError(
+            where, str(raw), f"a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}"
+        )
+    return value
+
+
+def percent_cap(raw: object, where: str) -> Decimal:
+    """A cap written in percent (``25``), as a fraction."""
+    text = str(raw).strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 < value < 100:
+        raise InputError(where, text, "a cap above 0 and below 100 (per cent)")
+    return normalize(value / 100)

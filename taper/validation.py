@@ -271,7 +271,6 @@ CODES: dict[str, Code] = {
         "a checked CSV holds a switch: its rows are checked for their dates and the course of "
         "the equivalent, not for each drug's units, which the plan's JSON carries",
     ),
-    "unreadable": Code("error", False, "a checked schedule could not be read in full"),
 }
 
 
@@ -1222,7 +1221,7 @@ def apply_overrides(findings: Iterable[Finding], overrides: Mapping[str, str]) -
     """Findings with the clinician's reasons attached to the codes they override."""
     return [
         replace(f, override=overrides[f.code])
-        if f.code in overrides and CODES.get(f.code, CODES["unreadable"]).overridable
+        if f.code in overrides and f.code in CODES and CODES[f.code].overridable
         else f
         for f in findings
     ]
@@ -1435,10 +1434,13 @@ def check(
 ) -> list[Finding]:
     """Every way ``schedule`` departs from the documented ranges and guideline limits.
 
+    The checks every plan is made under; :func:`taper.check` is the way in for a plan or a
+    file (it calls this for a :class:`~taper.schedule.Schedule`).
+
     Parameters
     ----------
     schedule
-        A plan made by :func:`taper.plan` (or read by :func:`taper.read_schedule`).
+        A plan made by :func:`taper.plan` (or read back by :func:`taper.read_plan`).
     catalog
         The catalog the drug comes from (the built-in one by default).
     overrides
@@ -1447,7 +1449,12 @@ def check(
     Returns
     -------
     list of Finding
-        Errors first, then warnings, then information. Raises nothing.
+        Errors first, then warnings, then information.
+
+    Raises
+    ------
+    UnknownNameError
+        When the schedule's drug is not in the catalog.
 
     Examples
     --------
@@ -1459,20 +1466,15 @@ def check(
     """
     from .catalog import load_catalog
 
-    try:
-        cat = catalog or load_catalog()
-        drug = cat.drug(schedule.prescription.drug)
-        rx = schedule.prescription
-        found = check_prescription(
-            drug, cat, rx.start_dose, rx.doses_per_day, rx.patient, rx.region
-        )
-        timeline = timeline_of(schedule, drug, schedule.cap_source)
-        found += check_timeline(timeline, cat)
-        found += [f for f in schedule.findings if f.code in PLANNER_CODES]
-        if schedule.switch is not None:
-            found += check_switch(schedule.switch, cat, timeline)
-    except Exception as exc:  # a finding, never a crash: check raises nothing
-        found = [Finding("error", "unreadable", f"The plan could not be checked: {exc}.")]
+    cat = catalog or load_catalog()
+    drug = cat.drug(schedule.prescription.drug)
+    rx = schedule.prescription
+    found = check_prescription(drug, cat, rx.start_dose, rx.doses_per_day, rx.patient, rx.region)
+    timeline = timeline_of(schedule, drug, schedule.cap_source)
+    found += check_timeline(timeline, cat)
+    found += [f for f in schedule.findings if f.code in PLANNER_CODES]
+    if schedule.switch is not None:
+        found += check_switch(schedule.switch, cat, timeline)
     accepted = dict(schedule.overrides)
     accepted.update(overrides or {})
     return sorted(apply_overrides(found, accepted), key=Finding.sort_key)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import taper
+from taper import external, plan_json, validation
 from taper.batch import read_roster
+from taper.catalog import load_catalog
 from taper.cli import cli
 from taper.errors import InputError, TaperError
+from taper.plan_json import load_plan, parse, to_json
+from taper.reports import csv_text
+from taper.schedule import Finding
 
 START = "2027-01-04"
 DOCS = Path(__file__).parent.parent / "docs"
@@ -87,3 +96,157 @@ def test_a_semicolon_csv_is_told_to_use_commas(tmp_path: Path) -> None:
         f"Error: {schedule}: columns: got 'start_date;days;daily_dose_mg'; separate the columns "
         f"with commas\n"
     )
+
+
+def _json_round_trip(schedule: taper.Schedule) -> taper.Schedule:
+    return load_plan(parse(to_json(schedule), "plan.json"), load_catalog(), "plan.json")
+
+
+def test_replan_from_the_json_keeps_the_patient_and_the_overrides(tmp_path: Path) -> None:
+    """Regression: re-planned from its JSON, a 70-year-old's plan lost its older-adult warning,
+    and a plan whose dose-above-range was overridden was refused again."""
+    reason = "transferred from inpatient care"
+    first = taper.plan(
+        "clonazepam",
+        "6 mg",
+        indication="panic-disorder",
+        age=70,
+        overrides={"dose-above-range": reason},
+        start=START,
+    )
+    path = tmp_path / "plan.json"
+    path.write_text(to_json(first), encoding="utf-8")
+    read = taper.read_plan(path)
+    assert read.prescription.patient == first.prescription.patient
+    assert read.overrides == (("dose-above-range", reason),)
+    in_memory = taper.replan(first, "2027-03-01", hold_days=28)
+    from_file = taper.replan(read, "2027-03-01", hold_days=28)
+    assert to_json(from_file) == to_json(in_memory)
+    codes = {f.code: f for f in from_file.findings}
+    assert codes["older-adult"].severity == "warning"
+    assert codes["dose-above-range"].override == reason
+    result = CliRunner().invoke(
+        cli, ["replan", str(path), "--on", "2027-03-01", "--hold", "28d", "--json", "-"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == to_json(in_memory)
+
+
+def test_check_of_a_plan_reads_it_once_and_says_what_the_plan_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: taper check plan.json parsed the file four times, cited another source for
+    the forced cuts than the plan did, and dropped the plan's notes (target-adjusted...)."""
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+    path = tmp_path / "plan.json"
+    path.write_text(to_json(schedule), encoding="utf-8")
+    parses: list[str] = []
+    real = plan_json.parse
+
+    def counted(text: str, origin: str) -> dict[str, object]:
+        parses.append(origin)
+        return real(text, origin)
+
+    monkeypatch.setattr(external, "parse", counted)
+    monkeypatch.setattr(plan_json, "parse", counted)
+    found = taper.check(path)
+    assert parses == [str(path)]
+
+    def key(f: Finding) -> tuple[object, ...]:
+        return (f.severity, f.code, f.step, f.message, f.source, f.override)
+
+    assert sorted(map(key, found)) == sorted(map(key, schedule.findings))
+    assert {f.code for f in found} >= {"forced-cut", "target-adjusted", "alternatives", "stop"}
+
+
+def test_check_takes_a_schedule_or_a_path(tmp_path: Path) -> None:
+    """Regression: taper.check("schedule.csv") raised AttributeError ('str' object has no
+    attribute 'overrides')."""
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+    csv_path, json_path = tmp_path / "s.csv", tmp_path / "s.json"
+    csv_path.write_text(csv_text(schedule), encoding="utf-8")
+    json_path.write_text(to_json(schedule), encoding="utf-8")
+    from_csv = taper.check(str(csv_path))
+    assert {f.code for f in from_csv} >= {"forced-cut", "stop"}
+    assert not [f for f in from_csv if f.severity == "error"]
+    assert taper.check(json_path) == taper.check(schedule)
+    assert "read_schedule" not in (taper.check.__doc__ or "")
+
+
+def test_check_does_not_hide_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure inside the checks is a bug and surfaces as one, not as a finding."""
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+
+    def broken(*_: object) -> list[Finding]:
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setattr(validation, "check_timeline", broken)
+    with pytest.raises(RuntimeError, match="a bug in a check"):
+        taper.check(schedule)
+
+
+def test_a_plan_that_disagrees_with_itself_is_not_read_back(tmp_path: Path) -> None:
+    """A re-plan starts from what the plan says: one whose stated dose is not what its units
+    make is refused, and check reports it as a finding."""
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+    data = json.loads(to_json(schedule))
+    data["steps"][0]["daily_dose_mg"] = "20"
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError, match=r"steps\[1\]\.daily_dose_mg"):
+        taper.read_plan(path)
+    assert "dose-mismatch" in {f.code for f in taper.check(path)}
+
+
+CASES = [
+    {"drug": "clonazepam", "dose": "2 mg"},
+    {"drug": "clonazepam", "dose": "2 mg", "at_low_doses": "liquid", "region": "uk"},
+    {"drug": "diazepam", "dose": "20 mg", "halve": ["diazepam-tab-2"], "age": 70},
+    {"drug": "alprazolam", "dose": "3 mg", "switch_to": "diazepam", "table": "va-dod-2021"},
+    {"drug": "lorazepam", "dose": "2 mg", "rule": "joint-guideline-2025-slow", "use_months": 12},
+    {"drug": "clonazepam", "dose": "1 mg", "reduce": "10%", "every": "14d"},
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: " ".join(map(str, c.values())))
+@given(days=st.integers(0, 3650), replanned=st.booleans())
+@settings(max_examples=4, deadline=None)
+def test_loading_what_was_written_gives_back_the_plan(
+    case: dict[str, object], days: int, replanned: bool
+) -> None:
+    args = dict(case)
+    if "reduce" in args:
+        args["rule"] = taper.build_rule(None, str(args.pop("reduce")), str(args.pop("every")))
+    start = date(2027, 1, 4) + timedelta(days=days)
+    schedule = taper.plan(**args, start=start)  # type: ignore[arg-type]
+    if replanned:
+        on = schedule.steps[min(2, len(schedule.steps) - 1)].start
+        if schedule.first_day < on < schedule.stop_date and not (
+            schedule.switch is not None and on <= schedule.switch.stages[-1].end
+        ):
+            schedule = taper.replan(schedule, on, hold_days=14, reason="a hard week")
+    loaded = _json_round_trip(schedule)
+    assert to_json(loaded) == to_json(schedule)
+    for name in (
+        "prescription",
+        "findings",
+        "products",
+        "max_units",
+        "max_cut",
+        "cap_source",
+        "overrides",
+        "switch",
+        "replan",
+        "at_low_doses",
+        "rule_name",
+    ):
+        assert getattr(loaded, name) == getattr(schedule, name), name
+    for ours, theirs in zip(loaded.steps, schedule.steps, strict=True):
+        assert (ours.number, ours.start, ours.days, ours.administrations, ours.target) == (
+            theirs.number,
+            theirs.start,
+            theirs.days,
+            theirs.administrations,
+            theirs.target,
+        )
+        assert ours.held == theirs.held

@@ -16,7 +16,8 @@ from pypdf import PdfReader
 import taper
 from taper.cli import cli
 from taper.errors import InputError
-from taper.replanning import read_plan, replan
+from taper.plan_json import read_plan
+from taper.replanning import replan
 from taper.reports import to_json
 from taper.reports.chart import HISTORY, plot_schedule
 from taper.reports.pdf import pdf_bytes
