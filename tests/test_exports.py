@@ -13,8 +13,6 @@ from taper import plan
 from taper.reports import csv_text, plan_to_dict, to_json
 from taper.reports.files import write_atomic
 
-from .conftest import CHECK_PLAN
-
 PACKAGE = Path(__file__).parent.parent / "taper"
 
 
@@ -100,31 +98,6 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
         "quantity": "279",
         "unit": "tablet",
     }
-
-
-@pytest.mark.skipif(
-    not CHECK_PLAN.exists(), reason="the shared plan checker is not beside the repo"
-)
-def test_independent_checker_holds(tmp_path: Path) -> None:
-    for i, (drug, dose, rule) in enumerate(
-        [
-            ("clonazepam", "2 mg", "joint-guideline-2025"),
-            ("clonazepam", "0.5 mg", "fda-label-clonazepam"),
-            ("clonazepam", "4 mg", "deprescribing-bzra"),
-            ("alprazolam-xr", "3 mg", "alprazolam-label"),
-        ]
-    ):
-        (tmp_path / f"{i}.json").write_text(
-            to_json(plan(drug, dose, rule=rule, start="2027-01-04")), encoding="utf-8"
-        )
-    result = subprocess.run(
-        [sys.executable, str(CHECK_PLAN), *sorted(map(str, tmp_path.iterdir()))],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout
-    assert result.stdout.strip() == "4 plans hold, 0 fall short"
 
 
 def _export_in_a_new_process(kind: str) -> bytes:
