@@ -19,7 +19,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from .textfile import comma_hint, one_column_header
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+    from .reports.bundle import Bundle
     from .rules import Rule
     from .schedule import Schedule
 
@@ -290,11 +291,12 @@ def check_reference(reference: str) -> None:
             "a file name of ASCII letters, digits, '.', '-' and '_', up to 100 characters, "
             "starting with a letter or digit",
         )
-    if reference.split(".")[0].lower() in _RESERVED:
+    if reference.split(".")[0].lower() in _RESERVED or reference.lower().endswith(".findings"):
         raise InputError(
             "reference",
             reference,
-            "a name other than summary, errors or a device name (con, nul, com1...)",
+            "a name other than summary, errors or a device name (con, nul, com1...), not "
+            "ending .findings (a plan's findings file is REFERENCE.findings.csv)",
         )
 
 
@@ -330,19 +332,16 @@ def _refuse_references(rows: Sequence[Row]) -> dict[int, Outcome]:
 
 
 #: every kind of file a row's plan may be written as, in any run
-KINDS = ("csv", "json", "pdf")
 
 
 def outputs(settings: Settings, reference: str) -> list[Path]:
     """The files a row's plan is written to."""
-    folder = Path(settings.out_dir)
-    kinds = KINDS if settings.pdf else KINDS[:2]
-    return [folder / f"{reference}.{kind}" for kind in kinds]
+    return [Path(path) for _, path in _bundle(settings, reference).targets()]
 
 
 def _any_outputs(settings: Settings, reference: str) -> list[Path]:
     """Every file a row's plan may have been written to, by this run or an earlier one."""
-    return [Path(settings.out_dir) / f"{reference}.{kind}" for kind in KINDS]
+    return outputs(replace(settings, pdf=True), reference)
 
 
 def remove_stale(batch: Batch, outcomes: Sequence[Outcome]) -> list[Path]:
@@ -520,21 +519,24 @@ def _whole(cell: str, column: str, allowed: str) -> int | None:
 _File = tuple[str, str, bytes]
 
 
+def _bundle(settings: Settings, reference: str) -> Bundle:
+    """The files a row's plan is written to, as ``taper plan`` writes them: the CSV with its
+    findings file, the JSON, and the PDF where asked for."""
+    from .reports.bundle import Bundle
+
+    folder = Path(settings.out_dir)
+    return Bundle(
+        csv=str(folder / f"{reference}.csv"),
+        json=str(folder / f"{reference}.json"),
+        pdf=str(folder / f"{reference}.pdf") if settings.pdf else None,
+        paper=settings.paper,
+        fill_days=settings.fill_days,
+    )
+
+
 def _contents(schedule: Schedule, reference: str, settings: Settings) -> list[_File]:
     """The plan's files, made in memory as ``taper plan`` makes them."""
-    from .reports import csv_text, to_json
-
-    paths = outputs(settings, reference)
-    contents = [
-        ("csv", str(paths[0]), csv_text(schedule).encode("utf-8")),
-        ("json", str(paths[1]), to_json(schedule).encode("utf-8")),
-    ]
-    if settings.pdf:
-        from .reports.pdf import pdf_bytes
-
-        pdf = pdf_bytes(schedule, paper=settings.paper, fill_days=settings.fill_days)
-        contents.append(("pdf", str(paths[2]), pdf))
-    return contents
+    return _bundle(settings, reference).contents(schedule)
 
 
 def _write_all(contents: list[_File]) -> None:

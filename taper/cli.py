@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
-from .errors import InputError, TaperError
+from .errors import TaperError
 from .flags import flags_of
 
 if TYPE_CHECKING:
@@ -59,18 +59,9 @@ def cli() -> None:
     """
 
 
-def _suffix(name: str) -> str:
-    """A file name's suffix, in lower case (pathlib imported here: most runs need none)."""
-    from pathlib import Path
-
-    return Path(name).suffix.lower()
-
-
 class _Outputs:
-    """The files a plan is written to, checked together and written all or none.
-
-    A plain class, not a dataclass: building a dataclass costs the start of every command.
-    """
+    """The files a plan is written to (a :class:`~taper.reports.bundle.Bundle`), and what the
+    terminal shows once they are written."""
 
     def __init__(
         self,
@@ -82,87 +73,27 @@ class _Outputs:
         paper: str = "a4",
         fill_days: int | None = None,
     ) -> None:
-        self.csv, self.json, self.pdf, self.chart, self.ics = csv, json, pdf, chart, ics
-        self.paper, self.fill_days = paper, fill_days
+        from .reports.bundle import Bundle
+
+        self.bundle = Bundle(csv, json, pdf, chart, ics, paper, fill_days)
 
     def check(self, force: bool) -> None:
         """Refuse bad names, clashes and files that exist, before anything is planned."""
-        from .reports import files
-
-        if (self.csv, self.json).count("-") > 1:
+        if (self.bundle.csv, self.bundle.json).count("-") > 1:
             raise click.UsageError("only one of --csv and --json can write to standard output")
-        for field, path in (("pdf", self.pdf), ("chart", self.chart), ("ics", self.ics)):
-            if path == "-":
-                raise InputError(
-                    field, path, "a file name: only --csv and --json can write to standard output"
-                )
-        if self.chart and _suffix(self.chart) not in (".png", ".svg"):
-            raise InputError("chart", self.chart, "a file name ending .png or .svg")
-        if self.fill_days is not None:
-            if not self.pdf:
-                raise InputError(
-                    "fill_days",
-                    self.fill_days,
-                    "it sets the supply per fill in the PDF: give {pdf} as well",
-                )
-            if not 1 <= self.fill_days <= 366:
-                raise InputError("fill_days", self.fill_days, "1 to 366 days")
-        targets = [
-            (f, p)
-            for f, p in (
-                ("csv", self.csv),
-                ("json", self.json),
-                ("pdf", self.pdf),
-                ("chart", self.chart),
-                ("ics", self.ics),
-            )
-            if p and p != "-"
-        ]
-        if self.csv and self.csv != "-":
-            targets.insert(1, ("csv", str(files.sidecar(self.csv))))
-        files.check_outputs(targets, force)
+        self.bundle.check(force)
 
     def write(self, schedule: Schedule) -> None:
-        """Make every output in memory, write them all or none, then show the plan."""
-        from .reports import (
-            csv_text,
-            files,
-            findings_csv_text,
-            render_findings,
-            render_text,
-            to_json,
-        )
+        """Write every output, all or none, then show the plan."""
+        from .reports import render_findings, render_text
 
-        contents: list[tuple[str, str, bytes]] = []
-        if self.csv:
-            contents.append(("csv", self.csv, csv_text(schedule).encode("utf-8")))
-            if self.csv != "-":
-                side = str(files.sidecar(self.csv))
-                findings = findings_csv_text(schedule.findings).encode("utf-8")
-                contents.append(("csv", side, findings))
-        if self.json:
-            contents.append(("json", self.json, to_json(schedule).encode("utf-8")))
-        if self.chart:
-            from .reports.chart import chart_bytes
-
-            suffix = _suffix(self.chart)[1:]
-            contents.append(("chart", self.chart, chart_bytes(schedule, suffix)))
-        if self.pdf:
-            from .reports.pdf import pdf_bytes
-
-            pdf = pdf_bytes(schedule, paper=self.paper, fill_days=self.fill_days or 28)
-            contents.append(("pdf", self.pdf, pdf))
-        if self.ics:
-            from .reports.calendar import ics_bytes
-
-            contents.append(("ics", self.ics, ics_bytes(schedule)))
-        files.write_all([c for c in contents if c[1] != "-"])
+        contents = self.bundle.write(schedule)
         for _, path, data in contents:
             if path == "-":
                 click.echo(data.decode("utf-8"), nl=False)
-        if "-" not in (self.csv, self.json):
+        if "-" not in (self.bundle.csv, self.bundle.json):
             click.echo(render_text(schedule), nl=False)
-        elif self.csv == "-":
+        elif self.bundle.csv == "-":
             # the findings (and any override reasons) still reach the clinician
             click.echo("\n".join(render_findings(schedule.sorted_findings())), err=True)
         for _, path, _ in contents:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import taper
 from taper import external, plan_json, validation
-from taper.batch import read_roster
+from taper.batch import check_reference, read_roster
 from taper.catalog import load_catalog
 from taper.cli import cli
 from taper.errors import InputError, TaperError
@@ -250,3 +250,40 @@ def test_loading_what_was_written_gives_back_the_plan(
             theirs.target,
         )
         assert ours.held == theirs.held
+
+
+def test_batch_writes_what_taper_plan_writes(tmp_path: Path) -> None:
+    """Regression: batch rebuilt the export bundle and left out the .findings.csv beside each
+    CSV that taper plan --csv writes."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "reference,drug,dose,per_day,start\nP1,clonazepam,2 mg,2,2027-01-04\n", encoding="utf-8"
+    )
+    out = tmp_path / "plans"
+    result = CliRunner().invoke(cli, ["batch", str(roster), "--out-dir", str(out), "--pdf"])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "P1.csv",
+        "P1.findings.csv",
+        "P1.json",
+        "P1.pdf",
+        "errors.csv",
+        "summary.csv",
+    ]
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("plan", "clonazepam", "2mg", "--per-day", "2", "--start", START),
+            *("--csv", str(alone / "P1.csv"), "--json", str(alone / "P1.json")),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    for name in ("P1.csv", "P1.findings.csv", "P1.json"):
+        assert (out / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+def test_a_reference_may_not_take_another_plan_s_findings_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"not ending \.findings"):
+        check_reference("P1.findings")
