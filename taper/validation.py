@@ -1191,14 +1191,14 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
         code, reason = code.strip(), reason.strip().strip('"').strip()
         if not sep or not reason:
             raise InputError(
-                "--override",
+                "overrides",
                 item,
                 'give CODE="reason", such as dose-above-range="transferred from inpatient care"',
             )
         if code not in CODES:
-            raise InputError("--override", code, f"codes: {', '.join(allowed)}")
+            raise InputError("overrides", code, f"codes: {', '.join(allowed)}")
         if not CODES[code].overridable:
-            raise InputError("--override", code, "this finding cannot be overridden")
+            raise InputError("overrides", code, "this finding cannot be overridden")
         out[code] = reason
     return out
 

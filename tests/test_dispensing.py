@@ -9,6 +9,8 @@ from taper.catalog import Catalog, Product
 from taper.dispensing import Dispenser, Unit, totals
 from taper.errors import InputError
 
+from .test_doses import refusal
+
 D = Decimal
 
 
@@ -19,6 +21,18 @@ def product(pid: str, strength: str, split: str = "1", form: str = "tablet") -> 
 HALF_1 = product("one", "1", "0.5")
 WHOLE_2 = product("two", "2")
 CAP_025 = product("cap", "0.25", form="capsule")
+QUARTER = product("q", "0.25")
+THREE = (D(1), D(1), D(1))
+
+
+def mg(*values: str) -> tuple[Decimal, ...]:
+    """Doses in mg, one for each time of the day."""
+    return tuple(D(v) for v in values)
+
+
+@pytest.fixture(scope="module")
+def dispenser() -> Dispenser:
+    return Dispenser([HALF_1, QUARTER], max_units=4)
 
 
 def test_every_made_dose_is_an_exact_sum_of_allowed_units() -> None:
@@ -44,8 +58,30 @@ def test_max_units_limits_pieces() -> None:
     dispenser = Dispenser([HALF_1], max_units=2)
     assert max(dispenser.values) == D(2)
     assert D("1.5") in dispenser.best  # one whole and one half: two pieces
-    with pytest.raises(InputError, match="--max-units"):
+    with pytest.raises(InputError, match="max_units"):
         Dispenser([HALF_1], max_units=0)
+
+
+def test_a_scored_tablet_gives_whole_and_half_counts_within_the_limit() -> None:
+    dispenser = Dispenser([HALF_1], max_units=2)
+    assert dispenser.values == [D(0), D("0.5"), D(1), D("1.5"), D(2)]
+    assert dispenser.compose(D("1.5")).pieces == 2
+    assert dispenser.compose(D("1.5")).splits == 1
+    assert dispenser.compose(D(2)).splits == 0
+    assert dispenser.smallest == D("0.5")
+    assert dispenser.describe() == "one 1 mg tablet"
+
+
+def test_the_dispenser_names_its_products_in_order() -> None:
+    assert Dispenser([HALF_1, QUARTER]).describe() == "one 1 mg tablet, q 0.25 mg tablet"
+
+
+def test_the_piece_limit_is_1_to_20_per_administration() -> None:
+    assert Dispenser([HALF_1], max_units=20).max_units == 20
+    for bad in (0, 21):
+        with pytest.raises(InputError) as refused:
+            Dispenser([HALF_1], max_units=bad)
+        assert refusal(refused.value) == ("max_units", bad, ["1", "20"])
 
 
 def test_fewest_pieces_win() -> None:
@@ -58,6 +94,12 @@ def test_liquids_and_empty_sets_are_refused() -> None:
     liquid = Product("drops", "drops", "solution", "T1", None, mg_per_ml=D("2.5"))
     with pytest.raises(InputError, match="at least one product that can be measured"):
         Dispenser([liquid])
+
+
+def test_no_measurable_product_is_refused_by_field() -> None:
+    with pytest.raises(InputError) as refused:
+        Dispenser([], max_units=4)
+    assert refusal(refused.value) == ("products", "", [])
 
 
 def _brute_even(dispenser: Dispenser, daily: Decimal, n: int) -> Decimal | None:
@@ -81,6 +123,11 @@ def test_even_split_matches_an_exhaustive_search(n: int) -> None:
         assert shares[-1] - shares[0] == _brute_even(dispenser, daily, n)
 
 
+def test_an_even_cut_gives_the_larger_share_at_bedtime(dispenser: Dispenser) -> None:
+    assert dispenser.split(D("2.75"), 3, "even", THREE) == mg("0.75", "1", "1")
+    assert dispenser.split(D("2.5"), 2) == mg("1.25", "1.25")
+
+
 def test_daily_doses_are_exactly_the_makeable_totals() -> None:
     dispenser = Dispenser([HALF_1], max_units=1)
     assert dispenser.values == [D(0), D("0.5"), D(1)]
@@ -93,6 +140,26 @@ def test_morning_first_keeps_later_doses() -> None:
     assert dispenser.split(D(3), 2, "morning-first", (D(2), D(2))) == (D(1), D(2))
     assert dispenser.split(D(2), 2, "morning-first", (D(1), D(2))) == (D(0), D(2))
     assert dispenser.split(D("1.5"), 2, "morning-first", (D(0), D(2))) == (D(0), D("1.5"))
+
+
+def test_morning_first_cuts_the_morning_dose_to_zero_first(dispenser: Dispenser) -> None:
+    assert dispenser.split(D("2.5"), 3, "morning-first", THREE) == mg("0.5", "1", "1")
+    assert dispenser.split(D("1.5"), 3, "morning-first", mg("0.5", "1", "1")) == mg("0", "0.5", "1")
+
+
+def test_bedtime_last_keeps_the_bedtime_dose(dispenser: Dispenser) -> None:
+    assert dispenser.split(D("2.5"), 3, "bedtime-last", THREE) == mg("0.75", "0.75", "1")
+    assert dispenser.split(D(2), 3, "bedtime-last", mg("0.75", "0.75", "1")) == mg(
+        "0.5", "0.5", "1"
+    )
+    assert dispenser.split(D("1.25"), 2, "bedtime-last", mg("0.5", "1")) == mg("0.25", "1")
+
+
+def test_an_unknown_cut_order_is_refused_with_the_choices(dispenser: Dispenser) -> None:
+    with pytest.raises(InputError) as refused:
+        dispenser.split_without_rise(D(1), 2, "bogus")
+    assert refusal(refused.value) == ("cut_order", "bogus", [])
+    assert "even, morning-first, bedtime-last" in refused.value.allowed
 
 
 def test_totals_count_halves_of_whole_tablets() -> None:
@@ -108,6 +175,25 @@ def test_unit_words() -> None:
     assert Unit(HALF_1, D("1.5")).describe() == "1½ x one 1 mg tablet"
     assert Unit(HALF_1, D("0.5")).describe() == "½ x one 1 mg tablet"
     assert Unit(WHOLE_2, D(2)).describe() == "2 x two 2 mg tablet"
+
+
+@pytest.mark.parametrize(
+    ("count", "amount"),
+    [
+        ("0.25", "¼"),
+        ("0.5", "½"),
+        ("0.75", "¾"),
+        ("1", "1"),
+        ("1.5", "1½"),
+        ("1.75", "1¾"),
+        ("2", "2"),
+        ("2.25", "2¼"),
+    ],
+)
+def test_a_tablet_count_is_written_with_its_fraction(count: str, amount: str) -> None:
+    unit = Unit(HALF_1, D(count))
+    assert unit.amount() == amount
+    assert unit.describe() == f"{amount} x one 1 mg tablet"
 
 
 def test_builtin_clonazepam_smallest_unit(builtin: Catalog) -> None:

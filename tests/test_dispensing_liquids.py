@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import taper
 from taper.catalog import Product, load_catalog, load_formulary
 from taper.cli import cli
-from taper.dispensing import Dispenser, Unit, describe_supply, totals
+from taper.dispensing import Dispenser, Unit, describe_supply, supply_unit, totals
 from taper.errors import CatalogError, InputError, PlanRefused
 from taper.planner import _choose
 from taper.reports import to_json
@@ -71,6 +71,16 @@ def test_drops_are_counted() -> None:
     assert unit.amount() == "3 drops"
 
 
+def test_a_liquid_is_written_in_mL_or_drops() -> None:
+    assert Unit(liquid(), D(9)).amount() == "0.9 mL"
+    assert Unit(liquid(), D(9)).describe() == "0.9 mL of test 0.1 mg/mL liquid"
+    assert Unit(liquid(), D(25)).pieces == 3  # 2.5 mL in a 1 mL measure: three fills
+    drops = liquid("2.5", "0.05", "1", drops=20)
+    assert Unit(drops, D(1)).amount() == "1 drop"
+    assert Unit(drops, D(3)).amount() == "3 drops"
+    assert Unit(drops, D(3)).dose == D("0.375")
+
+
 def test_dispenser_mixes_tablets_and_liquid_exactly() -> None:
     dispenser = Dispenser([HALF_1, liquid()], max_units=3)
     comp = dispenser.compose(D("0.53"))
@@ -86,6 +96,14 @@ def test_daily_doses_match_pairwise_sums() -> None:
     assert dispenser.daily_doses(2) == brute
 
 
+@pytest.mark.parametrize(("limit", "most"), [(1, "0.1"), (2, "0.2")])
+def test_a_liquid_measures_up_to_its_syringe_times_the_limit(limit: int, most: str) -> None:
+    # 0.1 mL steps of a 0.1 mg/mL liquid, at most 1 mL a measure
+    values = Dispenser([liquid()], max_units=limit).values
+    assert values == [D(k) / 100 for k in range(int(D(most) * 100) + 1)]
+    assert values[-1] == D(most)
+
+
 def test_liquid_supply_in_bottles_or_millilitres() -> None:
     bottled = Unit(liquid(pack="100"), D(9))
     supply = totals([(bottled, 30)])
@@ -95,6 +113,23 @@ def test_liquid_supply_in_bottles_or_millilitres() -> None:
     loose = totals([(Unit(liquid(), D(9)), 30)])["liq"]
     assert loose[1] == 27
     assert describe_supply(*loose) == "27 mL of test 0.1 mg/mL liquid"
+
+
+def test_the_supply_counts_half_tablets_and_bottles() -> None:
+    bottled, loose = liquid(pack="100"), liquid()
+    supply = totals(
+        [(Unit(HALF_1, D("0.5")), 7), (Unit(HALF_1, D("1.5")), 7), (Unit(bottled, D(9)), 200)]
+    )
+    # 7 halves and 7 times 1½ are 14 tablets; 180 mL of a 100 mL bottle are 2 bottles
+    assert {pid: quantity for pid, (_, quantity) in supply.items()} == {"one": D(14), "liq": D(2)}
+    assert totals([(Unit(loose, D(9)), 3)])["liq"][1] == D(3)  # 2.7 mL rounded up to whole mL
+    assert supply_unit(HALF_1) == "tablet"
+    assert supply_unit(bottled) == "bottle of 100 mL"
+    assert supply_unit(loose) == "mL"
+    assert describe_supply(HALF_1, D(28)) == "28 x one 1 mg tablet"
+    assert describe_supply(bottled, D(1)) == "1 bottle of 100 mL of test 0.1 mg/mL liquid"
+    assert describe_supply(bottled, D(2)) == "2 bottles of 100 mL of test 0.1 mg/mL liquid"
+    assert describe_supply(loose, D(30)) == "30 mL of test 0.1 mg/mL liquid"
 
 
 # --- the local formulary ---------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,20 @@ from taper.doses import (
     parse_percent,
     plain_number,
 )
-from taper.errors import InputError
+from taper.errors import InputError, TaperError
+
+#: a number as a message writes it: 2, 0.125, 20,000, or a date, 2027-01-10
+_NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers a message states, in order: its doses, percentages, days, counts and dates."""
+    return _NUMBER.findall(text)
+
+
+def refusal(error: TaperError) -> tuple[str, object, list[str]]:
+    """What a refusal says: the field it names, what was given and the numbers it allows."""
+    return error.field, error.given, numbers(f"{error.allowed} {error.hint}")
 
 
 @pytest.mark.parametrize(
@@ -117,10 +131,31 @@ def test_parse_days(text: str, days: int) -> None:
     assert parse_days(text) == days
 
 
+def test_an_interval_is_at_most_ten_years() -> None:
+    assert parse_days("3650d") == 3650
+    assert parse_days("521w") == 3647
+    with pytest.raises(InputError) as caught:
+        parse_days("3651d")
+    assert refusal(caught.value) == ("every", "3651d", ["3650"])
+    with pytest.raises(InputError) as caught:
+        parse_days("522 weeks", "--hold")
+    assert refusal(caught.value) == ("--hold", "522 weeks", ["3650"])
+
+
 @pytest.mark.parametrize("text", ["0d", "14", "two weeks", "1.5w", "-3d", "5y", "9999d"])
 def test_bad_intervals_are_refused(text: str) -> None:
-    with pytest.raises(InputError, match=r"^--every: got "):
+    with pytest.raises(InputError, match=r"^every: got "):
         parse_days(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["14", "fortnight", "14 months", "1.5w", "\uff11\uff14\uff44 \u0445"]
+)
+def test_an_interval_without_days_or_weeks_is_refused(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_days(text)
+    # the example it gives: 14d or 2w
+    assert refusal(caught.value) == ("every", text, ["14", "2"])
 
 
 def test_parse_percent() -> None:
@@ -128,10 +163,24 @@ def test_parse_percent() -> None:
     assert parse_percent("12.5 %") == Decimal("0.125")
 
 
+def test_percentages_are_exact_fractions() -> None:
+    assert parse_percent("12.5%") == Decimal("0.125")
+    assert parse_percent(" 99.9 % ") == Decimal("0.999")
+    assert parse_days("\uff12w") == 14  # full-width digits fold to ASCII
+
+
 @pytest.mark.parametrize("text", ["0%", "100%", "150%", "10", "-5%", "ten%"])
 def test_bad_percentages_are_refused(text: str) -> None:
-    with pytest.raises(InputError, match=r"^--reduce: got "):
+    with pytest.raises(InputError, match=r"^reduce: got "):
         parse_percent(text)
+
+
+@pytest.mark.parametrize("text", ["10", "ten %", "%", "10 percent", "1\u041e%"])
+def test_a_cut_without_a_percent_sign_is_refused(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_percent(text)
+    # the example it gives: 10%
+    assert refusal(caught.value) == ("reduce", text, ["10"])
 
 
 def test_format_percent_rounds_to_one_decimal() -> None:

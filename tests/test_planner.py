@@ -5,19 +5,54 @@ from decimal import Decimal
 
 import pytest
 
-from taper import plan
-from taper.catalog import Catalog
+from taper import plan, planner
+from taper.catalog import Catalog, Drug
 from taper.errors import InputError, PlanRefused, UnknownNameError
-from taper.rules import FixedAmount, PercentOfCurrent, Rule, build_rule
+from taper.request import make_patient, parse_start, select_products
+from taper.rules import FixedAmount, Hold, PercentOfCurrent, Rule, build_rule
+from taper.schedule import Finding, Patient
+from taper.validation import refuse_errors
 
 from .conftest import TINY
+from .test_doses import numbers, refusal
 
 D = Decimal
 START = "2027-01-04"
+FORMULARY = "tests/data/formulary.toml"
+OWN = "clinician's own rule"
+REC6 = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering (ASAM and nine societies, "
+    "J Gen Intern Med), 2025, Recommendation 6"
+)
+JOINT = REC6 + " and algorithm card: start with 5 to 10 % every 2 to 4 weeks"
 
 
 def doses(schedule: object) -> list[str]:
     return [str(s.dose) for s in schedule.steps]  # type: ignore[attr-defined]
+
+
+def steps(schedule: object) -> list[tuple[str, int, bool, str, str, int]]:
+    """Each step as (dose, days, held, target, previous dose, the rule's days)."""
+    return [
+        (str(s.dose), s.days, s.held, str(s.target), str(s.previous_dose), s.rule_days)
+        for s in schedule.steps  # type: ignore[attr-defined]
+    ]
+
+
+def found(schedule: object, *codes: str) -> list[tuple[str, str, list[str], str, int | None]]:
+    """The findings of ``codes`` (or all) as (severity, code, numbers said, source, step)."""
+    return [
+        (f.severity, f.code, numbers(f.message), f.source, f.step)
+        for f in schedule.findings  # type: ignore[attr-defined]
+        if not codes or f.code in codes
+    ]
+
+
+def adjusted(asked: str, cut: str, made: str, made_cut: str, days: int = 14) -> list[str]:
+    """The numbers of a target-adjusted finding: the dose asked and its cut, the dose the
+    products make and its cut, and the days of a step lengthened in place of 14."""
+    said = [asked, cut, made, made_cut]
+    return [*said, str(days), "14"] if days != 14 else said
 
 
 def test_label_preset_from_1_mg() -> None:
@@ -70,6 +105,23 @@ def test_a_gentler_cut_keeps_the_interval() -> None:
     assert (second.target, second.dose, second.days) == (D("1.575"), D("1.625"), 14)
 
 
+def test_a_fixed_amount_rule_stretches_a_steeper_step_in_milligrams() -> None:
+    # 0.125 mg made where 0.1 mg was asked: 14 days x 1.25 = 17.5, so 18 days
+    rule = Rule("t", FixedAmount(D("0.1"), 14))
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert [(str(s.dose), s.days) for s in schedule.steps][:3] == [
+        ("1.875", 18), ("1.75", 18), ("1.625", 18),
+    ]  # fmt: skip
+
+
+def test_a_target_halfway_between_two_doses_takes_the_gentler() -> None:
+    rule = Rule("t", FixedAmount(D("0.3125"), 14))  # 1.6875: between 1.625 and 1.75
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert [(str(s.dose), s.days) for s in schedule.steps][:3] == [
+        ("1.75", 14), ("1.5", 14), ("1.25", 14),
+    ]  # fmt: skip
+
+
 def test_the_cap_is_exceeded_only_where_the_products_force_it() -> None:
     schedule = plan("clonazepam", "2 mg", start=START)
     above = [s for s in schedule if s.cut > D("0.25")]
@@ -100,6 +152,63 @@ def test_cut_capped_finding() -> None:
     )
 
 
+def test_capped_cuts_say_what_was_asked_and_where_the_step_aims() -> None:
+    rule = build_rule(reduce="1mg", every="7d")
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    # past the rule's own end (its next dose below zero) each step aims at the cap, 25 % less,
+    # down to 0.125 mg/day; the last two cuts are forced, each paced by a longer step
+    # (7 days x 0.125 / 0.09375 = 9.3, then x 0.125 / 0.0625 = 14)
+    assert steps(schedule) == [
+        ("1.5", 7, False, "1", "2", 7),
+        ("1.125", 7, False, "0.5", "1.5", 7),
+        ("0.875", 7, False, "0.125", "1.125", 7),
+        ("0.75", 7, False, "-0.125", "0.875", 7),
+        ("0.625", 7, False, "-0.25", "0.75", 7),
+        ("0.5", 7, False, "-0.375", "0.625", 7),
+        ("0.375", 7, False, "-0.5", "0.5", 7),
+        ("0.25", 10, False, "-0.625", "0.375", 7),
+        ("0.125", 14, False, "-0.75", "0.25", 7),
+    ]
+
+    def capped(asked: str, current: str, aim: str) -> list[str]:
+        """The rule asked ``asked`` from ``current``; capped at 25 %, the step aims at ``aim``."""
+        return [asked, current, "25", aim]
+
+    # from 0.875 mg/day the rule's next step is the stop: the plan aims at the cap of 25 %,
+    # 0.65625 mg/day first
+    ended = ["0.875", "25", "0.65625"]
+    assert found(schedule, "cut-capped", "target-adjusted")[:6] == [
+        ("info", "cut-capped", capped("1", "2", "1.5"), REC6, 1),
+        ("info", "cut-capped", capped("0.5", "1.5", "1.125"), REC6, 2),
+        ("info", "cut-capped", capped("0.125", "1.125", "0.84375"), REC6, 3),
+        ("info", "target-adjusted", adjusted("0.84375", "25", "0.875", "22.2"), OWN, 3),
+        ("info", "cut-capped", ended, REC6, 4),
+        ("info", "target-adjusted", adjusted("0.65625", "25", "0.75", "14.3"), OWN, 4),
+    ]
+    assert [f.step for f in schedule.findings if f.code == "cut-capped"] == [1, 2, 3, 4]
+    assert [f.step for f in schedule.findings if f.code == "forced-cut"] == [8, 9]
+
+
+def test_a_rule_cutting_to_zero_at_once_aims_at_the_cap() -> None:
+    rule = Rule("all-at-once", FixedAmount(D(5), 7), max_cut=D("0.25"), source="S")
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    first = found(schedule, "cut-capped")[0]
+    # the rule's next step from 2 mg/day is the stop: the step aims at the cap of 25 %, 1.5 mg
+    assert first[2] == ["2", "25", "1.5"]
+    # the guideline's own cap is cited as the guideline, not as the rule's source
+    assert first[3] == REC6
+
+
+def test_the_cap_source_names_the_rule_and_the_clinicians_cap() -> None:
+    set_cap = plan("clonazepam", "2 mg", rule=build_rule(reduce="1mg", max_cut="30%"), start=START)
+    assert {f[3] for f in found(set_cap, "cut-capped")} == {
+        "clinician's own rule (set by the clinician)"
+    }
+    rule = Rule("x", FixedAmount(D(1), 14), max_cut=D("0.3"), cap_note="my cap", source="")
+    bare = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert {f[3] for f in found(bare, "cut-capped")} == {"my cap"}
+
+
 def test_tablets_only_never_round_a_dose_up() -> None:
     """RC1 with tablets only: 0.375 mg per dose cannot be made; the day is split unevenly."""
     schedule = plan(
@@ -118,6 +227,18 @@ def test_products_by_id_and_strength() -> None:
     assert used == {"clonazepam-tab-0.5"}
     with pytest.raises(UnknownNameError, match="clonazepam products in US"):
         plan("clonazepam", "2 mg", start=START, products=["clonazepam-drops"])
+
+
+def test_a_product_chosen_by_its_name() -> None:
+    schedule = plan("clonazepam", "2 mg", products=["Clonazepam 0.5 mg tablet"], start=START)
+    assert [p.id for p in schedule.products] == ["clonazepam-tab-0.5"]
+
+
+def test_an_unknown_region_is_refused(clonazepam: Drug) -> None:
+    with pytest.raises(InputError) as refused:
+        select_products(clonazepam, "eu")
+    assert refusal(refused.value) == ("region", "eu", [])
+    assert refused.value.allowed.split(" or ") == ["us", "uk"]
 
 
 def test_uk_products() -> None:
@@ -184,10 +305,45 @@ def test_hold_stays_at_least_as_long_as_asked() -> None:
     assert held.days >= 28
 
 
+def test_a_hold_reached_is_marked_held_and_not_reported_missing() -> None:
+    rule = build_rule(holds=("1mg:28d",))
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    held = [(str(s.dose), s.days) for s in schedule.steps if s.held]
+    assert held == [("1", 28)]
+    assert [s.held for s in schedule.steps].count(True) == 1
+    assert found(schedule, "rule-not-completed") == []
+
+
+def test_a_hold_at_a_fraction_of_the_start_is_held() -> None:
+    rule = Rule("h", PercentOfCurrent(D("0.1"), 14), holds=(Hold(28, at_fraction=D("0.5")),))
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert [(str(s.dose), s.days) for s in schedule.steps if s.held] == [("1", 28)]
+
+
 def test_final_dose_stops_the_plan() -> None:
     rule = build_rule(final_dose="0.5mg")
     schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
     assert schedule.steps[-1].dose == D("0.5")
+
+
+def test_a_final_dose_as_a_fraction_of_the_start_stops_there() -> None:
+    rule = Rule("half", PercentOfCurrent(D("0.1"), 14), final_fraction=D("0.5"))
+    schedule = plan("clonazepam", "2 mg", rule=rule, start=START)
+    assert [str(s.dose) for s in schedule.steps] == [
+        "1.75", "1.625", "1.5", "1.375", "1.25", "1.125", "1",
+    ]  # fmt: skip
+
+
+def test_a_rule_that_stops_at_or_above_the_start_is_refused() -> None:
+    with pytest.raises(PlanRefused) as refused:
+        plan("clonazepam", "0.5 mg", rule=build_rule(final_dose="0.5mg"), start=START)
+    # the rule stops after 0.5 mg/day: there is nothing to taper
+    assert refusal(refused.value) == ("dose", "0.5 mg", ["0.5"])
+
+
+def test_a_rule_stopping_just_below_the_start_makes_a_plan() -> None:
+    schedule = plan("clonazepam", "0.5 mg", rule=build_rule(final_dose="0.375mg"), start=START)
+    assert [str(s.dose) for s in schedule.steps] == ["0.375"]
 
 
 def test_rule_written_for_another_drug_is_refused() -> None:
@@ -218,10 +374,29 @@ def test_products_that_make_nothing_smaller_are_refused() -> None:
         plan("clonazepam", "1 mg", start=START, products=["clonazepam-tab-1"])
 
 
+def test_products_that_make_nothing_smaller_are_refused_with_the_smallest_dose() -> None:
+    with pytest.raises(PlanRefused) as refused:
+        plan("onlybig", "5 mg", catalog=str(TINY), start=START)
+    # the smallest is 5 mg/day in 1 dose
+    assert refusal(refused.value) == ("dose", "5 mg", ["5", "1"])
+
+
 def test_start_date_parsing() -> None:
     assert plan("clonazepam", "2 mg", start=date(2027, 1, 4)).start_date == date(2027, 1, 4)
     with pytest.raises(InputError, match="YYYY-MM-DD"):
         plan("clonazepam", "2 mg", start="04/01/2027")
+
+
+@pytest.mark.parametrize("day", ["1970-01-01", "2200-12-31"])
+def test_start_dates_at_the_bounds_are_accepted(day: str) -> None:
+    assert parse_start(day).isoformat() == day
+
+
+@pytest.mark.parametrize("day", ["1969-12-31", "2201-01-01"])
+def test_start_dates_out_of_bounds_are_refused(day: str) -> None:
+    with pytest.raises(InputError) as refused:
+        parse_start(day)
+    assert refusal(refused.value) == ("start", day, ["1970-01-01", "2200-12-31"])
 
 
 def test_unknown_drug_suggests_the_nearest(builtin: Catalog) -> None:
@@ -244,6 +419,34 @@ def test_a_rule_that_barely_cuts_holds_each_dose_to_the_longest_step() -> None:
             catalog=str(TINY),
             start=START,
         )
+
+
+def test_a_plan_past_the_step_limit_is_refused_with_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert planner.MAX_STEPS == 1000
+    monkeypatch.setattr(planner, "MAX_STEPS", 3)
+    rule = Rule("quarter", FixedAmount(D("0.5"), 7), max_cut=D("0.5"), final_mg=D("0.5"))
+    # 2 mg takes exactly 3 steps (1.5, 1, 0.5) and is made; 2.5 mg needs 4
+    made = plan("testazepam", "2 mg", rule=rule, catalog=str(TINY), start=START)
+    assert [str(s.dose) for s in made.steps] == ["1.5", "1", "0.5"]
+    with pytest.raises(PlanRefused) as refused:
+        plan("testazepam", "2.5 mg", rule=rule, catalog=str(TINY), start=START)
+    assert refusal(refused.value) == ("rule", "quarter", ["3"])
+
+
+def test_a_plan_past_twenty_years_is_refused() -> None:
+    slow = Rule("slow", FixedAmount(D("0.25"), 500), max_cut=D("0.5"))
+    with pytest.raises(PlanRefused) as refused:
+        plan("testazepam", "4 mg", rule=slow, catalog=str(TINY), start=START)
+    assert refusal(refused.value) == ("rule", "slow", ["20"])
+
+
+def test_a_plan_of_exactly_twenty_years_is_made() -> None:
+    # 7,305 days: 15 steps of 487 days
+    slow = Rule("slow", FixedAmount(D("0.25"), 487), max_cut=D("0.5"))
+    schedule = plan("testazepam", "4 mg", rule=slow, catalog=str(TINY), start=START)
+    assert sum(s.days for s in schedule.steps) == 15 * 487 == 7305
 
 
 def test_dispensing_totals_cover_every_dose() -> None:
@@ -276,6 +479,17 @@ def test_a_kept_dose_rises_as_little_as_the_products_allow_and_is_warned() -> No
     assert "kept-dose-raised" not in {f.code for f in even.findings}
 
 
+def test_a_kept_dose_that_must_rise_is_warned_at_each_step() -> None:
+    schedule = plan("oxazepam", "60 mg", cut_order="morning-first", start=START)
+    # the products cannot make the day's dose without raising the bedtime dose from 10 mg
+    # to 15 mg while the day's total falls
+    source = "taper: the clinician's cut order (--cut-order)"
+    assert found(schedule, "kept-dose-raised") == [
+        ("warning", "kept-dose-raised", ["25", "10", "15"], source, 7),
+        ("warning", "kept-dose-raised", ["15", "10", "15"], source, 9),
+    ]
+
+
 def test_a_capped_cut_is_said_only_for_a_step_that_is_made() -> None:
     rule = Rule(
         "am",
@@ -286,3 +500,119 @@ def test_a_capped_cut_is_said_only_for_a_step_that_is_made() -> None:
     schedule = plan("clonazepam", "1.5 mg", rule=rule, per_day=3, start="2027-01-04")
     numbers = {s.number for s in schedule.steps}
     assert all(f.step in numbers for f in schedule.findings if f.step is not None)
+
+
+# --- the patient facts, the pieces per dose, and the refusal of a plan with errors ---------
+
+
+@pytest.fixture(scope="module")
+def clonazepam(builtin: Catalog) -> Drug:
+    return builtin.drug("clonazepam")
+
+
+@pytest.mark.parametrize("age", [0, 130])
+def test_ages_at_the_bounds_are_accepted(clonazepam: Drug, age: int) -> None:
+    assert make_patient(clonazepam, age=age, weight_kg="20") == Patient(None, age, D(20), None)
+
+
+@pytest.mark.parametrize("age", [-1, 131, True])
+def test_ages_out_of_bounds_are_refused(clonazepam: Drug, age: int) -> None:
+    with pytest.raises(InputError) as refused:
+        make_patient(clonazepam, age=age, weight_kg="20")
+    assert refusal(refused.value) == ("age", age, ["0", "130"])
+
+
+@pytest.mark.parametrize("weight", ["0.5", "1", "500"])
+def test_weights_within_the_bounds_are_kept(clonazepam: Drug, weight: str) -> None:
+    assert make_patient(clonazepam, age=10, weight_kg=weight) == Patient(None, 10, D(weight), None)
+
+
+@pytest.mark.parametrize("weight", ["0", "500.5", "abc", "nan"])
+def test_weights_out_of_bounds_are_refused(clonazepam: Drug, weight: str) -> None:
+    with pytest.raises(InputError) as refused:
+        make_patient(clonazepam, age=10, weight_kg=weight)
+    assert refusal(refused.value) == ("weight_kg", weight, ["0", "500"])
+
+
+def test_a_child_needs_a_weight_and_an_adult_does_not(clonazepam: Drug) -> None:
+    with pytest.raises(InputError) as refused:
+        make_patient(clonazepam, age=17)
+    assert refusal(refused.value) == ("weight_kg", "", [])
+    assert make_patient(clonazepam, age=18) == Patient(None, 18, None, None)
+
+
+@pytest.mark.parametrize("months", [0, 1200])
+def test_use_months_at_the_bounds_are_accepted(clonazepam: Drug, months: int) -> None:
+    assert make_patient(clonazepam, use_months=months) == Patient(None, None, None, months)
+
+
+@pytest.mark.parametrize("months", [-1, 1201, True])
+def test_use_months_out_of_bounds_are_refused(clonazepam: Drug, months: int) -> None:
+    with pytest.raises(InputError) as refused:
+        make_patient(clonazepam, use_months=months)
+    assert refusal(refused.value) == ("use_months", months, ["0", "1200"])
+
+
+def test_the_indication_is_kept_and_an_unknown_one_lists_the_documented(
+    clonazepam: Drug, tiny: Catalog
+) -> None:
+    assert make_patient(clonazepam, "seizure") == Patient("seizure", None, None, None)
+    with pytest.raises(InputError) as refused:
+        make_patient(clonazepam, "nope")
+    assert refusal(refused.value) == ("indication", "nope", [])
+    assert refused.value.allowed.endswith(": panic-disorder, seizure")
+    with pytest.raises(InputError) as none:
+        make_patient(tiny.drug("onlybig"), "x")
+    assert refusal(none.value) == ("indication", "x", [])
+    assert none.value.allowed.endswith(": none")
+
+
+def test_a_dose_needing_too_many_pieces_is_refused_with_the_count() -> None:
+    with pytest.raises(PlanRefused) as refused:
+        plan("testazepam", "40 mg", catalog=str(TINY), products=["testazepam-cap-0.25"],
+             overrides={"dose-above-range": "test"}, start=START)  # fmt: skip
+    # at 2 doses a day each needs about 80 tablets or measures, more than 20
+    assert refusal(refused.value) == ("dose", "40 mg", ["2", "80", "20"])
+
+
+def test_the_default_piece_limit_is_raised_to_what_the_start_needs() -> None:
+    schedule = plan("testazepam", "8 mg", catalog=str(TINY), products=["testazepam-cap-0.25"],
+                    overrides={"dose-above-range": "test"}, start=START)  # fmt: skip
+    assert schedule.max_units == 16
+    # about 16 tablets at each of 2 doses a day: up to 16 a dose in place of 4
+    assert found(schedule, "units-limit-raised") == [
+        (
+            "warning",
+            "units-limit-raised",
+            ["16", "2", "16", "4"],
+            "taper's default limit per administration",
+            None,
+        )
+    ]
+
+
+def test_a_liquid_only_plan_raises_the_limit_by_measures() -> None:
+    schedule = plan("clonazepam", "2 mg", products=["solution"], formulary=FORMULARY, start=START)
+    assert schedule.max_units == 11
+    assert found(schedule, "units-limit-raised")[0][2] == ["11", "2", "11", "4"]
+
+
+def test_a_start_needing_exactly_the_most_pieces_is_planned() -> None:
+    schedule = plan("testazepam", "10 mg", catalog=str(TINY),
+                    products=["testazepam-cap-0.25"], start=START)  # fmt: skip
+    assert schedule.max_units == 20
+
+
+def test_a_refusal_names_the_first_error_its_source_and_how_many_more() -> None:
+    errors = [
+        Finding("error", "dose-above-range", "Too high.", "src"),
+        Finding("error", "dose-rises", "Up.", "s2"),
+        Finding("error", "dose-rises", "Up.", "s2"),
+    ]
+    with pytest.raises(PlanRefused) as refused:
+        refuse_errors(errors)
+    # the first error's code and message with its source, and 2 more errors after it
+    assert refusal(refused.value) == ("dose-above-range", "Too high (source: src);", ["2"])
+    with pytest.raises(PlanRefused) as bare:
+        refuse_errors([Finding("error", "dose-rises", "Up.", "")])
+    assert refusal(bare.value) == ("dose-rises", "Up;", [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -16,9 +17,14 @@ import taper
 from taper.cli import cli
 from taper.errors import FindingsRefused, PlanRefused, UnknownNameError
 from taper.external import ExternalOptions, check_file
-from taper.replanning import read_plan
+from taper.plan_json import read_plan
 from taper.reports import csv_text, to_json
 from taper.reports.pdf import pdf_bytes
+from taper.schedule import Schedule
+from taper.validation import PACE_SOURCE, check
+
+from .test_doses import numbers
+from .test_validation import CLONAZEPAM, CONTIGUOUS, LIMIT, ONE_TRUTH, XANAX_LABEL
 
 D = Decimal
 START = "2027-01-04"
@@ -223,6 +229,161 @@ def test_read_plan_keeps_the_switch_and_replan_keeps_it_too(tmp_path: Path) -> N
     assert json.loads(to_json(later))["switch"]["stages"][0]["start_date"] == START
 
 
+# --- check() of a switch edited by hand: its stages' dates, equivalents, products and ranges ---
+
+
+@pytest.fixture(scope="module")
+def switched() -> Schedule:
+    # 1.5 mg alprazolam in three doses is 15 mg diazepam by VA/DoD: one 5 mg tablet a dose
+    return taper.plan(
+        "alprazolam",
+        "1.5 mg",
+        switch_to="diazepam",
+        table="va-dod-2021",
+        rule="nhs-scotland-diazepam",
+        start=START,
+    )
+
+
+def switch_findings(schedule: Schedule) -> list[tuple[str, str, list[str], str]]:
+    """check()'s findings of the switch and its start, as (severity, code, numbers, source)."""
+    return [
+        (f.severity, f.code, numbers(f.message), f.source)
+        for f in check(schedule)
+        if f.message.startswith(("Switch stage", "The switch", "The starting dose"))
+    ]
+
+
+def test_the_switch_as_planned_has_no_switch_error(switched: Schedule) -> None:
+    assert switched.switch is not None
+    assert [s.equivalent for s in switched.switch.stages] == [D(15), D(15), D(15)]
+    assert switch_findings(switched) == []
+
+
+def test_a_gap_between_switch_stages_is_an_error(switched: Schedule) -> None:
+    switch = switched.switch
+    assert switch is not None
+    moved = replace(switch.stages[1], start=switch.stages[1].start + timedelta(days=2))
+    broken = replace(
+        switched, switch=replace(switch, stages=(switch.stages[0], moved, switch.stages[2]))
+    )
+    # stage 1 ends 2027-01-10 and what follows starts 2027-01-13: a gap of 2 days; stage 2
+    # ends 2027-01-19 and what follows starts 2027-01-18: an overlap of 2 days
+    assert switch_findings(broken) == [
+        ("error", "gap-or-overlap", ["1", "2027-01-10", "2027-01-13", "2"], CONTIGUOUS),
+        ("error", "gap-or-overlap", ["2", "2027-01-19", "2027-01-18", "2"], CONTIGUOUS),
+    ]
+
+
+def test_a_stage_that_overlaps_the_taper_is_an_error(switched: Schedule) -> None:
+    switch = switched.switch
+    assert switch is not None
+    longer = replace(switch.stages[2], days=8)
+    broken = replace(switched, switch=replace(switch, stages=(*switch.stages[:2], longer)))
+    # stage 3 ends 2027-01-25, the day the taper starts: an overlap of 1 day
+    assert switch_findings(broken) == [
+        ("error", "gap-or-overlap", ["3", "2027-01-25", "2027-01-25", "1"], CONTIGUOUS)
+    ]
+
+
+def test_a_stated_equivalent_that_the_doses_do_not_make_is_an_error(
+    switched: Schedule,
+) -> None:
+    switch = switched.switch
+    assert switch is not None
+    wrong = replace(switch.stages[1], equivalent=D(16))
+    broken = replace(
+        switched, switch=replace(switch, stages=(switch.stages[0], wrong, switch.stages[2]))
+    )
+    # stage 2 states 16 mg/day, but its doses (0.5 mg alprazolam, 10 mg diazepam) make 15 mg;
+    # and the equivalent rises from 15 mg to 16 mg
+    assert switch_findings(broken) == [
+        ("error", "dose-mismatch", ["2", "16", "0.5", "10", "15"], ONE_TRUTH),
+        ("error", "switch-equivalent-rises", ["2", "15", "16"], switch.source),
+    ]
+
+
+def test_a_product_of_another_drug_in_a_stage_is_not_dispensable(switched: Schedule) -> None:
+    switch = switched.switch
+    assert switch is not None
+    first = switch.stages[0]
+    morning = first.administrations[0]
+    clonazepam = CLONAZEPAM.products[0]
+    swapped = replace(morning, units=(replace(morning.units[0], product=clonazepam),))
+    stage = replace(first, administrations=(swapped, *first.administrations[1:]))
+    broken = replace(switched, switch=replace(switch, stages=(stage, *switch.stages[1:])))
+    # stage 1's morning dose, clonazepam 0.5 mg tablet, is not a product of either drug; the
+    # stage states 15 mg/day, but its doses (0.5 mg alprazolam, 5 mg diazepam) make 10 mg
+    assert switch_findings(broken) == [
+        ("error", "not-dispensable", ["1", "0.5"], "the catalog's products"),
+        ("error", "dose-mismatch", ["1", "15", "0.5", "5", "10"], ONE_TRUTH),
+    ]
+    assert "clonazepam 0.5 mg tablet" in next(
+        f.message for f in check(broken) if f.code == "not-dispensable"
+    )
+
+
+def test_too_many_tablets_at_one_time_in_a_stage(switched: Schedule) -> None:
+    switch = switched.switch
+    assert switch is not None
+    first = switch.stages[0]
+    morning = first.administrations[0]
+    unit = morning.units[0]  # one alprazolam 0.5 mg tablet
+    more = replace(morning, units=(replace(unit, count=D(5)),))
+    stage = replace(first, administrations=(more, *first.administrations[1:]), equivalent=D(35))
+    broken = replace(switched, switch=replace(switch, stages=(stage, *switch.stages[1:])))
+    found = switch_findings(broken)
+    # stage 1's morning: 5 pieces, more than the limit of 4; the equivalent rises from 15 to 35 mg
+    assert ("error", "too-many-units", ["1", "5", "4"], LIMIT) in found
+    assert ("error", "switch-equivalent-rises", ["1", "15", "35"], switch.source) in found
+
+
+def test_a_switch_that_loses_half_the_equivalent_is_reported(switched: Schedule) -> None:
+    switch = switched.switch
+    assert switch is not None
+    # the patient took 3 mg alprazolam (30 mg diazepam), the stages give 15 mg
+    broken = replace(switched, switch=replace(switch, from_dose=D(3)))
+    cap = switched.cap_source
+    # a 50 % fall is within the preset's own 50 % cap, but not within the pace: stage 1 falls
+    # by more than 25 % within 14 days (50 %, from 30 mg to 15 mg/day)
+    assert switch_findings(broken) == [
+        ("warning", "pace-above-guideline", ["1", "25", "14", "50", "30", "15"], PACE_SOURCE),
+        ("warning", "switch-equivalent-falls", ["30", "15", "50"], switch.source),
+    ]
+    above = replace(switched, switch=replace(switch, from_dose=D(12)))
+    found = switch_findings(above)
+    # 12 mg/day, above the documented maximum of 10 mg/day; and a fall from 120 mg to 15 mg,
+    # a cut of 87.5 %, above the cap of 50 %
+    assert found[0] == ("error", "dose-above-range", ["12", "10"], XANAX_LABEL)
+    assert found[1] == ("error", "cut-above-cap", ["1", "120", "15", "87.5", "50"], cap)
+
+
+def test_a_switch_above_the_range_for_its_indication_is_named_at_each_level() -> None:
+    schedule = taper.plan(
+        "alprazolam",
+        "6 mg",
+        indication="anxiety",
+        per_day=3,
+        switch_to="diazepam",
+        table="va-dod-2021",
+        rule="nhs-scotland-diazepam",
+        overrides={"dose-above-range": "transferred"},
+        start=START,
+    )
+    valium = "Valium (diazepam) tablets, US label"
+    # 60 mg/day of diazepam above its maximum of 40 mg/day, 6 mg/day of alprazolam above 4 mg,
+    # and switch stage 3's 60 mg/day of diazepam above 40 mg/day
+    assert [
+        (numbers(f.message), f.source, f.override)
+        for f in check(schedule)
+        if f.code == "dose-above-range"
+    ] == [
+        (["60", "40"], valium, "transferred"),
+        (["6", "4"], XANAX_LABEL, "transferred"),
+        (["3", "60", "40"], valium, "transferred"),
+    ]
+
+
 def test_the_pdf_names_each_drug_in_the_dispensing_table() -> None:
     schedule = taper.plan(
         "clonazepam", "4 mg", switch_to="diazepam", table="va-dod-2021", start=START
@@ -354,7 +515,7 @@ def test_a_refusal_after_the_switch_names_the_new_drug_and_the_switch() -> None:
             start=START,
         )
     assert str(info.value) == (
-        "--switch-to: got '0.125 mg of clonazepam'; after the switch, the products make nothing "
+        "switch_to: got '0.125 mg of clonazepam'; after the switch, the products make nothing "
         "smaller (the smallest is 0.125 mg/day in 1 doses); there is nothing to taper with them"
     )
 

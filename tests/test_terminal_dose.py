@@ -21,11 +21,16 @@ from click.testing import CliRunner
 
 import taper
 from taper.cli import cli
-from taper.errors import InputError, UnknownNameError
+from taper.errors import InputError, PlanRefused, UnknownNameError
 from taper.external import ExternalOptions, check_file
 from taper.reports import to_json
+from taper.rules import FixedAmount, Hold, PercentOfCurrent, Rule
 from taper.schedule import Schedule
 from taper.validation import PLANNER_CODES
+
+from .conftest import TINY
+from .test_doses import refusal
+from .test_planner import FORMULARY, JOINT, OWN, REC6, adjusted, found, steps
 
 D = Decimal
 START = "2027-01-04"
@@ -155,6 +160,115 @@ def test_zolpidem_10_mg_is_planned_not_refused() -> None:
     )
 
 
+# --- the low-dose strategies: stretch, stop and liquid ---------------------------------------
+
+
+def test_stop_strategy_ends_the_plan_where_the_tablets_run_out_of_small_cuts() -> None:
+    rule = taper.build_rule(reduce="10%", every="14d")
+    schedule = taper.plan("clonazepam", "2 mg", rule=rule, start=START, at_low_doses="stop")
+    assert steps(schedule) == [
+        ("1.75", 18, False, "1.8", "2", 14),
+        ("1.625", 14, False, "1.575", "1.75", 14),
+        ("1.5", 14, False, "1.4625", "1.625", 14),
+        ("1.375", 14, False, "1.35", "1.5", 14),
+        ("1.25", 14, False, "1.2375", "1.375", 14),
+        ("1.125", 14, False, "1.125", "1.25", 14),
+        ("1", 16, False, "1.0125", "1.125", 14),
+        ("0.875", 18, False, "0.9", "1", 14),
+        ("0.75", 21, False, "0.7875", "0.875", 14),
+    ]
+    # below 0.75 mg/day the products cannot make a cut as small as the rule asks, so the plan
+    # stops from 0.75 mg/day, the lowest dose they can taper from at the rule's pace
+    assert found(schedule, "stopped-at-low-dose", "target-adjusted") == [
+        ("warning", "stopped-at-low-dose", ["0.75", "0.75"], OWN, 9),
+        ("info", "target-adjusted", adjusted("1.8", "10", "1.75", "12.5", 18), OWN, 1),
+        ("info", "target-adjusted", adjusted("1.575", "10", "1.625", "7.1"), OWN, 2),
+        ("info", "target-adjusted", adjusted("1.4625", "10", "1.5", "7.7"), OWN, 3),
+        ("info", "target-adjusted", adjusted("1.35", "10", "1.375", "8.3"), OWN, 4),
+        ("info", "target-adjusted", adjusted("1.2375", "10", "1.25", "9.1"), OWN, 5),
+        ("info", "target-adjusted", adjusted("1.0125", "10", "1", "11.1", 16), OWN, 7),
+        ("info", "target-adjusted", adjusted("0.9", "10", "0.875", "12.5", 18), OWN, 8),
+        ("info", "target-adjusted", adjusted("0.7875", "10", "0.75", "14.3", 21), OWN, 9),
+    ]
+
+
+def test_stop_strategy_refuses_a_plan_whose_first_cut_is_already_too_large() -> None:
+    rule = taper.build_rule(reduce="1%", every="14d")
+    with pytest.raises(PlanRefused) as refused:
+        taper.plan("clonazepam", "2 mg", rule=rule, start=START, at_low_doses="stop")
+    # the products cannot make the rule's first cut from 2 mg/day (to 1.98 mg/day) without a
+    # larger cut
+    assert refusal(refused.value) == ("at_low_doses", "stop", ["2", "1.98"])
+
+
+def test_liquid_strategy_names_the_liquid_and_tapers_in_its_measures() -> None:
+    rule = taper.build_rule(reduce="10%", every="14d")
+    schedule = taper.plan(
+        "clonazepam",
+        "0.5 mg",
+        rule=rule,
+        start=START,
+        at_low_doses="liquid",
+        formulary=FORMULARY,
+    )
+    assert [d for d, *_ in steps(schedule)] == [
+        "0.45", "0.405", "0.365", "0.33", "0.295", "0.265", "0.24", "0.215", "0.195", "0.175",
+        "0.16", "0.145", "0.13", "0.12", "0.11", "0.1", "0.09", "0.08", "0.07", "0.06", "0.05",
+        "0.04", "0.03", "0.02", "0.01",
+    ]  # fmt: skip
+    # down to 0.01 mg/day, the liquid's smallest measure: from 0.03 mg/day each cut is forced
+    # (33.3 %, then 50 %), paced by 14 days x ln(2/3)/ln(0.9) = 54 days, then held to taper's
+    # longest step, 84 days, where the pace would need 14 x ln(1/2)/ln(0.9) = 93
+    assert [s.days for s in schedule.steps] == [
+        14, 14, 14, 14, 15, 15, 14, 15, 14, 15, 14, 14, 15, 14, 14, 14, 14, 16, 18, 21, 25,
+        30, 39, 54, 84,
+    ]  # fmt: skip
+    assert [f.step for f in schedule.findings if f.code == "forced-cut"] == [24, 25]
+    # from 0.5 mg/day, from step 1, the doses use the 0.1 mg/mL liquid as well
+    assert found(schedule, "liquid-from-here") == [
+        ("info", "liquid-from-here", ["0.5", "1", "0.1"], OWN, 1)
+    ]
+    assert "clonazepam 0.1 mg/mL oral suspension (benchmark)" in (
+        finding(schedule, "liquid-from-here").message
+    )
+
+
+def test_stretch_is_the_default_and_never_switches_to_a_liquid() -> None:
+    rule = taper.build_rule(reduce="10%", every="14d")
+    schedule = taper.plan("clonazepam", "0.5 mg", rule=rule, start=START, formulary=FORMULARY)
+    assert found(schedule, "liquid-from-here") == []
+    assert all(
+        u.product.is_solid for s in schedule.steps for a in s.administrations for u in a.units
+    )
+
+
+def test_a_liquid_can_make_the_cap_floor_exactly() -> None:
+    # the tablets (halves of 0.5 mg) cannot cut 0.5 mg by 20 % or less; with the liquid the
+    # capped step is exactly the floor, 0.4 mg
+    rule = Rule("r", FixedAmount(D("0.25"), 14), max_cut=D("0.2"))
+    schedule = taper.plan("clonazepam", "0.5 mg", rule=rule, products=["tablet"],
+                          at_low_doses="liquid", formulary=FORMULARY, start=START)  # fmt: skip
+    assert [str(s.dose) for s in schedule.steps][:4] == ["0.4", "0.32", "0.26", "0.21"]
+
+
+# --- forced cuts ------------------------------------------------------------------------------
+
+
+def test_a_first_cut_above_the_cap_is_made_to_the_next_dose_and_said() -> None:
+    crawl = Rule("crawl", PercentOfCurrent(D("0.0001"), 1), max_cut=D("0.0001"))
+    schedule = taper.plan("testazepam", "4 mg", rule=crawl, catalog=str(TINY), start=START)
+    assert steps(schedule)[0] == ("3.75", 84, False, "3.9996", "4", 1)
+    # from 4 mg to 3.75 mg/day, a cut of 6.2 %, above the cap of 0 %: nothing lies between
+    # 4 mg/day and the cap (3.9996 mg/day), so 3.75 mg/day, held for 84 days
+    assert found(schedule, "forced-cut")[0] == (
+        "warning",
+        "forced-cut",
+        ["4", "3.75", "6.2", "0", "4", "3.9996", "3.75", "84"],
+        REC6,
+        1,
+    )
+
+
 # --- the clinician's own stop ---------------------------------------------------------------
 
 
@@ -176,6 +290,38 @@ def test_a_stop_above_the_terminal_dose_is_the_clinicians_and_is_a_warning() -> 
         "make (--final-dose 0.125mg): 2 forced cuts, the largest 50 %, stopping from "
         "0.125 mg/day, 25 weeks longer"
     ) in finding(schedule, "alternatives").message
+
+
+def test_a_plan_stopping_early_names_the_final_dose_and_the_hold_it_misses() -> None:
+    rule = taper.build_rule(final_dose="0.1mg", holds=("0.2mg:28d",))
+    schedule = taper.plan("clonazepam", "2 mg", rule=rule, start=START)
+    # the hold at 0.2 mg/day is made at the first dose at or below it, 0.125 mg/day, for
+    # the longer of its 28 days and the forced cut's 84
+    assert [s for s in steps(schedule)][-3:] == [
+        ("0.375", 39, False, "0.45", "0.5", 14),
+        ("0.25", 54, False, "0.3375", "0.375", 14),
+        ("0.125", 84, True, "0.225", "0.25", 14),
+    ]
+    # the plan stops from 0.125 mg/day, the smallest dose the products make, so it does not
+    # reach its final dose of 0.1 mg/day
+    assert found(schedule, "rule-not-completed") == [
+        ("warning", "rule-not-completed", ["0.125", "0.1"], JOINT, 14)
+    ]
+
+
+def test_fractions_of_the_start_left_undone_are_named_in_mg() -> None:
+    rule = Rule(
+        "f",
+        PercentOfCurrent(D("0.1"), 14),
+        final_fraction=D("0.05"),
+        holds=(Hold(28, at_fraction=D("0.1")),),
+        source="S",
+    )
+    schedule = taper.plan("clonazepam", "2 mg", rule=rule, start=START)
+    # a final dose of 5 % of 2 mg: 0.1 mg/day, below the stop from 0.125 mg/day
+    assert found(schedule, "rule-not-completed") == [
+        ("warning", "rule-not-completed", ["0.125", "0.1"], "S", 14)
+    ]
 
 
 def test_stopping_at_low_doses_is_said_with_the_way_on() -> None:
@@ -263,7 +409,7 @@ def test_deprescribing_bzra_from_diazepam_20_mg_ends_at_2_5_mg() -> None:
 def test_halving_is_only_for_tablets_with_a_break_line() -> None:
     with pytest.raises(InputError, match="has no break line in the catalog"):
         taper.plan("clonazepam", "2 mg", halve=["clonazepam-tab-1"], start=START)
-    with pytest.raises(UnknownNameError, match="--halve"):
+    with pytest.raises(UnknownNameError, match="halve"):
         taper.plan("clonazepam", "2 mg", halve=["diazepam-tab-2"], start=START)
     rule = taper.load_protocol  # a protocol may allow it too
     del rule
@@ -323,7 +469,7 @@ def test_a_liquid_with_no_labelled_measure_uses_taper_s_syringe_and_says_so() ->
     assert doses(marked)[-1] == "0.25"
     assert "marked every 0.25 mL" in finding(marked, "liquid-measure").message
     for bad in ("0.3ml", "0.001ml", "1e-30", "2ml", "abc"):
-        with pytest.raises(InputError, match="--liquid-increment"):
+        with pytest.raises(InputError, match="liquid_increment"):
             taper.plan("diazepam", "5 mg", products=liquid, liquid_increment=bad, start=START)
     # with no liquid in the plan the marks would change nothing: refused
     with pytest.raises(InputError, match="used only with a liquid"):
@@ -531,7 +677,7 @@ def test_a_protocol_may_halve_tablets_of_either_region(tmp_path: Path) -> None:
     for region in ("us", "uk"):
         schedule = taper.plan("diazepam", "10 mg", rule=str(path), region=region, start=START)
         assert doses(schedule)[-1] == "1", region
-    with pytest.raises(InputError, match=r"^--halve: got 'abc'"):
+    with pytest.raises(InputError, match=r"^halve: got 'abc'"):
         taper.plan("clonazepam", "2 mg", halve=["tablet:abc"], start=START)
     with pytest.raises(UnknownNameError, match="tablets with a break line in this plan: none"):
         taper.plan("clonazepam", "2 mg", halve=["nothing-of-the-sort"], start=START)
