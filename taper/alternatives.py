@@ -20,7 +20,7 @@ from .doses import format_mg, format_percent, plain_number
 from .errors import TaperError
 from .rules import PercentOfCurrent, PercentOfStart, Phases, Rule
 from .schedule import Finding, Schedule
-from .validation import terminal_dose
+from .validation import finding, terminal_dose
 
 #: the findings that make a plan worth an alternative
 TRIGGERS = (
@@ -148,9 +148,9 @@ def with_alternatives(
     if not lines:
         return schedule
     text = "Ways to taper further or more gently, each planned in full: " + "; ".join(lines)
-    finding = Finding("info", "alternatives", text + ".", SOURCE)
+    note = finding("alternatives", text + ".", SOURCE)
     return replace(
-        schedule, findings=tuple(sorted((*schedule.findings, finding), key=Finding.sort_key))
+        schedule, findings=tuple(sorted((*schedule.findings, note), key=Finding.sort_key))
     )
 
 

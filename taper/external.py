@@ -44,6 +44,7 @@ from .validation import (
     check_prescription,
     check_switch,
     check_timeline,
+    finding,
     rule_is_faster,
     switch_course,
     switch_dates,
@@ -239,8 +240,7 @@ def _from_csv(
     first_is_start = start_dose is None
     if first_is_start:
         notes.append(
-            Finding(
-                "info",
+            finding(
                 "no-start-dose",
                 f"No starting dose was given (--start-dose), so the first row "
                 f"({periods[0].dose} mg/day) is taken as the dose before the first cut.",
@@ -328,8 +328,7 @@ def _csv_switch(
     return [
         *switch_dates(switch, timeline),
         *switch_course(switch, timeline),
-        Finding(
-            "info",
+        finding(
             "switch-checked-in-part",
             f"The {len(stages)} switch rows were checked for their dates and for the course of "
             f"equivalent_mg from the first stage on; a CSV carries neither each drug's units nor "

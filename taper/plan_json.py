@@ -26,7 +26,7 @@ from .schedule import (
     Switch,
 )
 from .textfile import day, digits, number, percent_cap
-from .validation import CODES
+from .validation import CODES, finding
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -475,8 +475,7 @@ def read_switch(
                 product = product_of(unit, products, names)
                 if product is None:
                     notes.append(
-                        Finding(
-                            "error",
+                        finding(
                             "not-dispensable",
                             f"Switch stage {i}: {unit.get('product')!s} is not a product of "
                             f"{source.name} or {target.name} in the catalog.",
@@ -508,8 +507,7 @@ def read_switch(
                 value = number(stated.get(drug, "0"), f"{sw}.daily_dose_mg", allow_zero=True)
                 if value != made.dose_of(drug):
                     notes.append(
-                        Finding(
-                            "error",
+                        finding(
                             "dose-mismatch",
                             f"Switch stage {i} states {format_mg(value)}/day of {drug} but its "
                             f"units make {format_mg(made.dose_of(drug))}.",
@@ -519,8 +517,7 @@ def read_switch(
         end = stage.get("end_date")
         if end is not None and day(end, f"{sw}.end_date") != made.end:
             notes.append(
-                Finding(
-                    "error",
+                finding(
                     "gap-or-overlap",
                     f"Switch stage {i} ends {end!s} by its end_date but "
                     f"{made.end.isoformat()} by its {days} days.",
@@ -850,10 +847,13 @@ def _findings_of(raw: object, origin: str) -> tuple[Finding, ...]:
         step = entry.get("step")
         if step is not None and not digits(str(step)):
             raise InputError(f"{where}.step", str(step), "a step number")
+        code = str(required(entry, "code", where))
+        if code in CODES:  # the severity is the code's, whatever the file says
+            severity = CODES[code].severity
         out.append(
             Finding(
                 severity,
-                str(required(entry, "code", where)),
+                code,
                 str(entry.get("message") or ""),
                 str(entry.get("source") or ""),
                 None if step is None else int(str(step)),

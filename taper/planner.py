@@ -28,7 +28,7 @@ from .errors import InputError, PlanRefused
 from .request import PlanRequest
 from .rules import Proposal, Rule, cap_source
 from .schedule import Administration, Finding, Prescription, Schedule, Step
-from .validation import check, refuse_errors, step_runs
+from .validation import check, finding, refuse_errors, step_runs
 
 #: the longest plan taper makes (20 years): a bound of sense, not a clinical figure, that keeps
 #: every date a plan prints a real one
@@ -199,8 +199,7 @@ def _walk(
             active = liquid
             liquids = ", ".join(p.name for p in liquid.products if p.is_liquid)
             findings.append(
-                Finding(
-                    "info",
+                finding(
                     "liquid-from-here",
                     f"From {format_mg(current)}/day the tablets cannot make a cut close to the "
                     f"one the rule asks, so from step {number} the doses use {liquids} as well "
@@ -234,8 +233,7 @@ def _walk(
                     "use {at_low_doses} stretch or liquid",
                 )
             findings.append(
-                Finding(
-                    "warning",
+                finding(
                     "stopped-at-low-dose",
                     f"Below {format_mg(current)}/day the products cannot make a cut as small as "
                     f"the rule asks, so, as asked (--at-low-doses stop), the plan stops from "
@@ -344,7 +342,7 @@ def _capped(number: int, current: Decimal, asked: Decimal, floor: Decimal, rule:
             f"are capped at {format_percent(rule.max_cut)} %, so the step aims at "
             f"{format_mg(normalize(floor))}/day."
         )
-    return Finding("info", "cut-capped", text, cap_source(rule), number)
+    return finding("cut-capped", text, cap_source(rule), number)
 
 
 def _bounded(bounded: Sequence[tuple[int, int, int]], rule: Rule) -> list[Finding]:
@@ -368,8 +366,7 @@ def _bounded(bounded: Sequence[tuple[int, int, int]], rule: Rule) -> list[Findin
         )
         where = f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
         out.append(
-            Finding(
-                "warning",
+            finding(
                 "longest-step",
                 f"{where}: keeping the rule's pace after the cut would need "
                 f"{'a step' if len(run) == 1 else 'steps'} of {days}; "
@@ -409,8 +406,7 @@ def _per_dose_missed(
             for t, v in zip(times, values, strict=True)
         )
 
-    return Finding(
-        "warning",
+    return finding(
         "per-dose-not-kept",
         f"The rule lowers each dose by the same amount, to {doses(ideal)}; the products cannot "
         f"make that, so the step takes {doses(shares)}.",
@@ -451,8 +447,7 @@ def _order_findings(out_of_order: Sequence[tuple[int, str]], rule: Rule) -> list
         times = sorted({t for n, t in out_of_order if n in run}, key=TIMES.index)
         where = f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
         out.append(
-            Finding(
-                "warning",
+            finding(
                 "cut-order-not-kept",
                 f"{where}: the rule's cut order says {first[rule.cut_order]}, but the products "
                 f"cannot make the day's dose that way, so the {' and '.join(times)} dose falls "
@@ -524,8 +519,7 @@ def _raised_times(
     if not raised:
         return []
     return [
-        Finding(
-            "warning",
+        finding(
             "kept-dose-raised",
             f"With the cut order {rule.cut_order}, the products cannot make "
             f"{format_mg(sum(shares, Decimal(0)))}/day without raising {', '.join(raised)} "
@@ -555,8 +549,7 @@ def _unfinished(
     if not missing:
         return []
     return [
-        Finding(
-            "warning",
+        finding(
             "rule-not-completed",
             f"The plan stops from {format_mg(current)}/day ({why}), so it does not reach "
             f"{' or '.join(missing)}.",
@@ -637,4 +630,4 @@ def _adjusted(
     if days != rule_days:
         keep = " to keep the rule's pace" if days == choice.days else ""
         text += f", so the step lasts {days} days instead of {rule_days}{keep}"
-    return Finding("info", "target-adjusted", text + ".", rule.source, number)
+    return finding("target-adjusted", text + ".", rule.source, number)

@@ -20,8 +20,8 @@ from .errors import InputError, PlanRefused
 from .planner import make_plan
 from .request import parse_start, resolve
 from .rules import PRESETS, Rule
-from .schedule import Administration, Finding, Replan, Schedule, Step
-from .validation import PLANNER_CODES, check, parse_overrides, refuse_errors
+from .schedule import Administration, Replan, Schedule, Step
+from .validation import PLANNER_CODES, check, finding, parse_overrides, refuse_errors
 
 
 def replan(
@@ -173,8 +173,7 @@ def replan(
     )
     findings = [f for f in new.findings if f.code in PLANNER_CODES]
     findings.append(
-        Finding(
-            "info",
+        finding(
             "replanned",
             f"Re-planned from {day.isoformat()}: {len(history)} step(s) kept as they were; "
             f"{f'a hold of {hold_days} days at {format_mg(begin)}/day, then ' if hold_days else ''}"
@@ -186,8 +185,7 @@ def replan(
     )
     if back is not None:
         findings.append(
-            Finding(
-                "warning",
+            finding(
                 "reinstated",
                 f"The dose goes back up from {format_mg(actual)}/day to {format_mg(back)}/day on "
                 f"{day.isoformat()}, as the clinician chose"

@@ -34,6 +34,7 @@ from .textfile import EARLIEST, LATEST
 from .validation import (
     apply_overrides,
     check_prescription,
+    finding,
     min_pieces,
     parse_overrides,
     refuse_errors,
@@ -476,8 +477,7 @@ def unit_limit(
             f"at {n} doses a day each needs about {need} tablets or measures, more than "
             f"{MAX_UNITS_LIMIT}; give more doses a day ({{per_day}}) or larger products",
         )
-    return need, Finding(
-        "warning",
+    return need, finding(
         "units-limit-raised",
         f"The starting dose{f' of {drug}' if drug else ''} needs about {need} tablets at each "
         f"of {n} doses a day, so this plan "

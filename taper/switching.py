@@ -30,7 +30,7 @@ from .request import (
     unit_limit,
 )
 from .schedule import Administration, Finding, Schedule, Stage, Switch
-from .validation import check, refuse_errors
+from .validation import check, finding, refuse_errors
 
 
 def _largest_at_most(dispenser: Dispenser, limit: Fraction) -> Decimal:
@@ -111,8 +111,7 @@ def plan_switch(request: PlanRequest) -> Schedule:
     stages: list[Stage] = []
     findings: list[Finding] = [f for f in (old_raised, new_raised) if f is not None]
     findings.append(
-        Finding(
-            "info",
+        finding(
             "switch-equivalence",
             f"{format_mg(start_dose)}/day of {source.name} is taken as "
             f"{format_mg(whole.value)}/day of {target.name} by the {conversion.table.title}; "
@@ -130,8 +129,7 @@ def plan_switch(request: PlanRequest) -> Schedule:
         replaced[time] = _largest_at_most(new, Fraction(share) * ratio)
         if replaced[time] == 0 and share > 0:
             findings.append(
-                Finding(
-                    "warning",
+                finding(
                     "switch-dose-dropped",
                     f"The {time} dose of {format_mg(share)} {source.name} is equivalent to less "
                     f"than the smallest {target.name} dose the products make, so it is stopped "

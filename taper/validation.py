@@ -508,8 +508,7 @@ def check_prescription(
     slip = unit_slip(drug, dose)
     if slip:
         return [
-            Finding(
-                "error",
+            finding(
                 "likely-unit-slip",
                 slip[0].upper() + slip[1:] + ("" if slip.endswith(("?", ".")) else "."),
                 "the catalog's documented ranges and product strengths",
@@ -518,8 +517,7 @@ def check_prescription(
     rng = documented_range(drug, patient, region)
     if rng is not None and rng.max_mg_per_day is not None and dose > rng.max_mg_per_day:
         findings.append(
-            Finding(
-                "error",
+            finding(
                 "dose-above-range",
                 f"The starting dose of {format_mg(dose)}/day is above the documented maximum of "
                 f"{format_mg(rng.max_mg_per_day)}/day for {_indication_word(rng.indication)} in "
@@ -531,8 +529,7 @@ def check_prescription(
     elif rng is None:
         what = f" for {_indication_word(patient.indication)}" if patient.indication else ""
         findings.append(
-            Finding(
-                "info",
+            finding(
                 "no-documented-range",
                 f"The catalog documents no maximum daily dose of {drug.name}{what} in "
                 f"{_population_word(patient.population)}, so the starting dose is not checked "
@@ -543,8 +540,7 @@ def check_prescription(
     if doses_per_day not in drug.doses_per_day:
         usual = " or ".join(str(n) for n in drug.doses_per_day)
         findings.append(
-            Finding(
-                "warning",
+            finding(
                 "unusual-division",
                 f"{doses_per_day} dose{'s' if doses_per_day > 1 else ''} a day is not among the "
                 f"label's usual divisions for {drug.name} ({usual} a day).",
@@ -579,8 +575,7 @@ def _age_findings(
             )
             source = f"{BEERS_SOURCE}; {catalog.cite(first.source)}"
         return [
-            Finding(
-                "warning",
+            finding(
                 "older-adult",
                 f"The patient is {patient.age}: the Beers Criteria advise avoiding benzodiazepines "
                 f"(cognitive impairment, delirium, falls, fractures){extra}.",
@@ -601,8 +596,7 @@ def _age_findings(
     if not with_kg:
         what = f" for {_indication_word(patient.indication)}" if patient.indication else ""
         return [
-            Finding(
-                "warning",
+            finding(
                 "child-no-range",
                 f"The catalog documents no dose range for children taking {drug.name}{what}; the "
                 f"plan is checked against adult figures only.",
@@ -617,8 +611,7 @@ def _age_findings(
     if per_kg <= rng.usual_max_mg_per_kg_per_day:
         return []
     return [
-        Finding(
-            "warning",
+        finding(
             "child-dose-above-usual",
             f"{format_mg(dose)}/day for {format_number(patient.weight_kg)} kg is "
             f"{format_number(per_kg.quantize(Decimal('0.001')))} mg/kg/day, "
@@ -670,8 +663,7 @@ def _continuity(tl: Timeline) -> list[Finding]:
         if after.start != expected:
             kind = "a gap" if after.start > expected else "an overlap"
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "gap-or-overlap",
                     f"Step {after.number} starts {after.start.isoformat()}, "
                     f"but step {before.number} "
@@ -697,8 +689,7 @@ def _cuts(tl: Timeline) -> list[Finding]:
                 previous = period.dose
         if period.dose > previous:
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "dose-rises",
                     f"The daily dose rises from {format_mg(previous)} to {format_mg(period.dose)}.",
                     "taper design: the realised daily dose never rises",
@@ -753,8 +744,7 @@ def _above_cap(tl: Timeline, period: Period, previous: Decimal, cut: Decimal) ->
     )
     if made is not None and forced_cut(previous, period.dose, tl.max_cut, made):
         floor = normalize((previous * (1 - tl.max_cut)).quantize(Decimal("0.0001")))
-        return Finding(
-            "warning",
+        return finding(
             "forced-cut",
             f"{fall}, above the cap of {format_percent(tl.max_cut)} %: the products make no dose "
             f"between {format_mg(previous)}/day and the cap ({format_mg(floor)}/day), so "
@@ -765,8 +755,7 @@ def _above_cap(tl: Timeline, period: Period, previous: Decimal, cut: Decimal) ->
         )
     between = [v for v in made or () if period.dose < v < previous]
     skipped = f"; the products make {format_mg(between[-1])}/day between the two" if between else ""
-    return Finding(
-        "error",
+    return finding(
         "cut-above-cap",
         f"{fall}, above the cap of {format_percent(tl.max_cut)} %{skipped}.",
         tl.cap_source,
@@ -840,8 +829,7 @@ def _dispensing(tl: Timeline) -> list[Finding]:
                 else (f" and its units {' + '.join(format_mg(m) for m in period.made)}")
             )
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "dose-mismatch",
                     f"The step states {format_mg(period.dose)}/day but its administrations are "
                     f"{' + '.join(format_mg(d) for d in stated)}{made}.",
@@ -852,8 +840,7 @@ def _dispensing(tl: Timeline) -> list[Finding]:
             continue
         if not period.units_allowed:
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "not-dispensable",
                     f"The step lists a product that is not allowed, or splits one further than it "
                     f"may be split (allowed: {names}).",
@@ -879,8 +866,7 @@ def _dispensing(tl: Timeline) -> list[Finding]:
             needed = min_pieces(d, products)
             if needed is None:
                 out.append(
-                    Finding(
-                        "error",
+                    finding(
                         "not-dispensable",
                         f"No combination of {names} makes {format_mg(d)}"
                         f"{'' if period.shares else '/day'}.",
@@ -897,8 +883,7 @@ def _dispensing(tl: Timeline) -> list[Finding]:
 
 
 def _too_many(period: Period, pieces: int, limit: int) -> Finding:
-    return Finding(
-        "error",
+    return finding(
         "too-many-units",
         f"A dose needs {pieces} tablets or pieces at one time, more than the limit of {limit}.",
         "taper: the clinician's limit per administration (--max-units)",
@@ -947,8 +932,7 @@ def _pace(tl: Timeline) -> list[Finding]:
             else ""
         )
         out.append(
-            Finding(
-                "warning",
+            finding(
                 "pace-above-guideline",
                 f"{_steps_word(run)}: the dose falls by more than 25 % within 14 days (at most "
                 f"{format_percent(fall)} %, from {format_mg(before)} to {format_mg(after)}/day)"
@@ -978,8 +962,7 @@ def _short_steps(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
     for run in step_runs(short):
         days = sorted({p.days for p in tl.periods if p.number in run})
         out.append(
-            Finding(
-                "warning",
+            finding(
                 "step-too-short",
                 f"{_steps_word(run)} last{'s' if len(run) == 1 else ''} "
                 f"{' or '.join(str(d) for d in days)} days, shorter than {limit_days} days: "
@@ -1082,11 +1065,10 @@ def _stop(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
     source = "taper plan contract: a plan goes down to the smallest dose its products make"
     if terminal is None or last.dose <= terminal:
         what = "" if terminal is None else ", the smallest daily dose its products make"
-        return [Finding("info", "stop", f"{stop}{what}.", source, last.number)]
+        return [finding("stop", f"{stop}{what}.", source, last.number)]
     asked = f"; {tl.stop_asked}" if tl.stop_asked else ""
     return [
-        Finding(
-            "warning",
+        finding(
             "final-dose-large",
             f"{stop}, above the smallest daily dose its products make "
             f"({format_mg(terminal)}/day){asked}.",
@@ -1110,8 +1092,7 @@ def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
             if catalog is not None and "S20" in catalog.sources:
                 scoring = f"; {catalog.cite('S20')}"
             out.append(
-                Finding(
-                    "warning",
+                finding(
                     "halving-off-licence",
                     f"The {product.name} is halved along its break line, as the clinician "
                     f"allowed (--halve): it has no labelled functional score, so halving it is "
@@ -1121,8 +1102,7 @@ def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
             )
         if product.is_liquid and product.default_measure:
             out.append(
-                Finding(
-                    "info",
+                finding(
                     "liquid-measure",
                     f"The {product.name} is measured with {product.measure}: its label's "
                     f"measuring device is not in the catalog, so this measure is taper's own "
@@ -1150,8 +1130,7 @@ def _duration(tl: Timeline) -> list[Finding]:
         return []
     who = f"after {months} months of use" if months is not None else "for use of 3 months or more"
     return [
-        Finding(
-            "warning",
+        finding(
             "short-for-long-term",
             f"The taper lasts {actual} days; {who}, even the guideline's fastest typical pace "
             f"(10 % every 14 days) takes about {needed} days from {format_mg(start)} to "
@@ -1201,6 +1180,13 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
             raise InputError("overrides", code, "this finding cannot be overridden")
         out[code] = reason
     return out
+
+
+def finding(
+    code: str, message: str, source: str = "", step: int | None = None, override: str = ""
+) -> Finding:
+    """A finding of ``code``, with the severity its entry in :data:`CODES` gives."""
+    return Finding(CODES[code].severity, code, message, source, step, override)
 
 
 def refuse_errors(findings: Sequence[Finding]) -> None:
@@ -1265,8 +1251,7 @@ def check_switch(switch: Switch, catalog: Catalog, tl: Timeline) -> list[Finding
         over = [s for s in switch.stages if s.dose_of(drug_name) > rng.max_mg_per_day]
         if over:
             found.append(
-                Finding(
-                    "error",
+                finding(
                     "dose-above-range",
                     f"Switch stage {over[0].number}: {format_mg(over[0].dose_of(drug_name))}/day "
                     f"of {drug_name} is above its documented maximum of "
@@ -1291,8 +1276,7 @@ def switch_dates(switch: Switch, tl: Timeline) -> list[Finding]:
         if after is not None and stage.end + timedelta(days=1) != after:
             kind = "a gap" if after > stage.end + timedelta(days=1) else "an overlap"
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "gap-or-overlap",
                     f"Switch stage {stage.number} ends {stage.end.isoformat()}, but what follows "
                     f"starts {after.isoformat()}: {kind} of "
@@ -1319,8 +1303,7 @@ def _stage_findings(
         ]
         if wrong:
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "not-dispensable",
                     f"{name}, {admin.time}: {wrong[0].product.name} is not an allowed product of "
                     f"{switch.from_drug} or {switch.to_drug}, or is split further than it may be.",
@@ -1330,8 +1313,7 @@ def _stage_findings(
         pieces = sum(u.pieces for u in admin.units)
         if pieces > switch.max_units:
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "too-many-units",
                     f"{name}, {admin.time}: {pieces} tablets or pieces at one time, more than the "
                     f"limit of {switch.max_units}.",
@@ -1341,8 +1323,7 @@ def _stage_findings(
     made = switch.equivalent_of(stage.dose_of(switch.from_drug), stage.dose_of(switch.to_drug))
     if made != stage.equivalent:
         out.append(
-            Finding(
-                "error",
+            finding(
                 "dose-mismatch",
                 f"{name} states a {switch.to_drug} equivalent of {format_mg(stage.equivalent)}/day "
                 f"but its doses ({format_mg(stage.dose_of(switch.from_drug))} "
@@ -1372,8 +1353,7 @@ def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
         name = f"Switch stage {stage.number}"
         if stage.equivalent > before:
             out.append(
-                Finding(
-                    "error",
+                finding(
                     "switch-equivalent-rises",
                     f"{name}: the day's {switch.to_drug} equivalent rises from "
                     f"{format_mg(before)} to {format_mg(stage.equivalent)}.",
@@ -1384,8 +1364,7 @@ def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
             cut = (before - stage.equivalent) / before
             if cut > tl.max_cut:
                 out.append(
-                    Finding(
-                        "error",
+                    finding(
                         "cut-above-cap",
                         f"{name}: the day's {switch.to_drug} equivalent falls from "
                         f"{format_mg(before)} to {format_mg(stage.equivalent)}, a cut of "
@@ -1398,8 +1377,7 @@ def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
             fall = (before - after) / before
             if fall > GUIDELINE_CAP:
                 out.append(
-                    Finding(
-                        "warning",
+                    finding(
                         "pace-above-guideline",
                         f"{name}: the day's {switch.to_drug} equivalent falls by more than 25 % "
                         f"within 14 days ({format_percent(fall)} %, from {format_mg(before)} to "
@@ -1412,8 +1390,7 @@ def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
     if last < switch.start_equivalent:
         fall = (switch.start_equivalent - last) / switch.start_equivalent
         out.append(
-            Finding(
-                "warning",
+            finding(
                 "switch-equivalent-falls",
                 f"The switch lowers the day's {switch.to_drug} equivalent from "
                 f"{format_mg(switch.start_equivalent)} to {format_mg(last)} "

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -163,46 +162,6 @@ def test_write_atomic_gives_files_the_usual_mode(tmp_path: Path) -> None:
         assert kept.stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(umask)
-
-
-CORE = [
-    "__init__",
-    "errors",
-    "doses",
-    "catalog",
-    "rules",
-    "dispensing",
-    "planner",
-    "schedule",
-    "validation",
-    "external",
-    "equivalence",
-    "tracking",
-    "switching",
-]
-HEAVY = {"pandas", "matplotlib", "reportlab", "click", "numpy", "icalendar"}
-
-
-@pytest.mark.parametrize("module", CORE)
-def test_core_imports_only_the_standard_library(module: str) -> None:
-    """The core never imports a heavy library or the CLI. The package's front door and the
-    schedule's notebook methods may reach the exports (taper.reports), but only lazily,
-    inside a function, so that importing the core stays light."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    top = set(map(id, tree.body))
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            assert not node.module.startswith("cli"), f"{module} imports {node.module}"
-            if node.module.startswith("reports"):
-                assert id(node) not in top, f"{module} imports {node.module} at load time"
-                assert module in ("__init__", "schedule"), f"{module} imports {node.module}"
-        for name in names:
-            assert name.split(".")[0] not in HEAVY, f"{module} imports {name}"
 
 
 def test_importing_the_core_loads_no_heavy_library() -> None:

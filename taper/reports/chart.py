@@ -29,7 +29,7 @@ HISTORY = "as first planned"
 FORCED = "cut forced by the products"
 
 
-def _num(day: date) -> float:
+def day_number(day: date) -> float:
     """A date as matplotlib's day number (plain floats keep the types exact)."""
     from matplotlib.dates import date2num
 
@@ -37,7 +37,7 @@ def _num(day: date) -> float:
 
 
 def _series(schedule: Schedule) -> tuple[list[float], list[float], list[float]]:
-    dates = [_num(s.start) for s in schedule.steps] + [_num(schedule.stop_date)]
+    dates = [day_number(s.start) for s in schedule.steps] + [day_number(schedule.stop_date)]
     doses = [float(s.dose) for s in schedule.steps] + [0.0]
     ideal = [max(float(s.target), 0.0) for s in schedule.steps] + [0.0]
     return dates, doses, ideal
@@ -61,7 +61,10 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     top = start_dose
     # the starting dose, drawn faintly for a short while before the first cut
     lead_days = max(7, schedule.duration_days // 25)
-    lead = [_num(schedule.start_date - timedelta(days=lead_days)), _num(schedule.start_date)]
+    lead = [
+        day_number(schedule.start_date - timedelta(days=lead_days)),
+        day_number(schedule.start_date),
+    ]
     switch = schedule.switch
     if switch is None:
         ax.plot(
@@ -75,12 +78,12 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     else:
         # the switch: the day's total as the new drug's equivalent, stage by stage
         before = switch.start_date - timedelta(days=lead_days)
-        lead = [_num(before), _num(switch.start_date)]
+        lead = [day_number(before), day_number(switch.start_date)]
         equivalent = float(switch.start_equivalent)
         top = max(top, equivalent)
         ax.plot(lead, [equivalent, equivalent], color="#548235", linewidth=2, alpha=0.5)
         ax.plot(
-            [_num(s.start) for s in switch.stages] + [_num(schedule.start_date)],
+            [day_number(s.start) for s in switch.stages] + [day_number(schedule.start_date)],
             [float(s.equivalent) for s in switch.stages] + [start_dose],
             drawstyle="steps-post",
             color="#548235",
@@ -88,8 +91,8 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
             label=f"switch from {switch.from_drug}, as {switch.to_drug} equivalent",
         )
         ax.axvspan(
-            _num(switch.start_date),
-            _num(schedule.start_date),
+            day_number(switch.start_date),
+            day_number(schedule.start_date),
             color="#e2efda",
             alpha=0.7,
             linewidth=0,
@@ -107,7 +110,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
             label=HISTORY,
         )
         ax.axvline(
-            _num(schedule.replan.on),
+            day_number(schedule.replan.on),
             color="#c55a11",
             linewidth=1,
             linestyle=":",
@@ -125,8 +128,8 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     for step in schedule.steps:
         if step.held:
             ax.axvspan(
-                _num(step.start),
-                _num(step.end + timedelta(days=1)),
+                day_number(step.start),
+                day_number(step.end + timedelta(days=1)),
                 color="#d9d9d9",
                 alpha=0.6,
                 linewidth=0,
@@ -142,7 +145,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     stop = stop_of(schedule)
     where = "the smallest dose the products make" if not stop.above_terminal else "as asked"
     ax.plot(
-        [_num(schedule.stop_date)],
+        [day_number(schedule.stop_date)],
         [float(stop.from_mg)],
         linestyle="none",
         marker="X",
@@ -151,7 +154,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
         label=f"stop from {format_mg(stop.from_mg)}/day ({where})",
     )
     ax.set_ylim(0, top * 1.08)
-    ax.set_xlim(lead[0], _num(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
+    ax.set_xlim(lead[0], day_number(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
     ax.set_ylabel("mg a day")
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
@@ -187,7 +190,7 @@ def _mark(
         return
     by_number = {s.number: s for s in schedule.steps}
     ax.plot(
-        [_num(by_number[n].start) for n in steps],
+        [day_number(by_number[n].start) for n in steps],
         [float(by_number[n].dose) for n in steps],
         linestyle="none",
         marker=marker,

@@ -118,12 +118,12 @@ class Comparison:
         """Every plan's realised daily dose on one axes, as step lines over calendar dates."""
         from matplotlib.figure import Figure
 
-        from .chart import _num
+        from .chart import day_number
 
         if ax is None:
             ax = Figure(figsize=(8, 3.6), layout="constrained").subplots()
         for name, schedule in self.plans.items():
-            x = [_num(s.start) for s in schedule.steps] + [_num(schedule.stop_date)]
+            x = [day_number(s.start) for s in schedule.steps] + [day_number(schedule.stop_date)]
             y = [float(s.dose) for s in schedule.steps] + [0.0]
             ax.plot(x, y, drawstyle="steps-post", label=name)
         ax.set_ylabel("mg a day")
