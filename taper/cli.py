@@ -385,26 +385,22 @@ def replan_command(
     from .doses import parse_days
     from .plan_json import read_plan
     from .replanning import replan
-    from .rules import build_rule
 
     out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
     out.check(force)
     catalog = load_catalog(catalog_path)
     if formulary:
         catalog = load_formulary(catalog, formulary)
-    schedule = read_plan(plan_file, catalog)
-    new_rule = None
-    if reduce or rule:
-        new_rule = build_rule(rule, reduce, every, (), max_cut, None, longest_step)
-    elif every or max_cut or longest_step:
-        # a change to the plan's own rule, which must be a preset to be known again
-        new_rule = build_rule(schedule.rule_name, None, every, (), max_cut, None, longest_step)
     result = replan(
-        schedule,
+        read_plan(plan_file, catalog),
         on,
         current_dose=dose,
-        hold_days=parse_days(hold, "--hold") if hold else 0,
-        rule=new_rule,
+        hold_days=parse_days(hold, "hold_days") if hold else 0,
+        rule=rule,
+        reduce=reduce,
+        every=every,
+        max_cut=max_cut,
+        longest_step=longest_step,
         reinstate=reinstate,
         reason=reason,
         catalog=catalog,
@@ -523,67 +519,12 @@ def convert_command(words: tuple[str, ...], table: str, catalog_path: str | None
 @_catalog_option
 def drugs_command(drug: str | None, catalog_path: str | None) -> None:
     """List the catalog's drugs, or show one drug's products, ranges and sources."""
-    from decimal import Decimal
-
     from .catalog import load_catalog
-    from .doses import format_mg
+    from .reports.drugs import catalog_report, drug_report
 
     catalog = load_catalog(catalog_path)
-    if drug is None:
-        click.echo(f"{catalog.name} {catalog.version}")
-        for d in catalog.drugs.values():
-            aliases = f" ({', '.join(d.aliases)})" if d.aliases else ""
-            strengths = sorted({p.strength_mg for p in d.products if p.strength_mg is not None})
-            click.echo(
-                f"  {d.name}{aliases}: {len(d.products)} products, "
-                f"{', '.join(format_mg(s) for s in strengths)}"
-            )
-        return
-    d = catalog.drug(drug)
-    used: list[str] = []
-
-    def cite(source: str) -> str:
-        if source not in used:
-            used.append(source)
-        return f"[{source}]"
-
-    name = d.tall_man or d.display
-    aliases = f" (also {', '.join(d.aliases)})" if d.aliases else ""
-    click.echo(f"{name}{aliases}, {d.drug_class}")
-    note = f": {d.doses_per_day_note}" if d.doses_per_day_note else ""
-    click.echo(
-        f"Usual doses a day: {', '.join(map(str, d.doses_per_day))} (default "
-        f"{d.default_doses_per_day}){note} {cite(d.doses_per_day_source)}"
-    )
-    click.echo("Products:")
-    for p in d.products:
-        if p.strength_mg is not None:
-            split = {1: "not split", 0.5: "halves", 0.25: "quarters"}.get(float(p.split), "")
-            if p.break_line:
-                split += " (a break line: halved only with --halve, off-licence)"
-            what = f"{p.short}, {split}"
-        elif p.usable:
-            own = " (taper's own assumption: --liquid-increment)" if p.default_measure else ""
-            what = f"{p.short}, measured with {p.measure}{own}"
-        else:
-            what = f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
-        extra = f"; {p.note}" if p.note else ""
-        click.echo(
-            f"  {p.id}: {p.name}; {what}; {', '.join(r.upper() for r in p.regions)}"
-            f"{extra} {cite(p.source)}"
-        )
-    click.echo("Documented daily ranges:")
-    for r in d.ranges:
-        where = ", ".join(x.upper() for x in r.regions)
-        extra = f"; {r.note}" if r.note else ""
-        click.echo(
-            f"  {r.indication}, {r.population} ({where}): {r.describe()}{extra} {cite(r.source)}"
-        )
-    click.echo("Sources:")
-    for sid in used:
-        s = catalog.source(sid)
-        url = f" {s.url}" if s.url else ""
-        click.echo(f"  [{sid}] {s.cite()}{url}")
+    report = catalog_report(catalog) if drug is None else drug_report(catalog, drug)
+    click.echo("\n".join(report))
 
 
 @cli.command("rules")

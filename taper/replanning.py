@@ -35,6 +35,10 @@ def replan(
     reason: str = "",
     catalog: Catalog | None = None,
     overrides: Any = None,
+    reduce: str | None = None,
+    every: str | None = None,
+    max_cut: str | None = None,
+    longest_step: str | None = None,
 ) -> Schedule:
     """Re-plan ``schedule`` from ``on``, keeping the steps before it as they were.
 
@@ -47,7 +51,10 @@ def replan(
     hold_days
         Days to stay at that dose before the new rule starts.
     rule
-        The rule from then on (default: the plan's own).
+        The rule from then on (default: the plan's own): a Rule, a preset or a protocol file.
+    reduce, every, max_cut, longest_step
+        The rule from then on, or the plan's own, changed as :func:`taper.build_rule` changes
+        a rule (``reduce="5%"``, ``every="28d"``); the plan's own rule must be a preset.
     reinstate
         A higher dose to go back to, as a stated choice (a finding records it).
     reason
@@ -103,7 +110,7 @@ def replan(
             f"a dose above the current {format_mg(actual)}/day (or leave it out)",
         )
     begin = back if back is not None else actual
-    the_rule = _rule(schedule, rule)
+    the_rule = _rule(schedule, rule, reduce, every, max_cut, longest_step)
     accepted = dict(schedule.overrides)
     accepted.update(
         parse_overrides(overrides or ()) if not isinstance(overrides, dict) else overrides
@@ -214,13 +221,30 @@ def replan(
     return combined
 
 
-def _rule(schedule: Schedule, rule: Rule | str | None) -> Rule:
-    if isinstance(rule, Rule):
-        return rule
-    if rule is not None:
-        from .rules import build_rule
+def _rule(
+    schedule: Schedule,
+    rule: Rule | str | None,
+    reduce: str | None = None,
+    every: str | None = None,
+    max_cut: str | None = None,
+    longest_step: str | None = None,
+) -> Rule:
+    """The rule from the re-plan on: the one given, or the plan's own, with any change."""
+    from .rules import build_rule
 
-        return build_rule(rule)
+    if isinstance(rule, Rule):
+        if reduce or every or max_cut or longest_step:
+            raise InputError(
+                "reduce",
+                reduce or every or max_cut or longest_step,
+                "a rule given by its name or file, or a change to the plan's own",
+            )
+        return rule
+    if rule is not None or reduce:
+        return build_rule(rule, reduce, every, (), max_cut, None, longest_step)
+    if every or max_cut or longest_step:
+        # a change to the plan's own rule, which must be a preset to be known again
+        return build_rule(schedule.rule_name, None, every, (), max_cut, None, longest_step)
     if schedule.rule is not None:
         return schedule.rule
     if schedule.rule_name in PRESETS:
