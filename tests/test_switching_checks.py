@@ -394,7 +394,6 @@ def test_the_pdf_names_each_drug_in_the_dispensing_table() -> None:
 
 
 def test_the_chart_draws_the_switch() -> None:
-    pytest.importorskip("matplotlib")
     from taper.reports.chart import plot_schedule
 
     schedule = taper.plan("clonazepam", "2 mg", switch_to="diazepam", start=START)
