@@ -11,7 +11,19 @@ from taper.dispensing import dispenser_for
 
 TESTS = Path(__file__).parent
 TINY = TESTS / "data" / "tiny_catalog.toml"
-CHECK_PLAN = TESTS.parent.parent / "shared" / "tools" / "check_plan.py"
+
+
+def plan_json_problems(text: str) -> list[str]:
+    """Every way a plan's JSON text falls short of the contract (taper/data/plan.schema.json),
+    one line each, with where."""
+    import json
+    from importlib.resources import files
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(files("taper.data").joinpath("plan.schema.json").read_text("utf-8"))
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(json.loads(text))]
 
 
 @pytest.fixture(scope="session")

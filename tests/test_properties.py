@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -23,7 +20,7 @@ from taper.rules import PRESETS, FixedAmount, PercentOfCurrent, PercentOfStart, 
 from taper.schedule import Schedule
 from taper.validation import check
 
-from .conftest import CHECK_PLAN
+from .conftest import plan_json_problems
 
 D = Decimal
 CATALOG = load_formulary(load_catalog(), Path(__file__).parent / "data" / "formulary.toml")
@@ -35,18 +32,6 @@ DRUG_REGIONS = [
     if any(p.is_solid for p in drug.products_in(region))
 ]
 
-
-def _load_checker() -> ModuleType | None:
-    if not CHECK_PLAN.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("check_plan", CHECK_PLAN)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHECKER = _load_checker()
 
 doses = st.decimals(min_value=D("0.125"), max_value=D(20), places=3).map(lambda d: d.normalize())
 custom_rules = st.one_of(
@@ -216,11 +201,7 @@ def assert_exports(schedule: Schedule) -> None:
     for row in csv_text(schedule).splitlines()[1:]:
         assert ".0," not in row
         assert ",." not in row
-    if CHECKER is not None:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "plan.json"
-            path.write_text(text, encoding="utf-8")
-            assert CHECKER.check(path) == []
+    assert plan_json_problems(text) == []
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -22,7 +20,7 @@ from taper.reports import to_json
 from taper.reports.chart import HISTORY, plot_schedule
 from taper.reports.pdf import pdf_bytes
 
-from .conftest import CHECK_PLAN
+from .conftest import plan_json_problems
 
 D = Decimal
 START = "2027-01-04"
@@ -75,16 +73,7 @@ def test_the_new_part_keeps_every_invariant(again: taper.Schedule, tmp_path: Pat
     assert [f for f in taper.check(again) if f.severity == "error" and not f.override] == []
     finding = next(f for f in again.findings if f.code == "replanned")
     assert "Reason: withdrawal symptoms" in finding.message
-    if CHECK_PLAN.exists():
-        path = tmp_path / "again.json"
-        path.write_text(to_json(again), encoding="utf-8")
-        out = subprocess.run(
-            [sys.executable, str(CHECK_PLAN), str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert out.returncode == 0, out.stdout
+    assert plan_json_problems(to_json(again)) == []
 
 
 def test_json_records_the_replan(again: taper.Schedule) -> None:
