@@ -113,9 +113,7 @@ def check_report(
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     if formulary is not None:
         cat = load_formulary(cat, formulary)
-    accepted = (
-        dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides or ())
-    )
+    accepted = parse_overrides(overrides)
     facts = (indication, age, weight_kg, use_months)
     if isinstance(plan, Schedule):
         if any(f is not None for f in facts):

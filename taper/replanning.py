@@ -112,9 +112,7 @@ def replan(
     begin = back if back is not None else actual
     the_rule = _rule(schedule, rule, reduce, every, max_cut, longest_step)
     accepted = dict(schedule.overrides)
-    accepted.update(
-        parse_overrides(overrides or ()) if not isinstance(overrides, dict) else overrides
-    )
+    accepted.update(parse_overrides(overrides))
     times = rx.times
     # the products the new part starts from: the plan's, but a liquid it brings in only where
     # the products run out of small cuts stays out until then, unless it is taken already

@@ -194,9 +194,7 @@ def resolve(
     times = administration_times(the_drug, n)
     start_date = parse_start(start)
     patient = make_patient(the_drug, indication, age, weight_kg, use_months)
-    accepted = (
-        dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides or ())
-    )
+    accepted = parse_overrides(overrides)
     refuse_errors(
         apply_overrides(check_prescription(the_drug, cat, start_dose, n, patient, region), accepted)
     )

@@ -1161,14 +1161,21 @@ PLANNER_CODES = (
 )
 
 
-def parse_overrides(items: Iterable[str]) -> dict[str, str]:
-    """Read ``CODE=reason`` pairs; the code must be one a clinician may override."""
+def parse_overrides(items: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+    """The codes a clinician accepts, each with its reason: a mapping of code to reason, or
+    ``CODE=reason`` pairs; each code must be one a clinician may override, with a reason."""
     out: dict[str, str] = {}
     allowed = sorted(c for c, info in CODES.items() if info.overridable)
-    for item in items:
-        code, sep, reason = str(item).partition("=")
+    if isinstance(items, Mapping):
+        pairs = [(str(code), str(reason), f"{code}={reason}") for code, reason in items.items()]
+    else:
+        pairs = []
+        for item in items or ():
+            code, sep, reason = str(item).partition("=")
+            pairs.append((code, reason if sep else "", str(item)))
+    for code, reason, item in pairs:
         code, reason = code.strip(), reason.strip().strip('"').strip()
-        if not sep or not reason:
+        if not reason:
             raise InputError(
                 "overrides",
                 item,

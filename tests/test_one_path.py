@@ -287,3 +287,16 @@ def test_batch_writes_what_taper_plan_writes(tmp_path: Path) -> None:
 def test_a_reference_may_not_take_another_plan_s_findings_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"not ending \.findings"):
         check_reference("P1.findings")
+
+
+def test_overrides_are_read_one_way_whichever_form_they_take() -> None:
+    """A mapping of code to reason is held to the same rules as CODE=reason pairs: it used to
+    pass unchecked (an empty reason, a code that may not be overridden)."""
+    reason = "transferred from inpatient care"
+    as_pairs = taper.plan("clonazepam", "6 mg", overrides=[f"dose-above-range={reason}"])
+    as_mapping = taper.plan("clonazepam", "6 mg", overrides={"dose-above-range": reason})
+    assert as_pairs.overrides == as_mapping.overrides == (("dose-above-range", reason),)
+    for bad in ({"dose-above-range": " "}, {"likely-unit-slip": "x"}, {"no-such-code": "x"}):
+        with pytest.raises(InputError) as caught:
+            taper.plan("clonazepam", "6 mg", overrides=bad)
+        assert caught.value.field == "overrides"
