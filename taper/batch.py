@@ -644,7 +644,7 @@ def errors_csv(outcomes: Sequence[Outcome]) -> str:
 
 
 def _csv(header: Sequence[str], rows: list[list[str]]) -> str:
-    from .reports.table import safe_cell
+    from .schedule_csv import safe_cell
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .catalog import Catalog, load_catalog, load_formulary
 from .doses import parse_dose, parse_percent
-from .external import ExternalOptions, check_read, read_file
+from .external import check_read, read_file
 from .request import make_patient
 from .schedule import Finding, Schedule
+from .schedule_csv import ExternalOptions
 from .validation import check as check_schedule
 from .validation import parse_overrides
 

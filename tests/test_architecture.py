@@ -56,7 +56,15 @@ def _imports(module: str) -> list[tuple[ast.ImportFrom, str]]:
 
 
 def test_the_modules_are_found() -> None:
-    assert {"planner", "request", "planning", "plan_json", "checking", "textfile"} <= set(CORE)
+    assert {
+        "planner",
+        "request",
+        "planning",
+        "plan_json",
+        "schedule_csv",
+        "checking",
+        "textfile",
+    } <= set(CORE)
     assert "reports.bundle" in MODULES
 
 

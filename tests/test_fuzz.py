@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from taper.doses import parse_days, parse_dose, parse_percent
 from taper.errors import TaperError
-from taper.external import ExternalOptions, read_schedule
+from taper.external import read_schedule
 from taper.rules import parse_protocol
+from taper.schedule_csv import ExternalOptions
 
 UNITS = st.sampled_from(
     ["mg", "mcg", "g", "ml", "\u043cg", "m\u03b3", "microgram", "", "%", "d", "w"]

@@ -16,11 +16,12 @@ from pypdf import PdfReader
 import taper
 from taper.cli import cli
 from taper.errors import FindingsRefused, PlanRefused, UnknownNameError
-from taper.external import ExternalOptions, check_file
+from taper.external import check_file
 from taper.plan_json import read_plan
 from taper.reports import csv_text, to_json
 from taper.reports.pdf import pdf_bytes
 from taper.schedule import Schedule
+from taper.schedule_csv import ExternalOptions
 from taper.validation import PACE_SOURCE, check
 
 from .test_doses import numbers

@@ -22,10 +22,11 @@ from click.testing import CliRunner
 import taper
 from taper.cli import cli
 from taper.errors import InputError, PlanRefused, UnknownNameError
-from taper.external import ExternalOptions, check_file
+from taper.external import check_file
 from taper.reports import to_json
 from taper.rules import FixedAmount, Hold, PercentOfCurrent, Rule
 from taper.schedule import Schedule
+from taper.schedule_csv import ExternalOptions
 from taper.validation import PLANNER_CODES
 
 from .conftest import TINY

@@ -15,9 +15,10 @@ from taper import plan
 from taper.catalog import Catalog, Product, load_catalog
 from taper.dispensing import Unit
 from taper.errors import FindingsRefused, InputError, UnknownNameError
-from taper.external import ExternalOptions, check_file
+from taper.external import check_file
 from taper.rules import FixedAmount, Rule, build_rule
 from taper.schedule import Finding, Patient, Schedule
+from taper.schedule_csv import ExternalOptions
 from taper.validation import (
     CODES,
     PACE_SOURCE,

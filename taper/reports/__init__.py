@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from ..schedule_csv import csv_text, findings_csv_text, plan_rows
 from .files import write_atomic
 from .plan_json import findings_json, plan_to_dict, to_json, write_json
-from .table import (
-    csv_text,
-    findings_csv_text,
-    plan_rows,
-    render_findings,
-    render_text,
-    write_csv,
-)
+from .table import render_findings, render_text, write_csv
 
 #: the heavy exports, imported on first use (matplotlib, reportlab, icalendar)
 _LAZY = {

@@ -2,159 +2,17 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..dispensing import describe_supply
-from ..doses import format_mg, format_percent, plain_number
+from ..doses import format_mg, format_percent
 from ..schedule import Finding, Schedule
+from ..schedule_csv import csv_text
 from .files import write_atomic
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-#: cells a spreadsheet would run as a formula (OWASP CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(cell: str) -> str:
-    """A cell a spreadsheet shows as text: a leading ``'`` before ``=``, ``+``, ``-``, ``@``..."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
-
-
-_safe = safe_cell
-
-
-def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
-    """Header and one row per step: dates, days, doses, what to take, cut and % of start.
-
-    Each row also names the drug, the starting dose, the cap and the limit per
-    administration, so that ``taper check`` can check the file on its own.
-    """
-    rx = schedule.prescription
-    times = rx.times
-    header = ["drug", "step", "start_date", "end_date", "days", "daily_dose_mg", "target_dose_mg"]
-    for time in times:
-        header += [f"{time}_mg", f"{time}_take"]
-    header += ["cut_pct", "pct_of_start", "start_dose_mg", "max_cut_pct", "max_units", "products"]
-    allowed = products_cell(schedule)
-    start = rx.start_dose
-    rows = []
-    for step in schedule.steps:
-        row = [
-            rx.drug,
-            str(step.number),
-            step.start.isoformat(),
-            step.end.isoformat(),
-            str(step.days),
-            plain_number(step.dose),
-            plain_number(step.target),
-        ]
-        for time in times:
-            admin = step.at(time)
-            if admin is None:
-                row += ["0", "none"]
-            else:
-                row += [plain_number(admin.dose), " + ".join(u.describe() for u in admin.units)]
-        row += [
-            format_percent(step.cut),
-            format_percent(step.dose / start),
-            plain_number(start),
-            format_percent(schedule.max_cut),
-            str(schedule.max_units),
-            allowed,
-        ]
-        rows.append(row)
-    if schedule.switch is None:
-        return header, rows
-    return _with_switch(schedule, header, rows)
-
-
-def products_cell(schedule: Schedule) -> str:
-    """The products the plan may dispense, for a CSV cell: ids, ``/half`` on a tablet halved
-    along a break line (off-licence), ``@0.2ml`` on a liquid measured other than its
-    catalog's way; separated by spaces."""
-    tokens = []
-    for product in schedule.products:
-        token = product.id
-        if product.halved_off_licence:
-            token += "/half"
-        if product.is_liquid and product.increment_ml is not None and product.default_measure:
-            token += f"@{plain_number(product.increment_ml)}ml"
-        tokens.append(token)
-    return " ".join(tokens)
-
-
-def _with_switch(
-    schedule: Schedule, header: list[str], rows: list[list[str]]
-) -> tuple[list[str], list[list[str]]]:
-    """A switch's stages before the taper's steps, each row saying which phase it is."""
-    switch = schedule.switch
-    assert switch is not None
-    times = schedule.prescription.times
-    out = []
-    for stage in switch.stages:
-        cells = dict.fromkeys(header, "")
-        cells.update(
-            {
-                "drug": f"{switch.from_drug}+{switch.to_drug}",
-                "step": f"S{stage.number}",
-                "start_date": stage.start.isoformat(),
-                "end_date": stage.end.isoformat(),
-                "days": str(stage.days),
-            }
-        )
-        for time in times:
-            admin = stage.at(time)
-            cells[f"{time}_take"] = (
-                " + ".join(u.describe() for u in admin.units) if admin else "none"
-            )
-        out.append(
-            [
-                "switch",
-                *cells.values(),
-                plain_number(stage.dose_of(switch.from_drug)),
-                plain_number(stage.dose_of(switch.to_drug)),
-                plain_number(stage.equivalent),
-            ]
-        )
-    for row in rows:
-        dose = row[header.index("daily_dose_mg")]
-        out.append(["taper", *row, "0", dose, dose])
-    return ["phase", *header, "from_drug_mg", "to_drug_mg", "equivalent_mg"], out
-
-
-def csv_text(schedule: Schedule) -> str:
-    """The schedule as CSV text (UTF-8, ``\\n`` line ends, ISO dates, ISMP numbers)."""
-    import csv  # here, not at the top: the terminal plan writes no CSV
-
-    header, rows = plan_rows(schedule)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([[_safe(c) for c in row] for row in rows])
-    return out.getvalue()
-
-
-def findings_csv_text(findings: Iterable[Finding]) -> str:
-    """Findings as CSV, errors first, with any override and its reason."""
-    import csv
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["severity", "code", "step", "message", "source", "override"])
-    for f in sorted(findings, key=Finding.sort_key):
-        row = [
-            f.severity,
-            f.code,
-            "" if f.step is None else str(f.step),
-            f.message,
-            f.source,
-            f.override,
-        ]
-        writer.writerow([_safe(c) for c in row])
-    return out.getvalue()
 
 
 def write_csv(schedule: Schedule, path: str | Path) -> None:
