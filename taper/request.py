@@ -27,6 +27,7 @@ from .catalog import (
 )
 from .dispensing import CUT_ORDERS, DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT
 from .doses import ceil_int, format_mg, format_number, normalize, parse_dose
+from .equivalence import DEFAULT_TABLE
 from .errors import InputError, PlanRefused, UnknownNameError
 from .rules import Rule, build_rule
 from .schedule import Finding, Patient
@@ -46,10 +47,10 @@ if TYPE_CHECKING:
 #: what to do when the products run out of cuts as small as the rule asks
 LOW_DOSE_STRATEGIES = ("stretch", "liquid", "stop")
 
-#: a switch's defaults, written once: the equivalence table, the days of each stage ("stages
-#: of about a week", Ashton Manual; the NHS Scotland guide reviews a switch at 5 to 7 days)
-#: and the dose replaced first (bedtime, as in NHS Scotland's lorazepam-to-diazepam schedule)
-DEFAULT_TABLE = "ashton"
+#: a switch's defaults, written once: the equivalence table (:mod:`taper.equivalence`'s), the
+#: days of each stage ("stages of about a week", Ashton Manual; the NHS Scotland guide reviews
+#: a switch at 5 to 7 days) and the dose replaced first (bedtime, as in NHS Scotland's
+#: lorazepam-to-diazepam schedule)
 DEFAULT_STAGE_DAYS = 7
 SWITCH_ORDERS = ("bedtime-first", "morning-first")
 
