@@ -664,7 +664,9 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
         if problems:
             raise InputError(f"{origin}: switch", "", problems[0].message)
     used = [u.product for s in steps for a in s.administrations for u in a.units]
-    return Schedule(
+    stop = data.get("stop")
+    asked = stop.get("asked") if isinstance(stop, dict) else None
+    loaded = Schedule(
         prescription=rx,
         rule_name=name,
         rule_description=str(rule_data.get("description", "")),
@@ -686,7 +688,25 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
         replan=record,
         at_low_doses=strategy,
         stated_longest_step=int(longest) if digits(longest) and int(longest) > 0 else None,
+        stated_stop_asked=asked if isinstance(asked, str) else "",
     )
+    return _known_rule(loaded, stated_source)
+
+
+def _known_rule(loaded: Schedule, stated_source: object) -> Schedule:
+    """The plan with its preset as its rule only where the plan says what the preset says:
+    a preset the clinician changed (its cap, its final dose) is not known from its name."""
+    from .validation import stop_asked
+
+    rule = loaded.rule
+    if rule is None:
+        return loaded
+    same = (
+        not stated_source
+        and rule.max_cut == loaded.max_cut
+        and stop_asked(loaded) == loaded.stated_stop_asked
+    )
+    return loaded if same else replace(loaded, rule=None)
 
 
 def overrides_of(data: Mapping[str, Any], origin: str = "plan") -> dict[str, str]:

@@ -19,7 +19,7 @@ from .doses import format_mg, parse_dose
 from .errors import InputError, PlanRefused
 from .planner import make_plan
 from .request import parse_start, resolve
-from .rules import PRESETS, Rule
+from .rules import Rule
 from .schedule import Administration, Replan, Schedule, Step
 from .validation import PLANNER_CODES, check, finding, parse_overrides, refuse_errors
 
@@ -240,19 +240,17 @@ def _rule(
         return rule
     if rule is not None or reduce:
         return build_rule(rule, reduce, every, (), max_cut, None, longest_step)
+    if schedule.rule is None:
+        raise InputError(
+            "rule",
+            "",
+            f"the plan's rule ({schedule.rule_name}) is not known from the plan (a protocol, or a "
+            "preset the clinician changed): give the rule to go on with ({rule}, or {reduce} and "
+            "{every})",
+        )
     if every or max_cut or longest_step:
-        # a change to the plan's own rule, which must be a preset to be known again
-        return build_rule(schedule.rule_name, None, every, (), max_cut, None, longest_step)
-    if schedule.rule is not None:
-        return schedule.rule
-    if schedule.rule_name in PRESETS:
-        return PRESETS[schedule.rule_name]
-    raise InputError(
-        "rule",
-        "",
-        f"the plan's rule ({schedule.rule_name}) is not a preset: "
-        "give the rule to go on with ({rule}, or {reduce} and {every})",
-    )
+        return build_rule(schedule.rule, None, every, (), max_cut, None, longest_step)
+    return schedule.rule
 
 
 def _with_products(catalog: Catalog, drug: str, products: tuple[Product, ...]) -> Catalog:

@@ -866,7 +866,7 @@ def _has_suffix(name: str) -> bool:
 
 
 def build_rule(
-    rule: str | None = None,
+    rule: Rule | str | None = None,
     reduce: str | None = None,
     every: str | None = None,
     holds: tuple[str, ...] = (),
@@ -889,6 +889,8 @@ def build_rule(
     """
     if rule is None:
         base = PRESETS[DEFAULT_PRESET]
+    elif isinstance(rule, Rule):
+        base = rule
     elif rule.lower().endswith(".toml") or "/" in rule or _has_suffix(rule):
         base = load_protocol(rule)
     else:

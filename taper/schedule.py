@@ -319,6 +319,9 @@ class Schedule:
     #: the longest a step was lengthened to, where the rule itself is not known (a plan read
     #: back whose rule is not a preset): the rule's own otherwise
     stated_longest_step: int | None = field(default=None, compare=False, repr=False)
+    #: what the clinician asked for that stops the plan, as a plan read back states it, where
+    #: the rule itself is not known
+    stated_stop_asked: str = field(default="", compare=False, repr=False)
 
     @property
     def longest_step_days(self) -> int | None:

@@ -394,7 +394,9 @@ def stop_asked(schedule: Schedule) -> str:
             "(--at-low-doses stop)"
         )
     rule = schedule.rule
-    if rule is None or not schedule.steps:
+    if rule is None:
+        return schedule.stated_stop_asked
+    if not schedule.steps:
         return ""
     start = schedule.replan.start_dose if schedule.replan else schedule.prescription.start_dose
     final = rule.final_level(start)

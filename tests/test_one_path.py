@@ -6,6 +6,7 @@ import codecs
 import json
 import os
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,41 @@ def test_overrides_are_read_one_way_whichever_form_they_take() -> None:
         with pytest.raises(InputError) as caught:
             taper.plan("clonazepam", "6 mg", overrides=bad)
         assert caught.value.field == "overrides"
+
+
+def test_a_changed_preset_is_not_taken_back_from_its_name(tmp_path: Path) -> None:
+    """A plan whose preset the clinician changed (its cap, its final dose) is read back with no
+    rule rather than the preset's, so a re-plan asks for the rule in place of dropping the
+    change; check still says why the plan stops where it does."""
+    capped = taper.plan("clonazepam", "2 mg", rule=taper.build_rule(max_cut="20%"), start=START)
+    final = taper.plan(
+        "clonazepam", "2 mg", rule=taper.build_rule(final_dose="0.25mg"), start=START
+    )
+    plain = taper.plan("clonazepam", "2 mg", start=START)
+    assert _json_round_trip(plain).rule == plain.rule
+    for changed in (capped, final):
+        loaded = _json_round_trip(changed)
+        assert loaded.rule is None
+        assert to_json(loaded) == to_json(changed)
+        with pytest.raises(InputError) as caught:
+            taper.replan(loaded, "2027-03-01", hold_days=28)
+        assert caught.value.field == "rule"
+    path = tmp_path / "final.json"
+    path.write_text(to_json(final), encoding="utf-8")
+    said = {f.code: f.message for f in final.findings}
+    checked = {f.code: f.message for f in taper.check(path)}
+    assert checked["final-dose-large"] == said["final-dose-large"]
+
+
+def test_replan_changes_the_plan_s_own_rule_as_it_is_in_memory() -> None:
+    first = taper.plan(
+        "clonazepam",
+        "2 mg",
+        rule=taper.build_rule(final_dose="0.25mg"),
+        cut_order="morning-first",
+        start=START,
+    )
+    again = taper.replan(first, "2027-03-01", every="28d")
+    assert again.rule is not None
+    assert (again.rule.final_mg, again.rule.cut_order) == (Decimal("0.25"), "morning-first")
+    assert again.rule.pace.describe() != first.rule.pace.describe()  # type: ignore[union-attr]
