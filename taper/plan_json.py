@@ -488,6 +488,13 @@ def read_switch(
                     count = volume / product.increment_ml
                 else:
                     count = number(required(unit, "count", uw), f"{uw}.count")
+                    if (
+                        str(unit.get("split")) == "0.5"
+                        and product.break_line
+                        and product.split == 1
+                    ):
+                        # a tablet the plan halves along its break line, as it states
+                        product = replace(product, split=Decimal("0.5"))
                 units.append(Unit(product, normalize(count)))
             time = str(required(admin, "time", aw))
             if time not in TIMES:

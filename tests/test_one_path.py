@@ -339,3 +339,22 @@ def test_replan_changes_the_plan_s_own_rule_as_it_is_in_memory() -> None:
     assert again.rule is not None
     assert (again.rule.final_mg, again.rule.cut_order) == (Decimal("0.25"), "morning-first")
     assert again.rule.pace.describe() != first.rule.pace.describe()  # type: ignore[union-attr]
+
+
+def test_a_switch_with_a_halved_tablet_is_read_back(tmp_path: Path) -> None:
+    """Regression: the switch's stages were read with the catalog's tablets, so a plan that
+    halves one along its break line was refused on replan and had errors on check."""
+    schedule = taper.plan(
+        "chlordiazepoxide",
+        "50 mg",
+        switch_to="diazepam",
+        halve=["tablet:2mg"],
+        stage_days=14,
+        start=START,
+    )
+    loaded = _json_round_trip(schedule)
+    assert loaded.switch == schedule.switch
+    assert to_json(loaded) == to_json(schedule)
+    path = tmp_path / "switch.json"
+    path.write_text(to_json(schedule), encoding="utf-8")
+    assert not [f for f in taper.check(path) if f.severity == "error" and not f.override]
