@@ -19,6 +19,7 @@ from .errors import TaperError
 from .flags import flags_of
 
 if TYPE_CHECKING:
+    from .reports.bundle import Bundle
     from .schedule import Schedule
 
 
@@ -63,19 +64,8 @@ class _Outputs:
     """The files a plan is written to (a :class:`~taper.reports.bundle.Bundle`), and what the
     terminal shows once they are written."""
 
-    def __init__(
-        self,
-        csv: str | None = None,
-        json: str | None = None,
-        pdf: str | None = None,
-        chart: str | None = None,
-        ics: str | None = None,
-        paper: str = "a4",
-        fill_days: int | None = None,
-    ) -> None:
-        from .reports.bundle import Bundle
-
-        self.bundle = Bundle(csv, json, pdf, chart, ics, paper, fill_days)
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
 
     def check(self, force: bool) -> None:
         """Refuse bad names, clashes and files that exist, before anything is planned."""
@@ -301,7 +291,9 @@ def plan_command(
     from .rules import build_rule
 
     _refuse_options(dose)
-    out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
+    from .reports.bundle import Bundle
+
+    out = _Outputs(Bundle(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days))
     out.check(force)
     the_rule = build_rule(
         rule, reduce, every, hold, max_cut, final_dose, longest_step, tuple(_split_list(halve))
@@ -385,8 +377,9 @@ def replan_command(
     from .doses import parse_days
     from .plan_json import read_plan
     from .replanning import replan
+    from .reports.bundle import Bundle
 
-    out = _Outputs(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days)
+    out = _Outputs(Bundle(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days))
     out.check(force)
     catalog = load_catalog(catalog_path)
     if formulary:
