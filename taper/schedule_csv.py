@@ -22,7 +22,7 @@ from .plan_json import default_products, plan_products
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
 from .schedule import Finding, Patient, Schedule, Stage, Switch
 from .textfile import comma_hint, day, digits, number, one_column_header, percent_cap, read_text
-from .validation import Period, Timeline, finding, switch_course, switch_dates
+from .validation import Period, Timeline, finding, switch_course
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -390,7 +390,6 @@ def _csv_switch(
         times=(),
     )
     return [
-        *switch_dates(switch, timeline),
         *switch_course(switch, timeline),
         finding(
             "switch-checked-in-part",

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, reduce
+from itertools import pairwise
 
 from .catalog import Catalog, DoseRange, Drug, Product
 from .dispensing import dispenser_for
 from .doses import format_mg, format_number, format_percent, normalize
 from .errors import FindingsRefused, InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE, Rule, ideal_steps, largest_step_fall
-from .schedule import Finding, Patient, Schedule, Stage, Switch
+from .schedule import Administration, Finding, Patient, Schedule, Stage, Switch
 
 # --- sources of the figures the checks use ---------------------------------
 
@@ -293,11 +294,37 @@ class Period:
     pieces: tuple[int, ...] | None = None
     made: tuple[Decimal, ...] | None = None
     units_allowed: bool = True
+    #: the first unit's product that is not allowed or is split too far, where known
+    not_allowed: str = ""
 
     @property
     def end(self) -> date:
         """The last day of the period."""
         return self.start + timedelta(days=self.days - 1)
+
+
+#: the source of the rule that a taper's daily dose never rises
+NEVER_RISES = "taper design: the realised daily dose never rises"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """How the checks name a timeline's periods and what they measure.
+
+    A taper's steps by default; a switch's stages are checked by the same checks in the
+    new drug's equivalent, and named in the message, not as a step.
+    """
+
+    #: "Step 3", "Steps 3 to 5"
+    noun: str = "Step"
+    #: what falls ("the dose falls from ...") and what rises ("the daily dose rises ...")
+    dose: str = "dose"
+    daily: str = "daily dose"
+    #: the code of a rise, and its source
+    rises: str = "dose-rises"
+    rise_source: str = NEVER_RISES
+    #: whether a finding names its period as its step (a stage has no step number)
+    steps: bool = True
 
 
 @dataclass(frozen=True)
@@ -324,11 +351,29 @@ class Timeline:
     stop_asked: str = ""
     #: the rule's source, when the rule itself goes faster than the guideline's pace
     faster_rule: str = ""
+    #: how the checks name the periods and their dose
+    terms: Terms = field(default_factory=Terms)
+    #: what follows the periods (a switch's taper): read for the doses after, not checked
+    then: tuple[Period, ...] = ()
+
+    @property
+    def course(self) -> tuple[Period, ...]:
+        """The periods and what follows them, in order."""
+        return self.periods + self.then
 
     @property
     def stop_date(self) -> date:
         """The first day with no dose."""
         return self.periods[-1].end + timedelta(days=1)
+
+
+def _not_allowed(administrations: Iterable[Administration], allowed: Container[Product]) -> str:
+    """The name of the first unit's product not ``allowed`` or split further than it may be."""
+    for admin in administrations:
+        for unit in admin.units:
+            if unit.product not in allowed or unit.count % unit.product.split != 0:
+                return unit.product.name
+    return ""
 
 
 def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOURCE) -> Timeline:
@@ -342,17 +387,14 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
                 start=step.start,
                 days=step.days,
                 dose=step.dose,
+                units_allowed=not _not_allowed(step.administrations, allowed),
                 shares=tuple((a.time, a.dose) for a in step.administrations),
                 pieces=tuple(sum(u.pieces for u in a.units) for a in step.administrations),
                 made=tuple(
                     normalize(sum((u.dose for u in a.units), Decimal(0)))
                     for a in step.administrations
                 ),
-                units_allowed=all(
-                    u.product in allowed and u.count % u.product.split == 0
-                    for a in step.administrations
-                    for u in a.units
-                ),
+                not_allowed=_not_allowed(step.administrations, allowed),
             )
         )
     rx = schedule.prescription
@@ -640,8 +682,15 @@ def step_runs(numbers: Sequence[int]) -> list[list[int]]:
     return runs
 
 
-def _steps_word(run: Sequence[int]) -> str:
-    return f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
+def _steps_word(run: Sequence[int], noun: str = "Step") -> str:
+    return f"{noun} {run[0]}" if len(run) == 1 else f"{noun}s {run[0]} to {run[-1]}"
+
+
+def _at(tl: Timeline, number: int, code: str, message: str, source: str) -> Finding:
+    """A finding of period ``number``: its step, or, for a stage, its name in the message."""
+    if tl.terms.steps:
+        return finding(code, message, source, number)
+    return finding(code, f"{tl.terms.noun} {number}: {message[0].lower()}{message[1:]}", source)
 
 
 def check_timeline(tl: Timeline, catalog: Catalog | None = None) -> list[Finding]:
@@ -659,20 +708,23 @@ def check_timeline(tl: Timeline, catalog: Catalog | None = None) -> list[Finding
 
 
 def _continuity(tl: Timeline) -> list[Finding]:
+    """Each period starts the day after the one before ends (what follows included)."""
     out = []
-    for before, after in zip(tl.periods, tl.periods[1:], strict=False):
+    # the pairs of periods, and the last with the first of what follows
+    for i, (before, after) in enumerate(pairwise(tl.course[: len(tl.periods) + 1])):
         expected = before.end + timedelta(days=1)
         if after.start != expected:
             kind = "a gap" if after.start > expected else "an overlap"
+            follows = i + 1 >= len(tl.periods)  # what follows: a step of the taper
+            noun = "Step" if follows else tl.terms.noun
             out.append(
                 finding(
                     "gap-or-overlap",
-                    f"Step {after.number} starts {after.start.isoformat()}, "
-                    f"but step {before.number} "
-                    f"ends {before.end.isoformat()}: {kind} of "
+                    f"{tl.terms.noun} {before.number} ends {before.end.isoformat()}, but "
+                    f"{noun.lower()} {after.number} starts {after.start.isoformat()}: {kind} of "
                     f"{abs((after.start - expected).days)} day(s).",
                     "taper plan contract: steps are contiguous",
-                    after.number,
+                    after.number if tl.terms.steps or follows else None,
                 )
             )
     return out
@@ -691,11 +743,13 @@ def _cuts(tl: Timeline) -> list[Finding]:
                 previous = period.dose
         if period.dose > previous:
             out.append(
-                finding(
-                    "dose-rises",
-                    f"The daily dose rises from {format_mg(previous)} to {format_mg(period.dose)}.",
-                    "taper design: the realised daily dose never rises",
+                _at(
+                    tl,
                     period.number,
+                    tl.terms.rises,
+                    f"The {tl.terms.daily} rises from {format_mg(previous)} to "
+                    f"{format_mg(period.dose)}.",
+                    tl.terms.rise_source,
                 )
             )
         elif previous > 0:
@@ -741,27 +795,29 @@ def forced_cut(previous: Decimal, dose: Decimal, cap: Decimal, made: Sequence[De
 def _above_cap(tl: Timeline, period: Period, previous: Decimal, cut: Decimal) -> Finding:
     made = made_daily(tl)
     fall = (
-        f"The dose falls from {format_mg(previous)} to {format_mg(period.dose)}/day, a cut of "
-        f"{format_percent(cut)} %"
+        f"The {tl.terms.dose} falls from {format_mg(previous)} to {format_mg(period.dose)}/day, "
+        f"a cut of {format_percent(cut)} %"
     )
     if made is not None and forced_cut(previous, period.dose, tl.max_cut, made):
         floor = normalize((previous * (1 - tl.max_cut)).quantize(Decimal("0.0001")))
-        return finding(
+        return _at(
+            tl,
+            period.number,
             "forced-cut",
             f"{fall}, above the cap of {format_percent(tl.max_cut)} %: the products make no dose "
             f"between {format_mg(previous)}/day and the cap ({format_mg(floor)}/day), so "
             f"{format_mg(period.dose)}/day is the next dose they make; the plan stays at it for "
             f"{period.days} days.",
             tl.cap_source,
-            period.number,
         )
     between = [v for v in made or () if period.dose < v < previous]
     skipped = f"; the products make {format_mg(between[-1])}/day between the two" if between else ""
-    return finding(
+    return _at(
+        tl,
+        period.number,
         "cut-above-cap",
         f"{fall}, above the cap of {format_percent(tl.max_cut)} %{skipped}.",
         tl.cap_source,
-        period.number,
     )
 
 
@@ -814,11 +870,9 @@ def _gcd(a: Decimal, b: Decimal) -> Decimal:
 
 
 def _dispensing(tl: Timeline) -> list[Finding]:
+    """Each period's units: what they make, that they are allowed, the pieces at one time."""
     out: list[Finding] = []
     products = [p for p in tl.products if p.usable]
-    if not products:
-        return out
-    dispenser = dispenser_for(tuple(products), tl.max_units)
     names = ", ".join(p.name for p in products)
     for period in tl.periods:
         stated = [d for _, d in period.shares]
@@ -831,80 +885,105 @@ def _dispensing(tl: Timeline) -> list[Finding]:
                 else (f" and its units {' + '.join(format_mg(m) for m in period.made)}")
             )
             out.append(
-                finding(
+                _at(
+                    tl,
+                    period.number,
                     "dose-mismatch",
                     f"The step states {format_mg(period.dose)}/day but its administrations are "
                     f"{' + '.join(format_mg(d) for d in stated)}{made}.",
                     "taper plan contract: one truth",
-                    period.number,
                 )
             )
             continue
         if not period.units_allowed:
-            out.append(
-                finding(
-                    "not-dispensable",
-                    f"The step lists a product that is not allowed, or splits one further than it "
-                    f"may be split (allowed: {names}).",
-                    "the catalog's products",
-                    period.number,
-                )
-            )
+            out.append(_disallowed(tl, period, names))
             continue
         if period.pieces is not None:
             over = [n for n in period.pieces if n > tl.max_units]
             if over:
-                out.append(_too_many(period, max(over), tl.max_units))
+                out.append(_too_many(tl, period, max(over)))
             continue
-        doses = [d for _, d in period.shares] or [period.dose]
-        if period.shares:
-            missing = [d for d in doses if d > 0 and d not in dispenser.best]
-        else:
-            missing = (
-                [] if period.dose in dispenser.daily_doses(tl.doses_per_day) else [period.dose]
-            )
-        worst = 0
-        for d in missing:
-            needed = min_pieces(d, products)
-            if needed is None:
-                out.append(
-                    finding(
-                        "not-dispensable",
-                        f"No combination of {names} makes {format_mg(d)}"
-                        f"{'' if period.shares else '/day'}.",
-                        "the catalog's products",
-                        period.number,
-                    )
-                )
-            else:
-                per_time = needed if period.shares else math.ceil(needed / tl.doses_per_day)
-                worst = max(worst, per_time)
-        if worst:
-            out.append(_too_many(period, worst, tl.max_units))
+        if products:
+            out += _undispensable(tl, period, products)
     return out
 
 
-def _too_many(period: Period, pieces: int, limit: int) -> Finding:
-    return finding(
-        "too-many-units",
-        f"A dose needs {pieces} tablets or pieces at one time, more than the limit of {limit}.",
-        "taper: the clinician's limit per administration (--max-units)",
+def _disallowed(tl: Timeline, period: Period, names: str) -> Finding:
+    noun = tl.terms.noun.split()[-1].lower()
+    allowed = f" (allowed: {names})" if names else ""
+    if period.not_allowed:
+        what = (
+            f"The {noun} lists {period.not_allowed}, which is not an allowed product or is split "
+            f"further than it may be split{allowed}."
+        )
+    else:
+        what = (
+            f"The {noun} lists a product that is not allowed, or splits one further than it may "
+            f"be split{allowed}."
+        )
+    return _at(tl, period.number, "not-dispensable", what, "the catalog's products")
+
+
+def _undispensable(tl: Timeline, period: Period, products: Sequence[Product]) -> list[Finding]:
+    """A period stated by its doses alone: the doses no product makes, or not within the limit."""
+    out = []
+    dispenser = dispenser_for(tuple(products), tl.max_units)
+    names = ", ".join(p.name for p in products)
+    doses = [d for _, d in period.shares] or [period.dose]
+    if period.shares:
+        missing = [d for d in doses if d > 0 and d not in dispenser.best]
+    else:
+        missing = [] if period.dose in dispenser.daily_doses(tl.doses_per_day) else [period.dose]
+    worst = 0
+    for d in missing:
+        needed = min_pieces(d, products)
+        if needed is None:
+            out.append(
+                _at(
+                    tl,
+                    period.number,
+                    "not-dispensable",
+                    f"No combination of {names} makes {format_mg(d)}"
+                    f"{'' if period.shares else '/day'}.",
+                    "the catalog's products",
+                )
+            )
+        else:
+            per_time = needed if period.shares else math.ceil(needed / tl.doses_per_day)
+            worst = max(worst, per_time)
+    if worst:
+        out.append(_too_many(tl, period, worst))
+    return out
+
+
+#: the source of the limit on the pieces taken at one time
+UNITS_LIMIT_SOURCE = "taper: the clinician's limit per administration (--max-units)"
+
+
+def _too_many(tl: Timeline, period: Period, pieces: int) -> Finding:
+    return _at(
+        tl,
         period.number,
+        "too-many-units",
+        f"A dose needs {pieces} tablets or pieces at one time, more than the limit of "
+        f"{tl.max_units}.",
+        UNITS_LIMIT_SOURCE,
     )
 
 
 def _dose_on(tl: Timeline) -> Callable[[date], Decimal]:
-    starts = [p.start for p in tl.periods]
-    ends = [p.end for p in tl.periods]
+    course = tl.course
+    starts = [p.start for p in course]
+    ends = [p.end for p in course]
     contiguous = all(b == a + timedelta(days=1) for a, b in zip(ends, starts[1:], strict=False))
 
     def dose_on(day: date) -> Decimal:
-        if day < tl.periods[0].start:
-            return tl.start_dose if not tl.first_is_start else tl.periods[0].dose
+        if day < course[0].start:
+            return tl.start_dose if not tl.first_is_start else course[0].dose
         if contiguous:  # the usual case: find the period by its start
             i = bisect_right(starts, day) - 1
-            return tl.periods[i].dose if day <= ends[i] else Decimal(0)
-        for period, end in zip(tl.periods, ends, strict=True):
+            return course[i].dose if day <= ends[i] else Decimal(0)
+        for period, end in zip(course, ends, strict=True):
             if period.start <= day <= end:
                 return period.dose
         return Decimal(0)
@@ -936,11 +1015,11 @@ def _pace(tl: Timeline) -> list[Finding]:
         out.append(
             finding(
                 "pace-above-guideline",
-                f"{_steps_word(run)}: the dose falls by more than 25 % within 14 days (at most "
-                f"{format_percent(fall)} %, from {format_mg(before)} to {format_mg(after)}/day)"
-                f"{faster}.",
+                f"{_steps_word(run, tl.terms.noun)}: the {tl.terms.dose} falls by more than 25 % "
+                f"within 14 days (at most {format_percent(fall)} %, from {format_mg(before)} to "
+                f"{format_mg(after)}/day){faster}.",
                 f"{PACE_SOURCE}; the rule: {tl.faster_rule}" if tl.faster_rule else PACE_SOURCE,
-                run[0],
+                run[0] if tl.terms.steps else None,
             )
         )
     return out
@@ -1225,11 +1304,10 @@ def apply_overrides(findings: Iterable[Finding], overrides: Mapping[str, str]) -
 def check_switch(switch: Switch, catalog: Catalog, tl: Timeline) -> list[Finding]:
     """A switch's own checks, before the taper ``tl`` that follows it.
 
-    The first drug against its documented range; the stages contiguous and ending the day
-    before the taper; each unit a product of its drug that may be split so; the pieces at each
-    time within the limit; each stated equivalent what the stage's doses add up to; and the
-    equivalent never rising, never falling by more than the cap from one stage to the next,
-    nor faster than the guideline's pace. Findings name the stage in their message.
+    The first drug against its documented range, and each drug's dose in the stages against
+    its own; then the stages by the checks of a taper's steps, in the new drug's equivalent
+    (:func:`switch_course`); and each stated equivalent what the stage's doses add up to.
+    Findings name the stage in their message.
     """
     source = catalog.drug(switch.from_drug)
     found = [
@@ -1262,139 +1340,81 @@ def check_switch(switch: Switch, catalog: Catalog, tl: Timeline) -> list[Finding
             found.append(
                 finding(
                     "dose-above-range",
-                    f"Switch stage {over[0].number}: {format_mg(over[0].dose_of(drug_name))}/day "
+                    f"{STAGE} {over[0].number}: {format_mg(over[0].dose_of(drug_name))}/day "
                     f"of {drug_name} is above its documented maximum of "
                     f"{format_mg(rng.max_mg_per_day)}/day for {_indication_word(rng.indication)} "
                     f"in {_population_word(rng.population)}.",
                     catalog.cite(rng.source),
                 )
             )
-    found += switch_dates(switch, tl)
-    for stage in switch.stages:
-        found += _stage_findings(switch, stage, allowed)
-    found += switch_course(switch, tl)
-    return found
+    return found + switch_course(switch, tl, allowed)
 
 
-def switch_dates(switch: Switch, tl: Timeline) -> list[Finding]:
-    """The stages contiguous, the last ending the day before the taper's first step."""
-    out = []
-    taper_start = tl.periods[0].start if tl.periods else None
-    follows = (*(s.start for s in switch.stages[1:]), taper_start)
-    for stage, after in zip(switch.stages, follows, strict=True):
-        if after is not None and stage.end + timedelta(days=1) != after:
-            kind = "a gap" if after > stage.end + timedelta(days=1) else "an overlap"
-            out.append(
-                finding(
-                    "gap-or-overlap",
-                    f"Switch stage {stage.number} ends {stage.end.isoformat()}, but what follows "
-                    f"starts {after.isoformat()}: {kind} of "
-                    f"{abs((after - stage.end - timedelta(days=1)).days)} day(s).",
-                    "taper plan contract: steps are contiguous",
-                )
-            )
-    return out
+#: how a switch's stages are named
+STAGE = "Switch stage"
 
 
-def _stage_findings(
-    switch: Switch, stage: Stage, allowed: Mapping[str, Sequence[Product]]
-) -> list[Finding]:
-    """One stage as stated: its units and its equivalent."""
-    out = []
-    name = f"Switch stage {stage.number}"
-    for admin in stage.administrations:
-        wrong = [
-            u
-            for u in admin.units
-            if u.product.drug not in allowed
-            or u.product not in allowed[u.product.drug]
-            or u.count % u.product.split != 0
-        ]
-        if wrong:
-            out.append(
-                finding(
-                    "not-dispensable",
-                    f"{name}, {admin.time}: {wrong[0].product.name} is not an allowed product of "
-                    f"{switch.from_drug} or {switch.to_drug}, or is split further than it may be.",
-                    "the catalog's products",
-                )
-            )
-        pieces = sum(u.pieces for u in admin.units)
-        if pieces > switch.max_units:
-            out.append(
-                finding(
-                    "too-many-units",
-                    f"{name}, {admin.time}: {pieces} tablets or pieces at one time, more than the "
-                    f"limit of {switch.max_units}.",
-                    "taper: the clinician's limit per administration (--max-units)",
-                )
-            )
-    made = switch.equivalent_of(stage.dose_of(switch.from_drug), stage.dose_of(switch.to_drug))
-    if made != stage.equivalent:
-        out.append(
-            finding(
-                "dose-mismatch",
-                f"{name} states a {switch.to_drug} equivalent of {format_mg(stage.equivalent)}/day "
-                f"but its doses ({format_mg(stage.dose_of(switch.from_drug))} "
-                f"{switch.from_drug}, {format_mg(stage.dose_of(switch.to_drug))} "
-                f"{switch.to_drug}) make {format_mg(made)}.",
-                "taper plan contract: one truth",
-            )
+def stage_timeline(
+    switch: Switch, tl: Timeline, allowed: Mapping[str, Sequence[Product]] | None = None
+) -> Timeline:
+    """A switch's stages as a timeline in the new drug's equivalent, followed by the taper ``tl``.
+
+    ``allowed``: the products of each drug a stage's units may be (``None``: not checked).
+    """
+
+    def period(stage: Stage) -> Period:
+        wrong = ""
+        if allowed is not None:
+            every = [p for products in allowed.values() for p in products]
+            wrong = _not_allowed(stage.administrations, every)
+        return Period(
+            stage.number,
+            stage.start,
+            stage.days,
+            stage.equivalent,
+            pieces=tuple(sum(u.pieces for u in a.units) for a in stage.administrations),
+            units_allowed=not wrong,
+            not_allowed=wrong,
         )
-    return out
+
+    equivalent = f"day's {switch.to_drug} equivalent"
+    return Timeline(
+        drug=tl.drug,
+        start_dose=switch.start_equivalent,
+        doses_per_day=max(len(switch.times), 1),
+        periods=tuple(period(s) for s in switch.stages),
+        products=(),  # two drugs' products: no dose in the equivalent is "made" by them
+        max_cut=tl.max_cut,
+        max_units=switch.max_units,
+        region=tl.region,
+        patient=tl.patient,
+        cap_source=tl.cap_source,
+        terms=Terms(
+            noun=STAGE,
+            dose=equivalent,
+            daily=equivalent,
+            rises="switch-equivalent-rises",
+            rise_source=switch.source,
+            steps=False,
+        ),
+        then=tl.periods,
+    )
 
 
-def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
-    """The equivalent over the stages: never up, no cut above the cap, within the pace."""
-    out = []
-    taper_dose = _dose_on(tl) if tl.periods else (lambda day: Decimal(0))
+def switch_course(
+    switch: Switch, tl: Timeline, allowed: Mapping[str, Sequence[Product]] | None = None
+) -> list[Finding]:
+    """A switch's stages, held to the checks of a taper's steps in the new drug's equivalent.
 
-    def equivalent_on(day: date) -> Decimal:
-        if day < switch.start_date:
-            return switch.start_equivalent
-        for stage in switch.stages:
-            if stage.start <= day <= stage.end:
-                return stage.equivalent
-        return taper_dose(day)
-
-    before = switch.start_equivalent
-    for stage in switch.stages:
-        name = f"Switch stage {stage.number}"
-        if stage.equivalent > before:
-            out.append(
-                finding(
-                    "switch-equivalent-rises",
-                    f"{name}: the day's {switch.to_drug} equivalent rises from "
-                    f"{format_mg(before)} to {format_mg(stage.equivalent)}.",
-                    switch.source,
-                )
-            )
-        elif stage.equivalent < before and before > 0:
-            cut = (before - stage.equivalent) / before
-            if cut > tl.max_cut:
-                out.append(
-                    finding(
-                        "cut-above-cap",
-                        f"{name}: the day's {switch.to_drug} equivalent falls from "
-                        f"{format_mg(before)} to {format_mg(stage.equivalent)}, a cut of "
-                        f"{format_percent(cut)} %, above the cap of "
-                        f"{format_percent(tl.max_cut)} %.",
-                        tl.cap_source,
-                    )
-                )
-            after = equivalent_on(stage.start + timedelta(days=PACE_WINDOW_DAYS - 1))
-            fall = (before - after) / before
-            if fall > GUIDELINE_CAP:
-                out.append(
-                    finding(
-                        "pace-above-guideline",
-                        f"{name}: the day's {switch.to_drug} equivalent falls by more than 25 % "
-                        f"within 14 days ({format_percent(fall)} %, from {format_mg(before)} to "
-                        f"{format_mg(after)}/day).",
-                        PACE_SOURCE,
-                    )
-                )
-        before = stage.equivalent
+    Contiguous and ending the day before the taper ``tl``; each unit an ``allowed`` product
+    (where given), split as it may be, and within the limit of pieces at one time; each stated
+    equivalent what the stage's doses make; the equivalent never rising, never cut by more than
+    the cap, nor faster than the guideline's pace; and what the switch as a whole loses.
+    """
+    stages = stage_timeline(switch, tl, allowed)
+    out = _continuity(stages) + _dispensing(stages)
+    out += [f for stage in switch.stages if (f := _stage_mismatch(switch, stage))]
+    out += _cuts(stages) + _pace(stages)
     last = switch.stages[-1].equivalent if switch.stages else switch.start_equivalent
     if last < switch.start_equivalent:
         fall = (switch.start_equivalent - last) / switch.start_equivalent
@@ -1410,6 +1430,24 @@ def switch_course(switch: Switch, tl: Timeline) -> list[Finding]:
             )
         )
     return out
+
+
+def _stage_mismatch(switch: Switch, stage: Stage) -> Finding | None:
+    """A stage whose stated equivalent is not what its doses of the two drugs make (where its
+    doses are known: a CSV's rows state the equivalent alone)."""
+    if not stage.administrations:
+        return None
+    made = switch.equivalent_of(stage.dose_of(switch.from_drug), stage.dose_of(switch.to_drug))
+    if made == stage.equivalent:
+        return None
+    return finding(
+        "dose-mismatch",
+        f"{STAGE} {stage.number} states a {switch.to_drug} equivalent of "
+        f"{format_mg(stage.equivalent)}/day but its doses "
+        f"({format_mg(stage.dose_of(switch.from_drug))} {switch.from_drug}, "
+        f"{format_mg(stage.dose_of(switch.to_drug))} {switch.to_drug}) make {format_mg(made)}.",
+        "taper plan contract: one truth",
+    )
 
 
 def check(

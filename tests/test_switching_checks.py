@@ -84,7 +84,7 @@ def test_a_fall_in_the_equivalent_is_a_warned_cut_counted_in_the_pace() -> None:
     found = {f.code: f for f in schedule.findings}
     assert "from 10 mg to 6 mg (40 %)" in found["switch-equivalent-falls"].message
     paces = [f.message for f in schedule.findings if f.code == "pace-above-guideline"]
-    assert any(m.startswith("Switch stage 1:") and "from 10 mg to 6.5 mg" in m for m in paces)
+    assert any(m.startswith("Switch stages 1 to 2:") and "from 10 mg to 6.5 mg" in m for m in paces)
     exact = taper.plan("clonazepam", "2 mg", switch_to="diazepam", start=START)
     assert "switch-equivalent-falls" not in codes(exact.findings)
     # the only fast fortnight is the forced cut at the end of the taper, 4 to 2 mg of diazepam
@@ -268,12 +268,13 @@ def test_a_gap_between_switch_stages_is_an_error(switched: Schedule) -> None:
     broken = replace(
         switched, switch=replace(switch, stages=(switch.stages[0], moved, switch.stages[2]))
     )
-    # stage 1 ends 2027-01-10 and what follows starts 2027-01-13: a gap of 2 days; stage 2
-    # ends 2027-01-19 and what follows starts 2027-01-18: an overlap of 2 days
+    # stage 1 ends 2027-01-10 and stage 2 starts 2027-01-13: a gap of 2 days; stage 2
+    # ends 2027-01-19 and stage 3 starts 2027-01-18: an overlap of 2 days
     assert switch_findings(broken) == [
-        ("error", "gap-or-overlap", ["1", "2027-01-10", "2027-01-13", "2"], CONTIGUOUS),
-        ("error", "gap-or-overlap", ["2", "2027-01-19", "2027-01-18", "2"], CONTIGUOUS),
+        ("error", "gap-or-overlap", ["1", "2027-01-10", "2", "2027-01-13", "2"], CONTIGUOUS),
+        ("error", "gap-or-overlap", ["2", "2027-01-19", "3", "2027-01-18", "2"], CONTIGUOUS),
     ]
+    assert {f.step for f in check(broken) if f.code == "gap-or-overlap"} == {None}
 
 
 def test_a_stage_that_overlaps_the_taper_is_an_error(switched: Schedule) -> None:
@@ -281,10 +282,11 @@ def test_a_stage_that_overlaps_the_taper_is_an_error(switched: Schedule) -> None
     assert switch is not None
     longer = replace(switch.stages[2], days=8)
     broken = replace(switched, switch=replace(switch, stages=(*switch.stages[:2], longer)))
-    # stage 3 ends 2027-01-25, the day the taper starts: an overlap of 1 day
+    # stage 3 ends 2027-01-25, the day the taper's step 1 starts: an overlap of 1 day
     assert switch_findings(broken) == [
-        ("error", "gap-or-overlap", ["3", "2027-01-25", "2027-01-25", "1"], CONTIGUOUS)
+        ("error", "gap-or-overlap", ["3", "2027-01-25", "1", "2027-01-25", "1"], CONTIGUOUS)
     ]
+    assert [f.step for f in check(broken) if f.code == "gap-or-overlap"] == [1]
 
 
 def test_a_stated_equivalent_that_the_doses_do_not_make_is_an_error(

@@ -546,14 +546,16 @@ def test_a_product_of_another_drug_in_a_step_is_not_dispensable(
 ) -> None:
     diazepam = CATALOG.drug("diazepam").products[0]
     found = _step_one(_edited(clonazepam_2mg, (diazepam, 1)))
-    # the step lists a product that is not allowed, naming the allowed ones
-    assert [(f[1], f[2]) for f in found] == [("not-dispensable", STRENGTHS)]
+    # the step lists diazepam 2 mg tablet, which is not allowed, naming the allowed ones
+    assert [(f[1], f[2]) for f in found] == [("not-dispensable", ["2", *STRENGTHS])]
+    assert diazepam.name == "diazepam 2 mg tablet"
 
 
 def test_a_tablet_split_further_than_allowed_is_not_dispensable(clonazepam_2mg: Schedule) -> None:
     odt = next(p for p in clonazepam_2mg.products if p.id == "clonazepam-odt-0.25")
     found = _step_one(_edited(clonazepam_2mg, (odt, "0.5")))
-    assert [f[1] for f in found] == ["not-dispensable"]
+    # the step lists clonazepam 0.25 mg ODT split in half, further than it may be
+    assert [(f[1], f[2][0]) for f in found] == [("not-dispensable", "0.25")]
 
 
 # --- the course of a plan ------------------------------------------------------
@@ -608,11 +610,11 @@ def _course_findings(tl: Timeline, *codes: str, catalog: Catalog | None = None) 
 
 def test_a_gap_and_an_overlap_between_steps_are_named() -> None:
     tl = _course("clonazepam", "2", [("1.75", 14), ("1.5", 14), ("1.25", 14)], {2: 2, 3: -3})
-    # step 2 starts 2027-01-20, step 1 ends 2027-01-17: a gap of 2 days; step 3 starts
-    # 2027-01-31, step 2 ends 2027-02-02: an overlap of 3 days
+    # step 1 ends 2027-01-17, step 2 starts 2027-01-20: a gap of 2 days; step 2 ends
+    # 2027-02-02, step 3 starts 2027-01-31: an overlap of 3 days
     assert _course_findings(tl, "gap-or-overlap") == [
-        ("error", "gap-or-overlap", ["2", "2027-01-20", "1", "2027-01-17", "2"], CONTIGUOUS, 2),
-        ("error", "gap-or-overlap", ["3", "2027-01-31", "2", "2027-02-02", "3"], CONTIGUOUS, 3),
+        ("error", "gap-or-overlap", ["1", "2027-01-17", "2", "2027-01-20", "2"], CONTIGUOUS, 2),
+        ("error", "gap-or-overlap", ["2", "2027-02-02", "3", "2027-01-31", "3"], CONTIGUOUS, 3),
     ]
 
 
