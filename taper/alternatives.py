@@ -21,6 +21,7 @@ from .errors import TaperError
 from .rules import PercentOfCurrent, PercentOfStart, Phases, Rule
 from .schedule import Finding, Schedule
 from .validation import finding, terminal_dose
+from .wording import option, words
 
 #: the findings that make a plan worth an alternative
 TRIGGERS = (
@@ -110,7 +111,7 @@ def _key(request: Mapping[str, Any]) -> tuple[Any, ...] | None:
         elif isinstance(value, list):
             value = tuple(value)
         items.append((name, value))
-    key = tuple(items)
+    key = (*items, ("said", words()))  # the alternatives' text names the parameters so
     try:
         hash(key)
     except TypeError:
@@ -180,7 +181,7 @@ def _alternatives(
         tries.append(
             (
                 f"going on past the final dose to {format_mg(terminal)}/day, the smallest "
-                f"dose the products make (--final-dose {plain_number(terminal)}mg)",
+                f"dose the products make ({option('final_dose', f'{plain_number(terminal)}mg')})",
                 {"rule": replace(rule, final_mg=terminal, final_fraction=None, final_note="")},
             )
         )
@@ -224,12 +225,15 @@ def _gentler(
         liquids = [p for p in drug.products_in(region) if p.usable and p.is_liquid]
         if liquids:
             names = " or ".join(p.name for p in liquids)
-            tries.append((f"with {names} (--at-low-doses liquid)", {"at_low_doses": "liquid"}))
+            tries.append(
+                (f"with {names} ({option('at_low_doses', 'liquid')})", {"at_low_doses": "liquid"})
+            )
         else:
+            added = option("formulary", metavar="FILE")
             notes.append(
                 f"the catalog lists no {drug.name} oral liquid for {region.upper()}: a "
-                f"pharmacy's compounded one, added with --formulary FILE, could be used with "
-                f"--at-low-doses liquid"
+                f"pharmacy's compounded one, added with {added}, could be used with "
+                f"{option('at_low_doses', 'liquid')}"
             )
     breakable = [p for p in schedule.products if p.break_line and p.split == 1]
     if breakable:
@@ -237,8 +241,8 @@ def _gentler(
         smallest = min(breakable, key=lambda p: p.step_mg)
         tries.append(
             (
-                f"halving the {smallest.name} along its break line (--halve {smallest.id}; "
-                f"off-licence)",
+                f"halving the {smallest.name} along its break line "
+                f"({option('halve', [smallest.id])}; off-licence)",
                 {"halve": (*request.get("halve", ()), smallest.id)},
             )
         )
@@ -251,11 +255,17 @@ def _gentler(
         and _in_any_drug(rule)
     ):
         tries.append(
-            ("switching to diazepam first (--switch-to diazepam)", {"switch_to": "diazepam"})
+            (
+                f"switching to diazepam first ({option('switch_to', 'diazepam')})",
+                {"switch_to": "diazepam"},
+            )
         )
     if request.get("at_low_doses") == "stop":
         tries.append(
-            ("going on with longer steps (--at-low-doses stretch)", {"at_low_doses": "stretch"})
+            (
+                f"going on with longer steps ({option('at_low_doses', 'stretch')})",
+                {"at_low_doses": "stretch"},
+            )
         )
     return tries
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from .errors import InputError, RosterError, TaperError
 from .flags import FLAGS
 from .textfile import comma_hint, one_column_header
+from .wording import speaking
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -565,7 +566,8 @@ def _plan_rows(
         outcomes.append(_written(outcome, future.result))
         tick(1)
 
-    with ThreadPoolExecutor(max_workers=WRITERS) as writers:
+    # a row's findings say what they name as its errors do: by its columns, or else by flags
+    with ThreadPoolExecutor(max_workers=WRITERS) as writers, speaking(ROSTER_NAMES):
         for row in rows:
             outcome, contents = _make(row, settings, context)
             if not contents:

@@ -17,14 +17,25 @@ import click
 from . import __version__
 from .errors import TaperError
 from .flags import flags_of
+from .wording import speaking
 
 if TYPE_CHECKING:
     from .reports.bundle import Bundle
     from .schedule import Schedule
 
 
+class _Command(click.Command):
+    """A command whose plans' findings name what they could change by its flags."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with speaking(flags_of(ctx.info_name)):
+            return super().invoke(ctx)
+
+
 class _Group(click.Group):
     """Turns every TaperError into ``Error: ...`` and its exit code, never a traceback."""
+
+    command_class = _Command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

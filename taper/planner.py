@@ -29,6 +29,7 @@ from .request import PlanRequest
 from .rules import Proposal, Rule, cap_source
 from .schedule import Administration, Finding, Prescription, Schedule, Step
 from .validation import check, finding, refuse_errors, step_runs
+from .wording import option
 
 #: the longest plan taper makes (20 years): a bound of sense, not a clinical figure, that keeps
 #: every date a plan prints a real one
@@ -203,7 +204,7 @@ def _walk(
                     "liquid-from-here",
                     f"From {format_mg(current)}/day the tablets cannot make a cut close to the "
                     f"one the rule asks, so from step {number} the doses use {liquids} as well "
-                    f"(--at-low-doses liquid).",
+                    f"({option('at_low_doses', 'liquid')}).",
                     rule.source,
                     number,
                 )
@@ -236,16 +237,16 @@ def _walk(
                 finding(
                     "stopped-at-low-dose",
                     f"Below {format_mg(current)}/day the products cannot make a cut as small as "
-                    f"the rule asks, so, as asked (--at-low-doses stop), the plan stops from "
+                    f"the rule asks, so, as asked ({option('at_low_doses', 'stop')}), the plan "
+                    f"stops from "
                     f"{format_mg(current)}/day: the lowest dose they can taper from at the "
                     f"rule's pace.",
                     rule.source,
                     number - 1,
                 )
             )
-            findings += _unfinished(
-                rule, start, current, holds_done, number - 1, "as asked, --at-low-doses stop"
-            )
+            asked = f"as asked, {option('at_low_doses', 'stop')}"
+            findings += _unfinished(rule, start, current, holds_done, number - 1, asked)
             break
 
         findings += capped
@@ -358,11 +359,11 @@ def _bounded(bounded: Sequence[tuple[int, int, int]], rule: Rule) -> list[Findin
         lengths = sorted({made[n] for n in run})
         lasts = " or ".join(str(d) for d in lengths)
         why = (
-            "taper's longest lengthened step (--longest-step)"
+            f"taper's longest lengthened step ({option('longest_step')})"
             if lengths == [rule.longest_step_days]
             else f"the rule's own interval, as taper lengthens no step past "
             f"{rule.longest_step_days} day{'s' if rule.longest_step_days != 1 else ''} "
-            f"(--longest-step)"
+            f"({option('longest_step')})"
         )
         where = f"Step {run[0]}" if len(run) == 1 else f"Steps {run[0]} to {run[-1]}"
         out.append(
@@ -452,7 +453,7 @@ def _order_findings(out_of_order: Sequence[tuple[int, str]], rule: Rule) -> list
                 f"{where}: the rule's cut order says {first[rule.cut_order]}, but the products "
                 f"cannot make the day's dose that way, so the {' and '.join(times)} dose falls "
                 f"while an earlier one is still taken.",
-                rule.source or "the clinician's cut order (--cut-order)",
+                rule.source or f"the clinician's cut order ({option('cut_order')})",
                 run[0],
             )
         )
@@ -524,7 +525,7 @@ def _raised_times(
             f"With the cut order {rule.cut_order}, the products cannot make "
             f"{format_mg(sum(shares, Decimal(0)))}/day without raising {', '.join(raised)} "
             f"while the day's total falls; the other doses were cut further to make up for it.",
-            "taper: the clinician's cut order (--cut-order)",
+            f"taper: the clinician's cut order ({option('cut_order')})",
             number,
         )
     ]

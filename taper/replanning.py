@@ -22,6 +22,7 @@ from .request import parse_start, resolve
 from .rules import Rule
 from .schedule import Administration, Replan, Schedule, Step
 from .validation import PLANNER_CODES, check, finding, parse_overrides, refuse_errors
+from .wording import option
 
 
 def replan(
@@ -195,7 +196,7 @@ def replan(
                 f"The dose goes back up from {format_mg(actual)}/day to {format_mg(back)}/day on "
                 f"{day.isoformat()}, as the clinician chose"
                 f"{f' ({reason})' if reason else ''}.",
-                "the clinician's choice (--reinstate)",
+                f"the clinician's choice ({option('reinstate')})",
                 len(history) + 1,
                 override=reason or "stated",
             )

@@ -40,6 +40,7 @@ from .validation import (
     parse_overrides,
     refuse_errors,
 )
+from .wording import option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -480,8 +481,8 @@ def unit_limit(
         "units-limit-raised",
         f"The starting dose{f' of {drug}' if drug else ''} needs about {need} tablets at each "
         f"of {n} doses a day, so this plan "
-        f"allows up to {need} a dose in place of {DEFAULT_MAX_UNITS}; give --max-units to set "
-        f"the limit yourself.",
+        f"allows up to {need} a dose in place of {DEFAULT_MAX_UNITS}; give "
+        f"{option('max_units')} to set the limit yourself.",
         "taper's default limit per administration",
     )
 

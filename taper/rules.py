@@ -28,6 +28,7 @@ from .doses import (
 )
 from .errors import CatalogError, InputError, UnknownNameError
 from .textfile import read_toml
+from .wording import option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -934,7 +935,7 @@ def build_rule(
             )
         else:
             base = replace(base, final_mg=parse_dose(final_dose, "final_dose"), final_fraction=None)
-        base = replace(base, final_note="the clinician's final dose (--final-dose)")
+        base = replace(base, final_note=f"the clinician's final dose ({option('final_dose')})")
     return base
 
 

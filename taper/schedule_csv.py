@@ -23,6 +23,7 @@ from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
 from .schedule import Finding, Patient, Schedule, Stage, Switch
 from .textfile import comma_hint, day, digits, number, one_column_header, percent_cap, read_text
 from .validation import Period, Timeline, finding, switch_course
+from .wording import option
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -306,7 +307,7 @@ def read_csv(
         notes.append(
             finding(
                 "no-start-dose",
-                f"No starting dose was given (--start-dose), so the first row "
+                f"No starting dose was given ({option('start_dose')}), so the first row "
                 f"({periods[0].dose} mg/day) is taken as the dose before the first cut.",
                 "taper check",
             )
@@ -332,7 +333,9 @@ def read_csv(
         region=options.region,
         patient=options.patient,
         first_is_start=first_is_start,
-        cap_source=GUIDELINE_SOURCE if cap is None else "the stated cap (--max-cut or max_cut_pct)",
+        cap_source=GUIDELINE_SOURCE
+        if cap is None
+        else f"the stated cap ({option('max_cut')} or max_cut_pct)",
     )
     if switch_rows:
         notes += _csv_switch(switch_rows, origin, timeline)

@@ -23,6 +23,7 @@ from .doses import format_mg, format_number, format_percent, normalize
 from .errors import FindingsRefused, InputError
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE, Rule, ideal_steps, largest_step_fall
 from .schedule import Administration, Finding, Patient, Schedule, Stage, Switch
+from .wording import option
 
 # --- sources of the figures the checks use ---------------------------------
 
@@ -432,8 +433,9 @@ FINAL_NOTE = "the rule's final dose"
 def stop_asked(schedule: Schedule) -> str:
     """What the clinician asked for that ends the plan where it ends, in words, if anything."""
     if any(f.code == "stopped-at-low-dose" for f in schedule.findings):
-        return "the clinician asked to stop where the products run out of small cuts " + (
-            "(--at-low-doses stop)"
+        return (
+            "the clinician asked to stop where the products run out of small cuts "
+            f"({option('at_low_doses', 'stop')})"
         )
     rule = schedule.rule
     if rule is None:
@@ -956,8 +958,9 @@ def _undispensable(tl: Timeline, period: Period, products: Sequence[Product]) ->
     return out
 
 
-#: the source of the limit on the pieces taken at one time
-UNITS_LIMIT_SOURCE = "taper: the clinician's limit per administration (--max-units)"
+def units_limit_source() -> str:
+    """The source of the limit on the pieces taken at one time."""
+    return f"taper: the clinician's limit per administration ({option('max_units')})"
 
 
 def _too_many(tl: Timeline, period: Period, pieces: int) -> Finding:
@@ -967,7 +970,7 @@ def _too_many(tl: Timeline, period: Period, pieces: int) -> Finding:
         "too-many-units",
         f"A dose needs {pieces} tablets or pieces at one time, more than the limit of "
         f"{tl.max_units}.",
-        UNITS_LIMIT_SOURCE,
+        units_limit_source(),
     )
 
 
@@ -1176,7 +1179,8 @@ def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
                 finding(
                     "halving-off-licence",
                     f"The {product.name} is halved along its break line, as the clinician "
-                    f"allowed (--halve): it has no labelled functional score, so halving it is "
+                    f"allowed ({option('halve')}): it has no labelled functional score, so "
+                    f"halving it is "
                     f"off-licence; tell the patient how to break it and check the halves.",
                     f"{cite}{scoring}",
                 )
@@ -1187,7 +1191,7 @@ def _products_used(tl: Timeline, catalog: Catalog | None) -> list[Finding]:
                     "liquid-measure",
                     f"The {product.name} is measured with {product.measure}: its label's "
                     f"measuring device is not in the catalog, so this measure is taper's own "
-                    f"assumption (--liquid-increment changes the marks); supply that "
+                    f"assumption ({option('liquid_increment')} changes the marks); supply that "
                     f"syringe with it.",
                     f"taper's default liquid measure; {cite}",
                 )

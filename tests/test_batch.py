@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import taper
-from taper.batch import Settings, check_reference, prepare, read_roster
+from taper.batch import ROSTER_NAMES, Settings, check_reference, prepare, read_roster
 from taper.cli import cli
 from taper.errors import InputError, RosterError
 from taper.reports import csv_text, to_json
+from taper.wording import speaking
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "roster.csv"
 HEADER = "reference,drug,dose,per_day,rule,start,indication,age,products\n"
@@ -93,7 +94,9 @@ def test_good_rows_are_planned_and_bad_rows_listed(roster: Path, tmp_path: Path)
     summary = read_csv(out / "summary.csv")
     assert [row["reference"] for row in summary] == ["A1", "B1", "B2"]  # roster order
     for row in summary:
-        schedule = taper.plan(**PLANNED[row["reference"]])  # type: ignore[arg-type]
+        # a row's findings name what they could change as its errors do (columns, or flags)
+        with speaking(ROSTER_NAMES):
+            schedule = taper.plan(**PLANNED[row["reference"]])  # type: ignore[arg-type]
         severities = [f.severity for f in schedule.findings]
         assert row == {
             "row": row["row"],

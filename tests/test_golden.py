@@ -1,5 +1,6 @@
 """Golden CSV and JSON exports: clonazepam 2 mg under each preset that applies to it,
-and each drug-specific preset on its own drug. Regenerate with TAPER_UPDATE_GOLDEN=1."""
+and each drug-specific preset on its own drug, as the command line writes them (its findings
+name its flags). Regenerate with TAPER_UPDATE_GOLDEN=1."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from taper import plan
+from taper.flags import FLAGS
 from taper.reports import csv_text, to_json
 from taper.rules import PRESETS
+from taper.wording import speaking
 
 GOLDEN = Path(__file__).parent / "golden"
 OWN_DRUG = {
@@ -32,7 +35,8 @@ def test_every_preset_has_a_golden_case() -> None:
 @pytest.mark.parametrize(("preset", "drug", "dose"), CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("kind", ["csv", "json"])
 def test_golden_export(preset: str, drug: str, dose: str, kind: str) -> None:
-    schedule = plan(drug, dose, rule=preset, start="2027-01-04")
+    with speaking(FLAGS):
+        schedule = plan(drug, dose, rule=preset, start="2027-01-04")
     text = csv_text(schedule) if kind == "csv" else to_json(schedule)
     path = GOLDEN / f"{drug}-{dose.replace(' ', '')}-{preset}.{kind}"
     if os.environ.get("TAPER_UPDATE_GOLDEN"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +22,13 @@ from taper.batch import check_reference, read_roster
 from taper.catalog import load_catalog
 from taper.cli import cli
 from taper.errors import InputError, TaperError
+from taper.flags import FLAGS
 from taper.plan_json import load_plan, parse, to_json
 from taper.reports import csv_text
 from taper.schedule import Finding
+from taper.wording import speaking
+
+from .test_doses import numbers
 
 START = "2027-01-04"
 DOCS = Path(__file__).parent.parent / "docs"
@@ -51,6 +57,54 @@ def test_a_parameter_named_inside_an_error_is_said_by_each_caller() -> None:
     assert error.render(flags) == (
         "--at-low-doses: got 'stop'; a smaller cut (use --at-low-doses stretch)"
     )
+
+
+def _said(schedule: taper.Schedule) -> str:
+    """Every word of a plan's findings: messages and sources."""
+    return " ".join(f"{f.message} {f.source}" for f in schedule.findings)
+
+
+#: plans whose findings tell the clinician what to change: the way down by a liquid, a halved
+#: tablet or a switch (alternatives), a lengthened step, a stop asked for, a raised unit limit
+SAYS_WHAT_TO_CHANGE = [
+    ("clonazepam", "2 mg", {"rule": "joint-guideline-2025"}),
+    ("diazepam", "20 mg", {"rule": "nice-cks-diazepam"}),
+    ("clonazepam", "2 mg", {"at_low_doses": "stop"}),
+    ("lorazepam", "10 mg", {"per_day": 1, "overrides": {"dose-above-range": "reviewed"}}),
+]
+
+
+@pytest.mark.parametrize(("drug", "dose", "options"), SAYS_WHAT_TO_CHANGE)
+def test_findings_name_the_library_s_parameters_and_the_command_line_its_flags(
+    drug: str, dose: str, options: dict[str, object]
+) -> None:
+    """Regression: a notebook user was told to "give --max-units", a flag a notebook has not."""
+    library = taper.plan(drug, dose, start=START, **options)  # type: ignore[arg-type]
+    with speaking(FLAGS):
+        command_line = taper.plan(drug, dose, start=START, **options)  # type: ignore[arg-type]
+    flag = re.compile(r"--[a-z]")
+    assert not flag.search(_said(library))
+    assert flag.search(_said(command_line))
+    # the same findings, each said in its caller's words
+    assert [f.code for f in library.findings] == [f.code for f in command_line.findings]
+    for mine, theirs in zip(library.findings, command_line.findings, strict=True):
+        for name, cli_flag in FLAGS.items():
+            theirs = replace(theirs, message=theirs.message.replace(cli_flag, name))
+            theirs = replace(theirs, source=theirs.source.replace(cli_flag, name))
+        assert numbers(mine.message) == numbers(theirs.message)
+
+
+def test_a_finding_with_a_value_is_said_as_a_call_or_as_a_command_line() -> None:
+    schedule = taper.plan("diazepam", "20 mg", rule="nice-cks-diazepam", start=START)
+    alternatives = next(f.message for f in schedule.findings if f.code == "alternatives")
+    assert "(at_low_doses='liquid')" in alternatives
+    assert "(halve=['diazepam-tab-2']; off-licence)" in alternatives
+    result = CliRunner().invoke(
+        cli, ["plan", "diazepam", "20mg", "--rule", "nice-cks-diazepam", "--start", START]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "(--at-low-doses liquid)" in result.stdout
+    assert "(--halve diazepam-tab-2; off-licence)" in result.stdout
 
 
 def _check(*args: str) -> tuple[int, str, str]:
@@ -130,7 +184,8 @@ def test_replan_from_the_json_keeps_the_patient_and_the_overrides(tmp_path: Path
         cli, ["replan", str(path), "--on", "2027-03-01", "--hold", "28d", "--json", "-"]
     )
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == to_json(in_memory)
+    with speaking(FLAGS):  # the command line's findings name its flags
+        assert result.stdout == to_json(taper.replan(first, "2027-03-01", hold_days=28))
 
 
 def test_check_of_a_plan_reads_it_once_and_says_what_the_plan_said(

@@ -483,7 +483,7 @@ def test_a_kept_dose_that_must_rise_is_warned_at_each_step() -> None:
     schedule = plan("oxazepam", "60 mg", cut_order="morning-first", start=START)
     # the products cannot make the day's dose without raising the bedtime dose from 10 mg
     # to 15 mg while the day's total falls
-    source = "taper: the clinician's cut order (--cut-order)"
+    source = "taper: the clinician's cut order (cut_order)"
     assert found(schedule, "kept-dose-raised") == [
         ("warning", "kept-dose-raised", ["25", "10", "15"], source, 7),
         ("warning", "kept-dose-raised", ["15", "10", "15"], source, 9),

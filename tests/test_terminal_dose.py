@@ -98,9 +98,9 @@ def test_lorazepam_2_mg_goes_down_to_one_half_milligram_tablet() -> None:
     assert forced(schedule) == [2, 3]
     alternatives = finding(schedule, "alternatives").message
     # the catalog's oral concentrate goes lower (0.1 mL of 2 mg/mL is 0.2 mg), and diazepam
-    assert "with lorazepam 2 mg/mL oral concentrate (--at-low-doses liquid)" in alternatives
+    assert "with lorazepam 2 mg/mL oral concentrate (at_low_doses='liquid')" in alternatives
     assert "stopping from 0.2 mg/day" in alternatives
-    assert "switching to diazepam first (--switch-to diazepam)" in alternatives
+    assert "switching to diazepam first (switch_to='diazepam')" in alternatives
 
 
 def test_alprazolam_2_mg_goes_down_to_one_quarter_milligram_tablet() -> None:
@@ -119,10 +119,10 @@ def test_diazepam_20_mg_stops_from_2_mg_and_says_so_with_what_goes_lower() -> No
         "The plan stops from 2 mg/day after 84 days at it (2 mg of diazepam itself)"
     )
     alternatives = finding(schedule, "alternatives").message
-    assert "(--at-low-doses liquid): 2 forced cuts, the largest 50 %, stopping from 0.1 mg/day" in (
+    assert "(at_low_doses='liquid'): 2 forced cuts, the largest 50 %, stopping from 0.1 mg/day" in (
         alternatives
     )
-    assert "halving the diazepam 2 mg tablet along its break line (--halve diazepam-tab-2" in (
+    assert "halving the diazepam 2 mg tablet along its break line (halve=['diazepam-tab-2']" in (
         alternatives
     )
 
@@ -281,14 +281,14 @@ def test_a_stop_above_the_terminal_dose_is_the_clinicians_and_is_a_warning() -> 
     assert warning.severity == "warning"
     assert warning.message.endswith(
         "above the smallest daily dose its products make (0.125 mg/day); 0.5 mg/day is the "
-        "clinician's final dose (--final-dose)."
+        "clinician's final dose (final_dose)."
     )
     assert "stop" not in codes(schedule)
     # the way on, planned: the same rule on to the 0.125 mg ODT adds 0.375 mg/day (the cap,
     # 14 x ln(0.75)/ln(0.9) = 38.2, so 39 days), 0.25 (54) and 0.125 (84): 177 days, 25 weeks
     assert (
         "going on past the final dose to 0.125 mg/day, the smallest dose the products "
-        "make (--final-dose 0.125mg): 2 forced cuts, the largest 50 %, stopping from "
+        "make (final_dose='0.125mg'): 2 forced cuts, the largest 50 %, stopping from "
         "0.125 mg/day, 25 weeks longer"
     ) in finding(schedule, "alternatives").message
 
@@ -329,9 +329,9 @@ def test_stopping_at_low_doses_is_said_with_the_way_on() -> None:
     schedule = taper.plan("clonazepam", "2 mg", at_low_doses="stop", start=START)
     assert finding(schedule, "final-dose-large").message.endswith(
         "the clinician asked to stop where the products run out of small cuts "
-        "(--at-low-doses stop)."
+        "(at_low_doses='stop')."
     )
-    assert "going on with longer steps (--at-low-doses stretch)" in (
+    assert "going on with longer steps (at_low_doses='stretch')" in (
         finding(schedule, "alternatives").message
     )
 
@@ -462,7 +462,7 @@ def test_a_liquid_with_no_labelled_measure_uses_taper_s_syringe_and_says_so() ->
     assert measure.message.startswith(
         "The diazepam 1 mg/mL oral solution (5 mg/5 mL) is measured with a 1 mL oral syringe "
         "marked every 0.1 mL: its label's measuring device is not in the catalog, so this "
-        "measure is taper's own assumption (--liquid-increment changes the marks)"
+        "measure is taper's own assumption (liquid_increment changes the marks)"
     )
     assert doses(schedule)[-1] == "0.1"
     marked = taper.plan("diazepam", "5 mg", products=liquid, liquid_increment="0.25ml",

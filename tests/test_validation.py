@@ -44,7 +44,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "findings.md"
 ONE_TRUTH = "taper plan contract: one truth"
 CONTIGUOUS = "taper plan contract: steps are contiguous"
 PRODUCTS = "the catalog's products"
-LIMIT = "taper: the clinician's limit per administration (--max-units)"
+LIMIT = "taper: the clinician's limit per administration (max_units)"
 #: the strengths of clonazepam's US products, as a finding that lists them names them
 STRENGTHS = ["0.5", "1", "2", "0.125", "0.25", "0.5", "1", "2"]
 KLONOPIN = (
@@ -786,7 +786,7 @@ def test_final_dose_large() -> None:
     assert warning.message == (
         "The plan stops from 0.5 mg/day after 30 days at it (about 5 to 10 mg of diazepam "
         "across 4 tables), above the smallest daily dose its products make (0.125 mg/day); "
-        "0.5 mg/day is the clinician's final dose (--final-dose)."
+        "0.5 mg/day is the clinician's final dose (final_dose)."
     )
     assert "final-dose-large" not in planned("clonazepam", "2 mg")
     assert "stop" in planned("clonazepam", "2 mg")

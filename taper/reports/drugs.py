@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..doses import format_mg
+from ..wording import option
 
 if TYPE_CHECKING:
     from ..catalog import Catalog, Product
@@ -70,9 +71,11 @@ def _how_used(p: Product) -> str:
     if p.strength_mg is not None:
         split = {1: "not split", 0.5: "halves", 0.25: "quarters"}.get(float(p.split), "")
         if p.break_line:
-            split += " (a break line: halved only with --halve, off-licence)"
+            split += f" (a break line: halved only with {option('halve')}, off-licence)"
         return f"{p.short}, {split}"
     if p.usable:
-        own = " (taper's own assumption: --liquid-increment)" if p.default_measure else ""
+        own = (
+            f" (taper's own assumption: {option('liquid_increment')})" if p.default_measure else ""
+        )
         return f"{p.short}, measured with {p.measure}{own}"
     return f"{format_mg(p.mg_per_ml or Decimal(0))}/mL {p.form} (not used in plans)"
