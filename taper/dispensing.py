@@ -136,10 +136,9 @@ def _counts(product: Product, max_units: int) -> Iterable[tuple[Decimal, int, in
             unit = Unit(product, Decimal(k))
             yield Decimal(k), unit.pieces, 0
         return
-    count = product.split
-    while ceil_int(count) <= max_units:
+    for k in range(1, int(max_units / product.split) + 1):  # up to max_units whole pieces
+        count = product.split * k
         yield normalize(count), ceil_int(count), 1 if count % 1 else 0
-        count += product.split
 
 
 class Dispenser:

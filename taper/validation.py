@@ -830,10 +830,8 @@ def min_pieces(dose: Decimal, products: Sequence[Product]) -> int | None:
         if not p.usable or p.strength_mg is None:
             continue
         pieces.append((p.strength_mg, 1))  # a whole tablet, any number of them
-        k = p.split
-        while k < 1:
-            pieces.append((p.strength_mg * k, 0))  # one part-tablet, at most once per product
-            k += p.split
+        for k in range(1, int(1 / p.split)):  # a half, or one to three quarters
+            pieces.append((p.strength_mg * p.split * k, 0))  # one part-tablet, once per product
     if not pieces or dose <= 0:
         return None if dose > 0 else 0
     quantum = reduce(_gcd, (v for v, _ in pieces))
