@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 
 FORMS = ("tablet", "odt", "er-tablet", "capsule", "film", "sublingual", "solution")
 SOLID_FORMS = ("tablet", "odt", "er-tablet", "capsule", "film", "sublingual")
+#: how each form is taken: a dose is made of one way of taking it where the products allow
+#: (tablets and capsules swallowed, an ODT on the tongue, a liquid measured)
+TAKEN = {
+    "tablet": "swallowed",
+    "er-tablet": "swallowed",
+    "capsule": "swallowed",
+    "odt": "on the tongue",
+    "film": "on the tongue",
+    "sublingual": "under the tongue",
+    "solution": "measured",
+}
 #: how far a product may be split: the smallest fraction of a whole unit
 SPLITS = {"none": Decimal(1), "half": Decimal("0.5"), "quarter": Decimal("0.25")}
 #: forms that are never split, whatever a file says (FDA 2013 scoring guidance,
@@ -157,6 +168,11 @@ class Product:
     measure: str = ""
     #: whether the liquid's measure is taper's default, not its label's
     default_measure: bool = False
+
+    @property
+    def taken(self) -> str:
+        """How the product is taken (:data:`TAKEN`): a dose is of one way where it can be."""
+        return TAKEN[self.form]
 
     @property
     def is_solid(self) -> bool:

@@ -87,8 +87,8 @@ def check(
     >>> from taper import plan
     >>> s = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
     >>> sorted({f.code for f in check(s)})  # doctest: +NORMALIZE_WHITESPACE
-    ['alternatives', 'final-dose-large', 'pace-above-guideline', 'short-for-long-term',
-     'step-too-short']
+    ['alternatives', 'final-dose-large', 'pace-above-guideline', 'product-set',
+     'short-for-long-term', 'step-too-short']
     """
     return check_report(**locals()).findings
 

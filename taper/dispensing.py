@@ -117,6 +117,11 @@ class Composition:
         """Split tablets taken at this administration."""
         return sum(1 for u in self.units if u.is_split)
 
+    @property
+    def mixed(self) -> bool:
+        """Whether the dose mixes ways of taking it (a tablet swallowed and an ODT, say)."""
+        return len({u.product.taken for u in self.units}) > 1
+
     def cost(self, order: dict[str, int]) -> tuple[int, int, int, int]:
         """Fewest pieces, then products, then splits, then catalog order."""
         return (
@@ -139,6 +144,10 @@ def _counts(product: Product, max_units: int) -> Iterable[tuple[Decimal, int, in
     for k in range(1, int(max_units / product.split) + 1):  # up to max_units whole pieces
         count = product.split * k
         yield normalize(count), ceil_int(count), 1 if count % 1 else 0
+
+
+#: the cost of a way to make a dose: pieces, products, split tablets, catalog order
+_Cost = tuple[int, int, int, int]
 
 
 class Dispenser:
@@ -173,12 +182,34 @@ class Dispenser:
         self._kept_cache: dict[tuple[Any, ...], tuple[Decimal, ...] | None] = {}
 
     def _enumerate(self) -> dict[Decimal, Composition]:
-        # Dynamic programming over products: for each dose keep the cheapest way to make
-        # it. The cost (pieces, products, split tablets, catalog order) adds up product by
-        # product, so the cheapest way to a dose is never beaten by a dearer one.
-        Cost = tuple[int, int, int, int]
-        states: dict[Decimal, tuple[Cost, tuple[Unit, ...]]] = {Decimal(0): ((0, 0, 0, 0), ())}
+        """The cheapest way to make each dose one administration can hold, of one way of
+        taking it (tablets swallowed, ODTs, a liquid) wherever the products make the dose so;
+        mixing ways only for a dose no single way makes."""
+        ways: dict[str, list[int]] = {}
         for index, product in enumerate(self.products):
+            ways.setdefault(product.taken, []).append(index)
+        found: dict[Decimal, tuple[_Cost, tuple[Unit, ...]]] = {}
+        for indices in ways.values():
+            for dose, made in self._cheapest(indices).items():
+                if dose not in found or made[0] < found[dose][0]:
+                    found[dose] = made
+        if len(ways) > 1:
+            for dose, made in self._cheapest(range(len(self.products))).items():
+                found.setdefault(dose, made)
+        # the largest strength first, as a pharmacist would read it
+        return {
+            dose: Composition(tuple(sorted(units, key=lambda u: -u.dose)))
+            for dose, (_, units) in found.items()
+        }
+
+    def _cheapest(self, indices: Iterable[int]) -> dict[Decimal, tuple[_Cost, tuple[Unit, ...]]]:
+        # Dynamic programming over the products at ``indices``: for each dose keep the
+        # cheapest way to make it. The cost (pieces, products, split tablets, catalog order)
+        # adds up product by product, so the cheapest way to a dose is never beaten by a
+        # dearer one.
+        states: dict[Decimal, tuple[_Cost, tuple[Unit, ...]]] = {Decimal(0): ((0, 0, 0, 0), ())}
+        for index in indices:
+            product = self.products[index]
             options = list(_counts(product, self.max_units))
             grown = dict(states)
             for dose, (cost, units) in states.items():
@@ -191,11 +222,7 @@ class Dispenser:
                     if old is None or new_cost < old[0]:
                         grown[new_dose] = (new_cost, (*units, Unit(product, count)))
             states = grown
-        # the largest strength first, as a pharmacist would read it
-        return {
-            dose: Composition(tuple(sorted(units, key=lambda u: -u.dose)))
-            for dose, (_, units) in states.items()
-        }
+        return states
 
     @property
     def smallest(self) -> Decimal:

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from itertools import combinations, pairwise
 
 from .catalog import TIMES, Product
-from .dispensing import Dispenser, dispenser_for
+from .dispensing import Composition, Dispenser, dispenser_for
 from .doses import ceil_int, format_mg, format_percent, normalize
 from .errors import InputError, PlanRefused
 from .request import PlanRequest
 from .rules import Proposal, Rule, cap_source
 from .schedule import Administration, Finding, Prescription, Schedule, Step
-from .validation import check, finding, refuse_errors, step_runs
+from .validation import check, finding, forced_cut, refuse_errors, step_runs
 from .wording import option
 
 #: the longest plan taper makes (20 years): a bound of sense, not a clinical figure, that keeps
@@ -63,7 +64,8 @@ def make_plan(request: PlanRequest) -> Schedule:
         request.region,
         request.patient,
     )
-    rule, limit, chosen = request.rule, request.max_units, request.products
+    rule, limit = request.rule, request.max_units
+    chosen, chose = product_set(request, rx)
     dispenser = dispenser_for(tuple(chosen), limit)
     liquid = None
     if request.at_low_doses == "liquid":
@@ -83,6 +85,8 @@ def make_plan(request: PlanRequest) -> Schedule:
     )
     if request.units_raised:
         findings.insert(0, request.units_raised)
+    if chose is not None:
+        findings.insert(0, chose)
     cat = request.catalog
     schedule = Schedule(
         prescription=rx,
@@ -105,6 +109,188 @@ def make_plan(request: PlanRequest) -> Schedule:
     schedule = replace(schedule, findings=tuple(check(schedule, catalog=cat)))
     refuse_errors(schedule.findings)
     return schedule
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """A plan's walk with one set of products, as the choice of the set weighs it."""
+
+    products: tuple[Product, ...]
+    stop: Decimal
+    forced: int
+    #: the mean distance from the rule's dose, as a share of the start, weighted by days
+    gap: Decimal
+    mixed: int
+    #: how often the walk departs from the rule, by each code of :data:`DEPARTURES`
+    departures: tuple[int, ...]
+    #: steps whose doses of the day differ by more than the set's smallest piece
+    uneven: int
+    changes: int
+    pieces: int
+
+    @property
+    def score(self) -> tuple[Decimal, ...]:
+        """Fewer doses mixing forms, then fewer uneven days, then closer to the rule, then
+        fewer changes of products and fewer pieces."""
+        return (
+            Decimal(self.mixed),
+            Decimal(self.uneven),
+            self.gap,
+            Decimal(self.changes),
+            Decimal(self.pieces),
+        )
+
+
+#: the findings of a walk that depart from the rule: a set of products plans as well as all of
+#: them only where it has none of these more often
+DEPARTURES = (
+    "target-adjusted",
+    "per-dose-not-kept",
+    "cut-order-not-kept",
+    "kept-dose-raised",
+    "longest-step",
+    "rule-not-completed",
+    "stopped-at-low-dose",
+)
+
+
+def _trial(rx: Prescription, request: PlanRequest, products: tuple[Product, ...]) -> _Trial | None:
+    """The walk with ``products`` alone, or ``None`` where they cannot plan it."""
+    dispenser = dispenser_for(products, request.max_units)
+    n = len(rx.times)
+    if request.start_shares is None and dispenser.split(rx.start_dose, n) is None:
+        return None
+    try:
+        steps, findings = _walk(
+            rx,
+            request.rule,
+            dispenser,
+            request.at_low_doses,
+            None,
+            request.start_shares,
+            request.first_step,
+        )
+    except PlanRefused:
+        return None
+    if not steps:
+        return None
+    made = dispenser.daily_doses(n)
+    days = sum(s.days for s in steps)
+    gap = sum((abs(s.dose - max(s.target, Decimal(0))) * s.days for s in steps), Decimal(0))
+    piece = min(p.step_mg * p.split for p in products)
+    uneven = 0
+    for step in steps:
+        shares = [a.dose for a in step.administrations]
+        shares += [Decimal(0)] * (n - len(shares))
+        uneven += max(shares) - min(shares) > piece
+    changes = 0
+    for before, after in pairwise(steps):
+        for admin in after.administrations:
+            old = before.at(admin.time)
+            if old is None or {u.product.id for u in old.units} != {
+                u.product.id for u in admin.units
+            }:
+                changes += 1
+    return _Trial(
+        products=products,
+        stop=steps[-1].dose,
+        forced=sum(
+            1
+            for s in steps
+            if s.previous_dose > s.dose
+            and forced_cut(s.previous_dose, s.dose, request.rule.max_cut, made)
+        ),
+        gap=gap / days / rx.start_dose,
+        mixed=sum(1 for s in steps for a in s.administrations if _composed(a).mixed),
+        departures=tuple(sum(1 for f in findings if f.code == code) for code in DEPARTURES),
+        uneven=uneven,
+        changes=changes,
+        pieces=sum(u.pieces for s in steps for a in s.administrations for u in a.units),
+    )
+
+
+def _composed(admin: Administration) -> Composition:
+    return Composition(admin.units)
+
+
+def product_set(
+    request: PlanRequest, rx: Prescription
+) -> tuple[tuple[Product, ...], Finding | None]:
+    """The products the plan dispenses for its whole course, and the finding that says why.
+
+    Where the clinician named none, the fewest of the drug's that plan it as well as all of
+    them would: down to the same smallest dose, with no more cuts forced above the cap, no
+    more doses that mix forms and no more departures from the rule (:data:`DEPARTURES`: a
+    dose not the rule's, a cut order not kept, a step held to the longest); of
+    sets as small, the one with fewest doses that mix forms, then with fewest days whose doses
+    differ by more than a piece, then closest to the rule's doses, then with fewest changes of
+    products from step to step. The finding names the set and
+    what one product more would gain. The products as they are where the clinician chose them,
+    where there are two or fewer, or with a liquid to add at low doses.
+    """
+    pool = tuple(p for p in request.products if p.usable)
+    if request.products_chosen or len(pool) <= 2 or request.at_low_doses == "liquid":
+        return request.products, None
+    full = _trial(rx, request, pool)
+    if full is None:
+        return request.products, None
+    terminal = dispenser_for(pool, request.max_units).smallest
+
+    def keeps_up(trial: _Trial | None) -> bool:
+        return (
+            trial is not None
+            and trial.stop == full.stop
+            and trial.forced <= full.forced
+            and trial.mixed <= full.mixed
+            and all(a <= b for a, b in zip(trial.departures, full.departures, strict=True))
+        )
+
+    def best_of(sets: Iterable[tuple[Product, ...]]) -> _Trial | None:
+        found = None
+        for subset in sets:
+            if dispenser_for(subset, request.max_units).smallest != terminal:
+                continue
+            trial = _trial(rx, request, subset)
+            if keeps_up(trial) and (found is None or trial.score < found.score):  # type: ignore[union-attr]
+                found = trial
+        return found
+
+    chosen = None
+    for size in range(1, len(pool)):
+        chosen = best_of(combinations(pool, size))
+        if chosen is not None:
+            break
+    if chosen is None:
+        return request.products, None
+    # what one product more would gain: each of the others added to the set
+    more = best_of(
+        tuple(p for p in pool if p in chosen.products or p is other)
+        for other in pool
+        if other not in chosen.products
+    )
+    names = ", ".join(p.name for p in chosen.products)
+    forced = (
+        "no forced cut"
+        if not chosen.forced
+        else f"{chosen.forced} forced cut{'s' if chosen.forced != 1 else ''}"
+    )
+    message = (
+        f"The plan dispenses {names} for the whole course: the fewest of the {len(pool)} "
+        f"{rx.drug} products listed for {rx.region.upper()} that plan it as closely as all of "
+        f"them (down to {format_mg(chosen.stop)}/day, {forced})"
+    )
+    if more is not None and more.gap < chosen.gap:
+        extra = [p for p in more.products if p not in chosen.products]
+        message += (
+            f"; with {' and '.join(p.name for p in extra)} as well the doses would keep closer "
+            f"to the rule's (a mean distance of {format_percent(more.gap)} % of the starting "
+            f"dose in place of {format_percent(chosen.gap)} %): give "
+            f"{option('products', [p.id for p in more.products])} to dispense those"
+        )
+    kept = tuple(p for p in request.products if p in chosen.products)
+    return kept, finding(
+        "product-set", message + ".", "taper: a pharmacy dispenses few products for a course"
+    )
 
 
 def _one_liquid(

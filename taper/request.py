@@ -92,6 +92,8 @@ class PlanRequest:
     #: the products the plan may use (measured and halved as asked); a liquid for
     #: ``at_low_doses="liquid"`` is chosen in planning, from :attr:`liquids`
     products: tuple[Product, ...]
+    #: whether the clinician named the products (else the plan chooses its set among them)
+    products_chosen: bool
     #: the pieces allowed at one administration, and the finding that says it was raised
     max_units: int
     units_raised: Finding | None
@@ -248,6 +250,7 @@ def resolve(
         patient=patient,
         rule=the_rule,
         products=chosen,
+        products_chosen=bool(products),
         max_units=limit,
         units_raised=raised,
         overrides=tuple(sorted(accepted.items())),

@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache, reduce
 from itertools import pairwise
 
-from .catalog import Catalog, DoseRange, Drug, Product
+from .catalog import FORM_WORDS, Catalog, DoseRange, Drug, Product
 from .dispensing import dispenser_for
 from .doses import format_mg, format_number, format_percent, normalize
 from .errors import FindingsRefused, InputError
@@ -175,6 +175,19 @@ CODES: dict[str, Code] = {
         "a tablet with a break line but no labelled functional score is halved, as the "
         "clinician allowed (--halve): an off-licence use",
     ),
+    "product-set": Code(
+        "info",
+        True,
+        "where the clinician named no products, the plan dispenses the fewest of the drug's "
+        "that go down to the same smallest dose with no more forced cuts than all of them: "
+        "which, and what one product more would gain in keeping to the rule's doses",
+    ),
+    "mixed-forms": Code(
+        "warning",
+        True,
+        "a dose mixes forms (a tablet swallowed with an ODT, say), as no single form among the "
+        "plan's products makes it: the steps it happens at",
+    ),
     "liquid-measure": Code(
         "info",
         True,
@@ -297,6 +310,8 @@ class Period:
     units_allowed: bool = True
     #: the first unit's product that is not allowed or is split too far, where known
     not_allowed: str = ""
+    #: the forms a dose of the period mixes, in words (``tablet and ODT``), where one does
+    mixed: str = ""
 
     @property
     def end(self) -> date:
@@ -377,6 +392,15 @@ def _not_allowed(administrations: Iterable[Administration], allowed: Container[P
     return ""
 
 
+def _mixed(administrations: Iterable[Administration]) -> str:
+    """The forms of the first dose that mixes ways of taking it, in words; ``""`` if none."""
+    for admin in administrations:
+        if len({u.product.taken for u in admin.units}) > 1:
+            forms = (FORM_WORDS.get(u.product.form, u.product.form) for u in admin.units)
+            return " and ".join(dict.fromkeys(forms))
+    return ""
+
+
 def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOURCE) -> Timeline:
     """The account of a plan made by taper."""
     allowed = set(schedule.products)
@@ -396,6 +420,7 @@ def timeline_of(schedule: Schedule, drug: Drug, cap_source: str = GUIDELINE_SOUR
                     for a in step.administrations
                 ),
                 not_allowed=_not_allowed(step.administrations, allowed),
+                mixed=_mixed(step.administrations),
             )
         )
     rx = schedule.prescription
@@ -701,6 +726,7 @@ def check_timeline(tl: Timeline, catalog: Catalog | None = None) -> list[Finding
     findings += _continuity(tl)
     findings += _cuts(tl)
     findings += _dispensing(tl)
+    findings += _mixed_forms(tl)
     findings += _pace(tl)
     findings += _short_steps(tl, catalog)
     findings += _stop(tl, catalog)
@@ -905,6 +931,24 @@ def _dispensing(tl: Timeline) -> list[Finding]:
             continue
         if products:
             out += _undispensable(tl, period, products)
+    return out
+
+
+def _mixed_forms(tl: Timeline) -> list[Finding]:
+    """The runs of steps whose doses mix forms, one finding a run."""
+    mixed = {p.number: p.mixed for p in tl.periods if p.mixed}
+    out = []
+    for run in step_runs(sorted(mixed)):
+        forms = " or ".join(dict.fromkeys(mixed[n] for n in run))
+        out.append(
+            finding(
+                "mixed-forms",
+                f"{_steps_word(run, tl.terms.noun)}: a dose mixes {forms}, as no single form "
+                f"among the plan's products makes it; tell the patient how each piece is taken.",
+                "taper: one form per dose, where the products make it",
+                run[0] if tl.terms.steps else None,
+            )
+        )
     return out
 
 
@@ -1226,6 +1270,7 @@ def _duration(tl: Timeline) -> list[Finding]:
 # --- overrides and the public entry point ------------------------------------
 
 PLANNER_CODES = (
+    "product-set",
     "target-adjusted",
     "longest-step",
     "per-dose-not-kept",
@@ -1487,8 +1532,8 @@ def check(
     >>> from taper import plan
     >>> s = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
     >>> sorted({f.code for f in check(s)})  # doctest: +NORMALIZE_WHITESPACE
-    ['alternatives', 'final-dose-large', 'pace-above-guideline', 'short-for-long-term',
-     'step-too-short']
+    ['alternatives', 'final-dose-large', 'pace-above-guideline', 'product-set',
+     'short-for-long-term', 'step-too-short']
     """
     from .catalog import load_catalog
 

@@ -233,3 +233,41 @@ def test_cheapest_compositions_match_an_exhaustive_search(max_units: int) -> Non
             brute[dose] = cost
     made = {d.normalize(): c.cost(order) for d, c in dispenser.best.items()}
     assert made == {d: c for d, c in brute.items()} | {D(0): (0, 0, 0, 0)}
+
+
+@pytest.mark.parametrize("max_units", [1, 2, 3, 4])
+def test_one_form_compositions_match_an_exhaustive_search(max_units: int) -> None:
+    """A dose is made of one way of taking it (tablets swallowed, or ODTs) wherever one makes
+    it, the cheapest such; mixing ways only for a dose no single way makes."""
+    products = [HALF_1, WHOLE_2, product("o", "0.25", form="odt"), product("p", "1", form="odt")]
+    dispenser = Dispenser(products, max_units)
+    order = {p.id: i for i, p in enumerate(products)}
+    options = []
+    for p in products:
+        counts = [D(0)]
+        count = p.split
+        while count <= max_units:
+            counts.append(count)
+            count += p.split
+        options.append(counts)
+    brute: dict[Decimal, tuple[int, int, int, int, int]] = {}
+    for combo in itertools.product(*options):
+        units = [Unit(p, c) for p, c in zip(products, combo, strict=True) if c]
+        if sum(u.pieces for u in units) > max_units:
+            continue
+        dose = sum((u.dose for u in units), D(0)).normalize()
+        cost = (
+            len({u.product.taken for u in units}) > 1,
+            sum(u.pieces for u in units),
+            len(units),
+            sum(u.is_split for u in units),
+            sum(order[u.product.id] for u in units),
+        )
+        if dose not in brute or cost < brute[dose]:
+            brute[dose] = cost
+    made = {d.normalize(): (c.mixed, *c.cost(order)) for d, c in dispenser.best.items()}
+    assert made == {d: c for d, c in brute.items()} | {D(0): (False, 0, 0, 0, 0)}
+    # 1.25 mg: a 1 mg ODT and a 0.25 mg ODT, not a tablet and an ODT
+    if max_units >= 2:
+        assert {u.product.id for u in dispenser.compose(D("1.25")).units} == {"o", "p"}
+        assert not dispenser.compose(D("1.25")).mixed

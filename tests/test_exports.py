@@ -43,11 +43,8 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
         "asked": None,
         "diazepam_equivalent_mg": ["1.25", "2.5"],
     }
-    assert [p["id"] for p in data["products"]][:3] == [
-        "clonazepam-tab-0.5",
-        "clonazepam-tab-1",
-        "clonazepam-tab-2",
-    ]
+    # the products the plan dispenses for its whole course (the product-set finding says why)
+    assert [p["id"] for p in data["products"]] == ["clonazepam-odt-0.125", "clonazepam-odt-0.5"]
     assert data["start_date"] == "2027-01-04"
     assert data["rule"]["name"] == "joint-guideline-2025"  # type: ignore[index]
     assert data["rule"]["description"].startswith("cut 10 % of the current dose every 14 days")  # type: ignore[index]
@@ -64,21 +61,22 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
             {
                 "time": t,
                 "dose_mg": "0.875",
+                # one form a dose: ODTs only, not a half tablet swallowed with an ODT
                 "units": [
                     {
-                        "product": "clonazepam 0.5 mg tablet",
-                        "product_id": "clonazepam-tab-0.5",
-                        "form": "tablet",
+                        "product": "clonazepam 0.5 mg orally disintegrating tablet",
+                        "product_id": "clonazepam-odt-0.5",
+                        "form": "odt",
                         "strength_mg": "0.5",
-                        "count": "1.5",
-                        "split": "0.5",
+                        "count": "1",
+                        "split": "1",
                     },
                     {
                         "product": "clonazepam 0.125 mg orally disintegrating tablet",
                         "product_id": "clonazepam-odt-0.125",
                         "form": "odt",
                         "strength_mg": "0.125",
-                        "count": "1",
+                        "count": "3",
                         "split": "1",
                     },
                 ],
@@ -92,9 +90,9 @@ def test_json_has_the_contract_fields(clonazepam_json: dict[str, object]) -> Non
     assert first["severity"] == "warning"
     assert set(first) == {"severity", "code", "step", "message", "source", "override"}
     assert data["dispensing"][0] == {  # type: ignore[index]
-        "product": "clonazepam 0.5 mg tablet",
-        "product_id": "clonazepam-tab-0.5",
-        "quantity": "279",
+        "product": "clonazepam 0.125 mg orally disintegrating tablet",
+        "product_id": "clonazepam-odt-0.125",
+        "quantity": "1052",
         "unit": "tablet",
     }
 

@@ -75,12 +75,20 @@ def test_label_preset_from_4_mg() -> None:
     # the label's last dose is 0.125 mg twice daily; the 0.125 mg ODT makes 0.125 mg once a
     # day, so the stop is above the smallest dose the products make, as the rule asks: a warning
     assert {f.code for f in schedule.findings} == {
+        "product-set",
         "pace-above-guideline",
         "step-too-short",
         "short-for-long-term",
         "final-dose-large",
         "alternatives",
     }
+    # the label's 0.25 mg cuts in two doses, to the milligram: four ODT strengths, one form
+    assert [p.id for p in schedule.products] == [
+        "clonazepam-odt-0.125",
+        "clonazepam-odt-0.25",
+        "clonazepam-odt-0.5",
+        "clonazepam-odt-1",
+    ]
     stop = next(f for f in schedule.findings if f.code == "final-dose-large")
     assert stop.step == 15
     assert stop.message.endswith(

@@ -512,7 +512,8 @@ def test_a_listed_count_within_the_limit_is_not_checked_again() -> None:
 
 @pytest.fixture(scope="module")
 def clonazepam_2mg() -> Schedule:
-    return plan("clonazepam", "2 mg", start=START)
+    # every tablet and ODT allowed, so a step may be edited to any of them
+    return plan("clonazepam", "2 mg", products=["tablet", "odt"], start=START)
 
 
 def _edited(schedule: Schedule, *units: tuple) -> Schedule:

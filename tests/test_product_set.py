@@ -1,0 +1,132 @@
+"""The products a plan dispenses for its whole course, checked against every set on small
+cases: the fewest that plan it as closely as all of them, one form a dose."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from itertools import combinations
+
+import pytest
+
+import taper
+from taper.errors import PlanRefused
+from taper.planner import DEPARTURES, make_plan
+from taper.request import resolve
+from taper.schedule import Schedule
+
+from .test_doses import numbers
+
+START = "2027-01-04"
+#: small pools of real clonazepam products, with the dose and rule each is planned under
+CASES = [
+    ("2 mg", None, ("tab-0.5", "tab-1", "odt-0.125", "odt-0.25")),
+    ("1.5 mg", "bnf-eighth", ("tab-0.5", "tab-2", "odt-0.125", "odt-0.5")),
+    ("3 mg", "fda-label-clonazepam", ("tab-1", "odt-0.125", "odt-0.25", "odt-1")),
+]
+
+
+def _measure(schedule: Schedule) -> tuple[Decimal, int, int, tuple[int, ...]]:
+    """What a set must keep up with: the stop, the forced cuts, the doses mixing forms, and
+    how often the plan departs from the rule."""
+    codes = [f.code for f in schedule.findings]
+    mixed = sum(
+        1
+        for s in schedule.steps
+        for a in s.administrations
+        if len({u.product.taken for u in a.units}) > 1
+    )
+    return (
+        schedule.steps[-1].dose,
+        codes.count("forced-cut"),
+        mixed,
+        tuple(codes.count(c) for c in DEPARTURES),
+    )
+
+
+def _keeps_up(mine: tuple, full: tuple) -> bool:  # type: ignore[type-arg]
+    return (
+        mine[0] == full[0]
+        and mine[1] <= full[1]
+        and mine[2] <= full[2]
+        and all(a <= b for a, b in zip(mine[3], full[3], strict=True))
+    )
+
+
+@pytest.mark.parametrize(("dose", "rule", "pool"), CASES)
+def test_the_set_is_the_fewest_that_plan_as_closely_as_all(
+    dose: str, rule: str | None, pool: tuple[str, ...]
+) -> None:
+    ids = [f"clonazepam-{p}" for p in pool]
+    asked = resolve("clonazepam", dose, rule=rule, products=ids, start=START)
+    products = asked.products
+    chosen = make_plan(replace(asked, products_chosen=False))
+    full = _measure(make_plan(asked))
+    fewest = None
+    for size in range(1, len(products) + 1):
+        for subset in combinations(products, size):
+            try:
+                schedule = make_plan(replace(asked, products=subset))
+            except PlanRefused:
+                continue
+            if _keeps_up(_measure(schedule), full):
+                fewest = size
+                break
+        if fewest is not None:
+            break
+    used = {u.product.id for s in chosen.steps for a in s.administrations for u in a.units}
+    assert len(chosen.products) == fewest
+    assert used <= {p.id for p in chosen.products}
+    assert _keeps_up(_measure(chosen), full)
+    said = next(f for f in chosen.findings if f.code == "product-set")
+    assert all(p.name in said.message for p in chosen.products)
+    assert f"the fewest of the {len(products)} clonazepam products" in said.message
+
+
+def test_named_products_are_kept_as_named() -> None:
+    named = ["clonazepam-tab-0.5", "clonazepam-tab-1", "clonazepam-odt-0.125"]
+    schedule = taper.plan("clonazepam", "2 mg", products=named, start=START)
+    assert [p.id for p in schedule.products] == named
+    assert "product-set" not in {f.code for f in schedule.findings}
+
+
+def test_clonazepam_2_mg_is_two_odts_one_form_a_dose_one_piece_at_a_time() -> None:
+    """The dispensing issue's first plan: three products and a half tablet swallowed with an
+    ODT in one dose, before; two ODT strengths now, changing one piece at a time."""
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+    assert [p.id for p in schedule.products] == ["clonazepam-odt-0.125", "clonazepam-odt-0.5"]
+    for step in schedule.steps:
+        for admin in step.administrations:
+            assert len({u.product.taken for u in admin.units}) == 1
+    moves = []
+    for before, after in zip(schedule.steps, schedule.steps[1:], strict=False):
+        for admin in after.administrations:
+            old = before.at(admin.time)
+            if old is not None and {u.product.id for u in old.units} == {
+                u.product.id for u in admin.units
+            }:
+                counts = {u.product.id: u.count for u in old.units}
+                moves.append(sum(abs(counts[u.product.id] - u.count) for u in admin.units))
+    assert moves and max(moves) == 1
+    said = next(f for f in schedule.findings if f.code == "product-set")
+    assert numbers(said.message) == ["0.125", "0.5", "8", "0.125", "2"]
+    assert "mixed-forms" not in {f.code for f in schedule.findings}
+
+
+def test_a_dose_that_must_mix_forms_is_named() -> None:
+    # a 0.5 mg tablet (halved) and a 0.125 mg ODT: 0.875 mg is 1½ tablets and an ODT
+    schedule = taper.plan(
+        "clonazepam", "1.75 mg", products=["clonazepam-tab-0.5", "clonazepam-odt-0.125"],
+        start=START,
+    )  # fmt: skip
+    mixed = [f for f in schedule.findings if f.code == "mixed-forms"]
+    assert mixed and mixed[0].severity == "warning"
+    assert "tablet and ODT" in mixed[0].message or "ODT and tablet" in mixed[0].message
+    steps = {
+        s.number
+        for s in schedule.steps
+        for a in s.administrations
+        if len({u.product.taken for u in a.units}) > 1
+    }
+    assert mixed[0].step == min(steps)
+    assert taper.check(schedule) == list(schedule.findings)
