@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from itertools import combinations, pairwise
+from typing import Any
 
 from .catalog import TIMES, Product
 from .dispensing import Composition, Dispenser, dispenser_for
@@ -30,7 +31,7 @@ from .request import PlanRequest
 from .rules import Proposal, Rule, cap_source
 from .schedule import Administration, Finding, Prescription, Schedule, Step
 from .validation import check, finding, forced_cut, refuse_errors, step_runs
-from .wording import option
+from .wording import option, words
 
 #: the longest plan taper makes (20 years): a bound of sense, not a clinical figure, that keeps
 #: every date a plan prints a real one
@@ -231,9 +232,43 @@ def product_set(
     pool = tuple(p for p in request.products if p.usable)
     if request.products_chosen or len(pool) <= 2 or request.at_low_doses == "liquid":
         return request.products, None
+    # the choice depends on the walk alone, not on the day it starts or on the patient: a
+    # roster of many patients on one prescription chooses once
+    key = (
+        rx.drug,
+        rx.start_dose,
+        rx.times,
+        rx.region,
+        request.rule,
+        request.max_units,
+        request.at_low_doses,
+        request.start_shares,
+        request.first_step,
+        pool,
+        words(),
+    )
+    if key not in _SETS:
+        if len(_SETS) >= _MOST_SETS:
+            del _SETS[next(iter(_SETS))]
+        _SETS[key] = _choose_set(rx, request, pool)
+    chosen, said = _SETS[key]
+    if said is None:
+        return request.products, None
+    return tuple(p for p in request.products if p in chosen), said
+
+
+#: the sets chosen, by what the choice depends on (the oldest dropped past the bound)
+_SETS: dict[tuple[Any, ...], tuple[tuple[Product, ...], Finding | None]] = {}
+_MOST_SETS = 512
+
+
+def _choose_set(
+    rx: Prescription, request: PlanRequest, pool: tuple[Product, ...]
+) -> tuple[tuple[Product, ...], Finding | None]:
+    """:func:`product_set`'s choice among ``pool``, and its finding (``None``: keep them all)."""
     full = _trial(rx, request, pool)
     if full is None:
-        return request.products, None
+        return pool, None
     terminal = dispenser_for(pool, request.max_units).smallest
 
     def keeps_up(trial: _Trial | None) -> bool:
@@ -261,7 +296,7 @@ def product_set(
         if chosen is not None:
             break
     if chosen is None:
-        return request.products, None
+        return pool, None
     # what one product more would gain: each of the others added to the set
     more = best_of(
         tuple(p for p in pool if p in chosen.products or p is other)
@@ -287,8 +322,7 @@ def product_set(
             f"dose in place of {format_percent(chosen.gap)} %): give "
             f"{option('products', [p.id for p in more.products])} to dispense those"
         )
-    kept = tuple(p for p in request.products if p in chosen.products)
-    return kept, finding(
+    return chosen.products, finding(
         "product-set", message + ".", "taper: a pharmacy dispenses few products for a course"
     )
 

@@ -8,6 +8,7 @@ import pytest
 from taper.alternatives import _FOUND
 from taper.catalog import Catalog, load_catalog
 from taper.dispensing import dispenser_for
+from taper.planner import _SETS
 
 TESTS = Path(__file__).parent
 TINY = TESTS / "data" / "tiny_catalog.toml"
@@ -41,9 +42,11 @@ def _fresh_dispensers() -> None:
     """Under mutation testing, start each test with no dispenser left by an earlier one.
 
     mutmut runs each mutant in a process forked after the clean run; the dispensers cached
-    there (and the shares each remembers), and the alternatives found for a prescription,
-    would otherwise hide a mutant in the code that fills those caches.
+    there (and the shares each remembers), the alternatives found for a prescription and the
+    product sets chosen for one would otherwise hide a mutant in the code that fills those
+    caches.
     """
     if os.environ.get("MUTANT_UNDER_TEST"):
         dispenser_for.cache_clear()
         _FOUND.clear()
+        _SETS.clear()
