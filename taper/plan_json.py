@@ -15,6 +15,7 @@ from .dispensing import DEFAULT_MAX_UNITS, MAX_UNITS_LIMIT, Unit, supply_unit
 from .doses import format_mg, format_percent, normalize, plain_number
 from .errors import InputError
 from .schedule import (
+    FILL_DAYS,
     SEVERITIES,
     Administration,
     Finding,
@@ -153,7 +154,7 @@ def _stop(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
+def plan_to_dict(schedule: Schedule, fill_days: int = FILL_DAYS) -> dict[str, Any]:
     """The plan as plain data in the ``taper-plan/1`` layout."""
     from .validation import forced_steps
 
@@ -216,6 +217,23 @@ def plan_to_dict(schedule: Schedule) -> dict[str, Any]:
                 "unit": supply_unit(p),
             }
             for p, q in schedule.dispensing()
+        ],
+        "fill_days": fill_days,
+        "fills": [
+            {
+                "start_date": first.isoformat(),
+                "end_date": last.isoformat(),
+                "supply": [
+                    {
+                        "product": p.name,
+                        "product_id": p.id,
+                        "quantity": plain_number(q),
+                        "unit": supply_unit(p),
+                    }
+                    for p, q in supply
+                ],
+            }
+            for first, last, supply in schedule.fills(fill_days)
         ],
         "stop": _stop(schedule),
         **(
@@ -304,11 +322,12 @@ def findings_json(findings: Iterable[Finding], checked: str = "") -> str:
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_json(schedule: Schedule) -> str:
-    """The plan as JSON text: stable key order, two-space indent, a final newline."""
+def to_json(schedule: Schedule, fill_days: int = FILL_DAYS) -> str:
+    """The plan as JSON text: stable key order, two-space indent, a final newline; the supply
+    of each fill of ``fill_days`` days."""
     import json
 
-    return json.dumps(plan_to_dict(schedule), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(plan_to_dict(schedule, fill_days), indent=2, ensure_ascii=False) + "\n"
 
 
 # ---- the parts of a plan, read ----------------------------------------------------------------

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 SEVERITIES = ("error", "warning", "info")
 
 
+#: the days one fill supplies, where none is given (``--fill-days``): four weeks, a common
+#: supply of a controlled drug; taper's own default, not a clinical figure
+FILL_DAYS = 28
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing a clinician should know about a plan, with its source.
@@ -370,7 +375,9 @@ class Schedule:
         supply = totals(uses)
         return sorted(supply.values(), key=lambda pc: self._order(pc[0]))
 
-    def fills(self, fill_days: int) -> list[tuple[date, date, list[tuple[Product, Decimal]]]]:
+    def fills(
+        self, fill_days: int = FILL_DAYS
+    ) -> list[tuple[date, date, list[tuple[Product, Decimal]]]]:
         """Whole tablets to supply per fill period of ``fill_days`` days from the start.
 
         Each period's supply covers its own days; a split tablet counts as its share

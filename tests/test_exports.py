@@ -186,3 +186,58 @@ def test_cli_start_up_imports_no_heavy_library() -> None:
 def test_json_round_trips() -> None:
     schedule = plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04")
     assert json.loads(to_json(schedule)) == plan_to_dict(schedule)
+
+
+def test_the_json_gives_the_supply_of_each_fill(tmp_path: Path) -> None:
+    """A pharmacy fills a course four weeks at a time (--fill-days): each fill's whole tablets."""
+    from click.testing import CliRunner
+
+    from taper.cli import cli
+
+    schedule = plan("clonazepam", "2 mg", start="2027-01-04")
+    data = plan_to_dict(schedule)
+    assert data["fill_days"] == 28
+    fills = data["fills"]
+    assert fills[0]["start_date"] == "2027-01-04" and fills[0]["end_date"] == "2027-01-31"
+    assert fills[-1]["end_date"] == "2028-01-13"  # the day before the stop
+    # days 1 to 18: 1 x 0.5 mg ODT + 3 x 0.125 mg ODT twice a day; days 19 to 28: one 0.125 mg
+    # ODT fewer in the morning (1.625 mg/day)
+    assert fills[0]["supply"] == [
+        {
+            "product": "clonazepam 0.125 mg orally disintegrating tablet",
+            "product_id": "clonazepam-odt-0.125",
+            "quantity": str(18 * 6 + 10 * 5),
+            "unit": "tablet",
+        },
+        {
+            "product": "clonazepam 0.5 mg orally disintegrating tablet",
+            "product_id": "clonazepam-odt-0.5",
+            "quantity": str(28 * 2),
+            "unit": "tablet",
+        },
+    ]
+    whole = {d["product_id"]: int(d["quantity"]) for d in data["dispensing"]}
+    for pid, total in whole.items():
+        per_fill = sum(
+            int(s["quantity"]) for f in fills for s in f["supply"] if s["product_id"] == pid
+        )
+        assert per_fill == total  # whole tablets: no fill rounds up a part
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            "clonazepam",
+            "2mg",
+            "--start",
+            "2027-01-04",
+            "--fill-days",
+            "14",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    fourteen = json.loads(out.read_text(encoding="utf-8"))
+    assert fourteen["fill_days"] == 14
+    assert fourteen["fills"][0]["end_date"] == "2027-01-17"

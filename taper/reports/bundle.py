@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..schedule import FILL_DAYS
 from . import files
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 File = tuple[str, str, bytes]
 
 #: days each supply covers in the PDF, where none is given
-FILL_DAYS = 28
 
 
 def _suffix(name: str) -> str:
@@ -75,11 +75,12 @@ class Bundle:
         if self.chart and _suffix(self.chart) not in (".png", ".svg"):
             raise InputError("chart", self.chart, "a file name ending .png or .svg")
         if self.fill_days is not None:
-            if not self.pdf:
+            if not self.pdf and not self.json:
                 raise InputError(
                     "fill_days",
                     self.fill_days,
-                    "it sets the supply per fill in the PDF: give {pdf} as well",
+                    "it sets the supply per fill in the PDF and the JSON: give {pdf} or {json} "
+                    "as well",
                 )
             if not 1 <= self.fill_days <= 366:
                 raise InputError("fill_days", self.fill_days, "1 to 366 days")
@@ -96,8 +97,9 @@ class Bundle:
             if self.csv != "-":
                 findings = findings_csv_text(schedule.findings).encode("utf-8")
                 contents.append(("csv", str(files.sidecar(self.csv)), findings))
+        fill = self.fill_days or FILL_DAYS
         if self.json:
-            contents.append(("json", self.json, to_json(schedule).encode("utf-8")))
+            contents.append(("json", self.json, to_json(schedule, fill).encode("utf-8")))
         if self.chart:
             from .chart import chart_bytes
 
@@ -105,7 +107,6 @@ class Bundle:
         if self.pdf:
             from .pdf import pdf_bytes
 
-            fill = self.fill_days or FILL_DAYS
             contents.append(
                 ("pdf", self.pdf, pdf_bytes(schedule, paper=self.paper, fill_days=fill))
             )
