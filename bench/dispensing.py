@@ -36,7 +36,7 @@ from taper.schedule import Administration, Schedule
 from taper.tracking import fidelity
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fidelity import HERE, RULES, products_for, start_doses
+from fidelity import HERE, RULES, grid_plan, products_for, start_doses
 
 DRUGS = ("clonazepam", "alprazolam", "lorazepam", "diazepam")
 PRODUCT_SETS = ("default", "tablets", "tablets+odt", "tablets+liquid")
@@ -186,17 +186,7 @@ def main() -> int:
             for rule in RULES:
                 for dose in start_doses(drug):
                     try:
-                        schedule = taper.plan(
-                            name,
-                            dose,
-                            rule=rule,
-                            products=products,
-                            at_low_doses=strategy,
-                            catalog=catalog,
-                            start="2027-01-04",
-                            use_months=24,
-                            overrides={"dose-above-range": "benchmark grid"},
-                        )
+                        schedule = grid_plan(name, dose, rule, products, strategy, catalog)
                     except PlanRefused:
                         tally.refused += 1
                         continue

@@ -59,6 +59,28 @@ def products_for(drug: taper.Drug, kind: str) -> tuple[list[str] | None, str]:
     return tablets, "liquid"
 
 
+def grid_plan(
+    name: str,
+    dose: Decimal,
+    rule: str,
+    products: list[str] | None,
+    strategy: str,
+    catalog: taper.Catalog,
+) -> taper.Schedule:
+    """One plan of the grid: long-term use, a dose above the range accepted for the grid."""
+    return taper.plan(
+        name,
+        dose,
+        rule=rule,
+        products=products,
+        at_low_doses=strategy,
+        catalog=catalog,
+        start="2027-01-04",
+        use_months=24,
+        overrides={"dose-above-range": "benchmark grid"},
+    )
+
+
 def main() -> int:
     catalog = taper.load_formulary(taper.load_catalog(), HERE / "formulary.toml")
     totals = dict.fromkeys(NEVER, 0)
@@ -83,17 +105,7 @@ def main() -> int:
                 row_gaps, row_cuts, row_units, row_plans, row_refused = [], [], [], 0, 0
                 for dose in start_doses(drug):
                     try:
-                        schedule = taper.plan(
-                            name,
-                            dose,
-                            rule=rule,
-                            products=products,
-                            at_low_doses=strategy,
-                            catalog=catalog,
-                            start="2027-01-04",
-                            use_months=24,
-                            overrides={"dose-above-range": "benchmark grid"},
-                        )
+                        schedule = grid_plan(name, dose, rule, products, strategy, catalog)
                     except PlanRefused:
                         row_refused += 1
                         continue

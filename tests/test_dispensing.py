@@ -204,19 +204,22 @@ def test_builtin_clonazepam_smallest_unit(builtin: Catalog) -> None:
     assert tablets.smallest == D("0.25")
 
 
+def _every_count(p: Product, max_units: int) -> list[Decimal]:
+    """Each count of ``p`` an administration could hold, none included, for a brute force."""
+    counts = [D(0)]
+    count = p.split
+    while count <= max_units:
+        counts.append(count)
+        count += p.split
+    return counts
+
+
 @pytest.mark.parametrize("max_units", [1, 2, 3, 4])
 def test_cheapest_compositions_match_an_exhaustive_search(max_units: int) -> None:
     products = [HALF_1, WHOLE_2, CAP_025, product("q", "4", "0.25")]
     dispenser = Dispenser(products, max_units)
     order = {p.id: i for i, p in enumerate(products)}
-    options = []
-    for p in products:
-        counts = [D(0)]
-        count = p.split
-        while count <= max_units:
-            counts.append(count)
-            count += p.split
-        options.append(counts)
+    options = [_every_count(p, max_units) for p in products]
     brute: dict[Decimal, tuple[int, int, int, int]] = {}
     for combo in itertools.product(*options):
         units = [Unit(p, c) for p, c in zip(products, combo, strict=True) if c]
@@ -242,14 +245,7 @@ def test_one_form_compositions_match_an_exhaustive_search(max_units: int) -> Non
     products = [HALF_1, WHOLE_2, product("o", "0.25", form="odt"), product("p", "1", form="odt")]
     dispenser = Dispenser(products, max_units)
     order = {p.id: i for i, p in enumerate(products)}
-    options = []
-    for p in products:
-        counts = [D(0)]
-        count = p.split
-        while count <= max_units:
-            counts.append(count)
-            count += p.split
-        options.append(counts)
+    options = [_every_count(p, max_units) for p in products]
     brute: dict[Decimal, tuple[int, int, int, int, int]] = {}
     for combo in itertools.product(*options):
         units = [Unit(p, c) for p, c in zip(products, combo, strict=True) if c]
