@@ -202,16 +202,12 @@ def _trial(rx: Prescription, request: PlanRequest, products: tuple[Product, ...]
             and forced_cut(s.previous_dose, s.dose, request.rule.max_cut, made)
         ),
         gap=gap / days / rx.start_dose,
-        mixed=sum(1 for s in steps for a in s.administrations if _composed(a).mixed),
+        mixed=sum(1 for s in steps for a in s.administrations if Composition(a.units).mixed),
         departures=tuple(sum(1 for f in findings if f.code == code) for code in DEPARTURES),
         uneven=uneven,
         changes=changes,
         pieces=sum(u.pieces for s in steps for a in s.administrations for u in a.units),
     )
-
-
-def _composed(admin: Administration) -> Composition:
-    return Composition(admin.units)
 
 
 def product_set(
@@ -222,12 +218,12 @@ def product_set(
     Where the clinician named none, the fewest of the drug's that plan it as well as all of
     them would: down to the same smallest dose, with no more cuts forced above the cap, no
     more doses that mix forms and no more departures from the rule (:data:`DEPARTURES`: a
-    dose not the rule's, a cut order not kept, a step held to the longest); of
-    sets as small, the one with fewest doses that mix forms, then with fewest days whose doses
-    differ by more than a piece, then closest to the rule's doses, then with fewest changes of
-    products from step to step. The finding names the set and
-    what one product more would gain. The products as they are where the clinician chose them,
-    where there are two or fewer, or with a liquid to add at low doses.
+    dose not the rule's, a cut order not kept, a step held to the longest). Of sets as small,
+    the one with fewest doses that mix forms, then with fewest days whose doses differ by more
+    than a piece, then closest to the rule's doses, then with fewest changes of products from
+    step to step. The finding names the set and what one product more would gain. The
+    products stay as they are where the clinician chose them, where there are two or fewer,
+    or where a liquid is added at low doses.
     """
     pool = tuple(p for p in request.products if p.usable)
     if request.products_chosen or len(pool) <= 2 or request.at_low_doses == "liquid":
@@ -271,10 +267,9 @@ def _choose_set(
         return pool, None
     terminal = dispenser_for(pool, request.max_units).smallest
 
-    def keeps_up(trial: _Trial | None) -> bool:
+    def keeps_up(trial: _Trial) -> bool:
         return (
-            trial is not None
-            and trial.stop == full.stop
+            trial.stop == full.stop
             and trial.forced <= full.forced
             and trial.mixed <= full.mixed
             and all(a <= b for a, b in zip(trial.departures, full.departures, strict=True))
@@ -286,7 +281,9 @@ def _choose_set(
             if dispenser_for(subset, request.max_units).smallest != terminal:
                 continue
             trial = _trial(rx, request, subset)
-            if keeps_up(trial) and (found is None or trial.score < found.score):  # type: ignore[union-attr]
+            if trial is None or not keeps_up(trial):
+                continue
+            if found is None or trial.score < found.score:
                 found = trial
         return found
 
