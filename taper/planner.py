@@ -783,8 +783,9 @@ def _keeps_times(
     order: str,
     previous: Sequence[Decimal] | None,
     used: frozenset[str],
-) -> Callable[[Decimal], bool]:
-    """Whether a daily dose can be shared without undoing the last step's shape.
+) -> tuple[Callable[[Decimal], bool], ...]:
+    """Whether a daily dose can be shared without undoing the last step's shape, the most
+    wanted test first.
 
     A dose stopped at one time stays stopped. With ``morning-first`` or
     ``bedtime-last`` the times the rule keeps must not rise either: the rule says
@@ -795,7 +796,15 @@ def _keeps_times(
     def keeps(v: Decimal) -> bool:
         return dispenser.split_without_rise(v, n, order, previous, used, strict) is not None
 
-    return keeps
+    if strict:
+        return (keeps,)
+
+    def no_rise(v: Decimal) -> bool:
+        return dispenser.split_without_rise(v, n, order, previous, used, True) is not None
+
+    # with the even order too, a dose that no time of day rises for comes first: the step
+    # takes a piece away where it can, not one away here and one more there
+    return (no_rise, keeps)
 
 
 def _choose(
@@ -804,14 +813,15 @@ def _choose(
     target: Decimal,
     days: int,
     proportional: bool = False,
-    accept: Callable[[Decimal], bool] | None = None,
+    accept: Sequence[Callable[[Decimal], bool]] = (),
 ) -> _Choice:
     """The makeable dose nearest the target (the gentler on a tie), with its step length.
 
-    Doses ``accept`` approves come first; the nearest of all is the fallback.
+    Doses the first test of ``accept`` approves come first, then the next test's; the
+    nearest of all is the fallback.
     """
     ranked = sorted(candidates, key=lambda v: (abs(v - target), -v))
-    dose = next((v for v in ranked if accept is None or accept(v)), ranked[0])
+    dose = next((v for test in accept for v in ranked if test(v)), ranked[0])
     if dose < target and current > target > 0:
         # a steeper cut than asked: stretch the step so the average pace holds, in the
         # rule's own terms (a share of the dose for a proportional rule, else milligrams)
