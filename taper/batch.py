@@ -292,12 +292,15 @@ def check_reference(reference: str) -> None:
             "a file name of ASCII letters, digits, '.', '-' and '_', up to 100 characters, "
             "starting with a letter or digit",
         )
-    if reference.split(".")[0].lower() in _RESERVED or reference.lower().endswith(".findings"):
+    if reference.split(".")[0].lower() in _RESERVED or reference.lower().endswith(
+        (".findings", ".supply")
+    ):
         raise InputError(
             "reference",
             reference,
             "a name other than summary, errors or a device name (con, nul, com1...), not "
-            "ending .findings (a plan's findings file is REFERENCE.findings.csv)",
+            "ending .findings or .supply (a plan's findings and supply files are "
+            "REFERENCE.findings.csv and REFERENCE.supply.csv)",
         )
 
 

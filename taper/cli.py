@@ -144,7 +144,7 @@ def _output_options(command: Any) -> Any:
             help="Paper size of the PDF.",
         ),
         click.option(
-            "--fill-days", type=int, help="Days each supply covers, in the PDF and JSON (28)."
+            "--fill-days", type=int, help="Days each fill supplies, in the PDF, JSON and CSV (28)."
         ),
         click.option("--force", is_flag=True, help="Replace files that exist."),
     )

@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .catalog import TIMES, Catalog, Drug
+from .dispensing import supply_unit
 from .doses import format_percent, plain_number
 from .errors import InputError
 from .plan_json import default_products, plan_products
 from .rules import GUIDELINE_CAP, GUIDELINE_SOURCE
-from .schedule import Finding, Patient, Schedule, Stage, Switch
+from .schedule import FILL_DAYS, Finding, Patient, Schedule, Stage, Switch
 from .textfile import comma_hint, day, digits, number, one_column_header, percent_cap, read_text
 from .validation import Period, Timeline, finding, switch_course
 from .wording import option
@@ -173,6 +174,29 @@ def findings_csv_text(findings: Iterable[Finding]) -> str:
             f.override,
         ]
         writer.writerow([_safe(c) for c in row])
+    return out.getvalue()
+
+
+def supply_csv_text(schedule: Schedule, fill_days: int = FILL_DAYS) -> str:
+    """What to supply for each fill of ``fill_days`` days, as CSV: one row a product and fill,
+    whole tablets (a half counted as a tablet supplied whole), a liquid in mL or bottles."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["fill", "start_date", "end_date", "product_id", "product", "quantity", "unit"])
+    for fill, (first, last, supply) in enumerate(schedule.fills(fill_days), start=1):
+        for product, quantity in supply:
+            row = [
+                str(fill),
+                first.isoformat(),
+                last.isoformat(),
+                product.id,
+                product.name,
+                plain_number(quantity),
+                supply_unit(product),
+            ]
+            writer.writerow([_safe(c) for c in row])
     return out.getvalue()
 
 

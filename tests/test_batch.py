@@ -88,7 +88,8 @@ def test_good_rows_are_planned_and_bad_rows_listed(roster: Path, tmp_path: Path)
         f"summary in {out / 'summary.csv'}"
     )
     assert "Planning" in stderr  # the progress bar, on standard error
-    expected = {f"{ref}.{kind}" for ref in PLANNED for kind in ("csv", "findings.csv", "json")}
+    kinds = ("csv", "findings.csv", "supply.csv", "json")
+    expected = {f"{ref}.{kind}" for ref in PLANNED for kind in kinds}
     assert set(files_in(out)) == expected | {"summary.csv", "errors.csv"}
 
     summary = read_csv(out / "summary.csv")
@@ -387,7 +388,7 @@ def test_a_generated_roster_of_500_rows(tmp_path: Path) -> None:
     code, stdout, _ = run(str(roster), "--out-dir", str(out))
     assert code == 1
     assert stdout.startswith("Planned 495 of 500 rows")
-    assert len(os.listdir(out)) == 495 * 3 + 2
+    assert len(os.listdir(out)) == 495 * 4 + 2  # each plan's CSV, findings, supply and JSON
     errors = read_csv(out / "errors.csv")
     assert [row["reference"] for row in errors] == [f"P{i:05d}" for i in range(99, 500, 100)]
     summary = read_csv(out / "summary.csv")

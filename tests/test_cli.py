@@ -485,10 +485,12 @@ def test_only_csv_and_json_go_to_standard_output() -> None:
     )
 
 
-def test_fill_days_needs_a_pdf_or_a_json() -> None:
+def test_fill_days_needs_a_file_that_gives_the_supply() -> None:
     code, _, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--fill-days", "28")
     assert code == 2
-    assert "give --pdf or --json as well" in err
+    assert "give --pdf, --json or --csv as well" in err
+    code, _, err = run("plan", "testazepam", "4mg", *TINY_ARGS, "--fill-days", "28", "--csv", "-")
+    assert code == 2  # standard output has no supply file beside it
 
 
 def test_a_read_only_folder_is_refused_before_planning(

@@ -241,3 +241,38 @@ def test_the_json_gives_the_supply_of_each_fill(tmp_path: Path) -> None:
     fourteen = json.loads(out.read_text(encoding="utf-8"))
     assert fourteen["fill_days"] == 14
     assert fourteen["fills"][0]["end_date"] == "2027-01-17"
+
+
+def test_the_csv_has_its_supply_per_fill_beside_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from taper.cli import cli
+
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("plan", "clonazepam", "2mg", "--start", "2027-01-04", "--fill-days", "14"),
+            *("--csv", str(out), "--json", str(tmp_path / "p.json")),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = (tmp_path / "p.supply.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "fill,start_date,end_date,product_id,product,quantity,unit"
+    # the first 14 days: 1 x 0.5 mg ODT and 3 x 0.125 mg ODT at each of two doses
+    assert rows[1:3] == [
+        "1,2027-01-04,2027-01-17,clonazepam-odt-0.125,"
+        "clonazepam 0.125 mg orally disintegrating tablet,84,tablet",
+        "1,2027-01-04,2027-01-17,clonazepam-odt-0.5,"
+        "clonazepam 0.5 mg orally disintegrating tablet,28,tablet",
+    ]
+    fills = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["fills"]
+    in_json = [
+        (str(n), f["start_date"], s["product_id"], s["quantity"])
+        for n, f in enumerate(fills, start=1)
+        for s in f["supply"]
+    ]
+    in_csv = [
+        (r.split(",")[0], r.split(",")[1], r.split(",")[3], r.split(",")[5]) for r in rows[1:]
+    ]
+    assert in_csv == in_json  # one supply, said the same way in both files

@@ -323,6 +323,7 @@ def test_batch_writes_what_taper_plan_writes(tmp_path: Path) -> None:
         "P1.findings.csv",
         "P1.json",
         "P1.pdf",
+        "P1.supply.csv",
         "errors.csv",
         "summary.csv",
     ]
@@ -336,13 +337,15 @@ def test_batch_writes_what_taper_plan_writes(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.stderr
-    for name in ("P1.csv", "P1.findings.csv", "P1.json"):
+    for name in ("P1.csv", "P1.findings.csv", "P1.supply.csv", "P1.json"):
         assert (out / name).read_bytes() == (alone / name).read_bytes(), name
 
 
-def test_a_reference_may_not_take_another_plan_s_findings_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"not ending \.findings"):
+def test_a_reference_may_not_take_another_plan_s_findings_or_supply_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"not ending \.findings or \.supply"):
         check_reference("P1.findings")
+    with pytest.raises(InputError, match=r"not ending \.findings or \.supply"):
+        check_reference("P1.supply")
 
 
 def test_overrides_are_read_one_way_whichever_form_they_take() -> None:

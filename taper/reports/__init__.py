@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..schedule_csv import csv_text, findings_csv_text, plan_rows
+from ..schedule_csv import csv_text, findings_csv_text, plan_rows, supply_csv_text
 from .files import write_atomic
 from .plan_json import findings_json, plan_to_dict, to_json, write_json
 from .table import render_findings, render_text, write_csv
@@ -31,6 +31,7 @@ __all__ = [
     *_LAZY,
     "csv_text",
     "findings_csv_text",
+    "supply_csv_text",
     "findings_json",
     "plan_rows",
     "plan_to_dict",

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 #: one file of a bundle: the parameter that names it, its path, its bytes
 File = tuple[str, str, bytes]
 
-#: days each supply covers in the PDF, where none is given
-
 
 def _suffix(name: str) -> str:
     """A file name's suffix, in lower case (pathlib imported here: most runs need none)."""
@@ -50,8 +48,9 @@ class Bundle:
         self.paper, self.fill_days = paper, fill_days
 
     def targets(self) -> list[tuple[str, str]]:
-        """The files to write, each with the parameter that names it: the CSV's findings file
-        beside it (``plan.findings.csv``) with it; standard output left out."""
+        """The files to write, each with the parameter that names it: the CSV's findings and
+        supply files beside it (``plan.findings.csv``, ``plan.supply.csv``) with it; standard
+        output left out."""
         named = [
             ("csv", self.csv),
             ("json", self.json),
@@ -61,7 +60,10 @@ class Bundle:
         ]
         targets = [(field, path) for field, path in named if path and path != "-"]
         if self.csv and self.csv != "-":
-            targets.insert(1, ("csv", str(files.sidecar(self.csv))))
+            targets[1:1] = [
+                ("csv", str(files.sidecar(self.csv))),
+                ("csv", str(files.sidecar(self.csv, "supply"))),
+            ]
         return targets
 
     def check(self, force: bool) -> None:
@@ -75,12 +77,12 @@ class Bundle:
         if self.chart and _suffix(self.chart) not in (".png", ".svg"):
             raise InputError("chart", self.chart, "a file name ending .png or .svg")
         if self.fill_days is not None:
-            if not self.pdf and not self.json:
+            if not self.pdf and not self.json and self.csv in (None, "-"):
                 raise InputError(
                     "fill_days",
                     self.fill_days,
-                    "it sets the supply per fill in the PDF and the JSON: give {pdf} or {json} "
-                    "as well",
+                    "it sets the supply per fill in the PDF, the JSON and the CSV's supply "
+                    "file: give {pdf}, {json} or {csv} as well",
                 )
             if not 1 <= self.fill_days <= 366:
                 raise InputError("fill_days", self.fill_days, "1 to 366 days")
@@ -88,16 +90,18 @@ class Bundle:
 
     def contents(self, schedule: Schedule) -> list[File]:
         """Every file of the bundle, made in memory, in the order they are written."""
-        from . import csv_text, findings_csv_text
+        from . import csv_text, findings_csv_text, supply_csv_text
         from .plan_json import to_json
 
         contents: list[File] = []
+        fill = self.fill_days or FILL_DAYS
         if self.csv:
             contents.append(("csv", self.csv, csv_text(schedule).encode("utf-8")))
             if self.csv != "-":
                 findings = findings_csv_text(schedule.findings).encode("utf-8")
                 contents.append(("csv", str(files.sidecar(self.csv)), findings))
-        fill = self.fill_days or FILL_DAYS
+                supply = supply_csv_text(schedule, fill).encode("utf-8")
+                contents.append(("csv", str(files.sidecar(self.csv, "supply")), supply))
         if self.json:
             contents.append(("json", self.json, to_json(schedule, fill).encode("utf-8")))
         if self.chart:

@@ -19,10 +19,11 @@ def _path(path: str | Path) -> Path:
     return Path(path)
 
 
-def sidecar(path: str | Path) -> Path:
-    """The findings file written beside a CSV schedule: ``plan.csv`` -> ``plan.findings.csv``."""
+def sidecar(path: str | Path, kind: str = "findings") -> Path:
+    """A file written beside a CSV schedule: its findings (``plan.csv`` ->
+    ``plan.findings.csv``) or its supply per fill (``kind="supply"``: ``plan.supply.csv``)."""
     target = _path(path)
-    return target.with_name(f"{target.stem}.findings.csv")
+    return target.with_name(f"{target.stem}.{kind}.csv")
 
 
 def check_writable(path: str | Path, force: bool, field: str) -> Path:
