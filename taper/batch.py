@@ -4,7 +4,7 @@
 plans each row with :func:`taper.plan` exactly as ``taper plan`` would, and writes each
 plan's CSV and JSON (and PDF when asked) named by the row's reference. A row that cannot
 be planned is listed in ``errors.csv`` and the batch goes on; ``summary.csv`` has one line
-per plan. A roster that cannot be read as a whole is refused before anything is written.
+per plan, ``supply.csv`` what to supply for each plan, fill by fill. A roster that cannot be read as a whole is refused before anything is written.
 
 The command line (:mod:`taper.cli`) draws the progress bar; this module needs only the
 standard library and the package's own modules (the PDF libraries load only for PDFs).
@@ -50,6 +50,7 @@ ALIASES = {
 
 SUMMARY = "summary.csv"
 ERRORS = "errors.csv"
+SUPPLY = "supply.csv"
 SUMMARY_HEADER = (
     "row",
     "reference",
@@ -71,6 +72,7 @@ _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _RESERVED = {
     "summary",
     "errors",
+    "supply",
     "con",
     "prn",
     "aux",
@@ -131,6 +133,8 @@ class Outcome:
     errors: int = 0
     warnings: int = 0
     infos: int = 0
+    #: what to supply for each fill, one row a product and fill (the supply file's columns)
+    supply: tuple[tuple[str, ...], ...] = ()
 
     @property
     def planned(self) -> bool:
@@ -182,7 +186,7 @@ class Batch:
         return outcomes
 
     def write_reports(self, outcomes: Sequence[Outcome]) -> tuple[Path, Path]:
-        """Write summary.csv and errors.csv (both, all or none); their paths."""
+        """Write summary.csv, errors.csv and supply.csv (all or none); the first two's paths."""
         from .reports import files
 
         summary, errors = self.out_dir / SUMMARY, self.out_dir / ERRORS
@@ -190,6 +194,7 @@ class Batch:
             [
                 ("out_dir", str(summary), summary_csv(outcomes).encode("utf-8")),
                 ("out_dir", str(errors), errors_csv(outcomes).encode("utf-8")),
+                ("out_dir", str(self.out_dir / SUPPLY), supply_csv(outcomes).encode("utf-8")),
             ]
         )
         return summary, errors
@@ -298,7 +303,7 @@ def check_reference(reference: str) -> None:
         raise InputError(
             "reference",
             reference,
-            "a name other than summary, errors or a device name (con, nul, com1...), not "
+            "a name other than summary, errors, supply or a device name (con, nul, com1...), not "
             "ending .findings or .supply (a plan's findings and supply files are "
             "REFERENCE.findings.csv and REFERENCE.supply.csv)",
         )
@@ -377,7 +382,7 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
         if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
             raise InputError("out_dir", str(folder), f"a folder that can be made in {above}")
         return
-    targets = [folder / SUMMARY, folder / ERRORS]
+    targets = [folder / SUMMARY, folder / ERRORS, folder / SUPPLY]
     for row in batch.rows:
         if check_reference_ok(row.reference):
             targets += _any_outputs(batch.settings, row.reference)
@@ -451,6 +456,7 @@ def _make(row: Row, settings: Settings, context: _Context) -> tuple[Outcome, lis
     for finding in schedule.findings:
         counts[finding.severity] += 1
     from .doses import plain_number
+    from .schedule_csv import supply_rows
 
     outcome = Outcome(
         row.number,
@@ -464,6 +470,7 @@ def _make(row: Row, settings: Settings, context: _Context) -> tuple[Outcome, lis
         errors=counts["error"],
         warnings=counts["warning"],
         infos=counts["info"],
+        supply=tuple(tuple(r) for r in supply_rows(schedule, settings.fill_days)),
     )
     return outcome, contents
 
@@ -638,6 +645,17 @@ def summary_csv(outcomes: Sequence[Outcome]) -> str:
             for o in outcomes
             if o.planned
         ],
+    )
+
+
+def supply_csv(outcomes: Sequence[Outcome]) -> str:
+    """What to supply for each planned row, fill by fill, in roster order: the row's number and
+    reference, then its supply file's columns."""
+    from .schedule_csv import SUPPLY_HEADER
+
+    return _csv(
+        ("row", "reference", *SUPPLY_HEADER),
+        [[str(o.number), o.reference, *line] for o in outcomes if o.planned for line in o.supply],
     )
 
 

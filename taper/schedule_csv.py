@@ -177,26 +177,37 @@ def findings_csv_text(findings: Iterable[Finding]) -> str:
     return out.getvalue()
 
 
+#: the columns of a supply file, one row a product and fill
+SUPPLY_HEADER = ("fill", "start_date", "end_date", "product_id", "product", "quantity", "unit")
+
+
+def supply_rows(schedule: Schedule, fill_days: int = FILL_DAYS) -> list[list[str]]:
+    """What to supply for each fill of ``fill_days`` days, one row a product and fill (the
+    columns of :data:`SUPPLY_HEADER`): whole tablets (a half counted as a tablet supplied
+    whole), a liquid in mL or bottles."""
+    return [
+        [
+            str(fill),
+            first.isoformat(),
+            last.isoformat(),
+            product.id,
+            product.name,
+            plain_number(quantity),
+            supply_unit(product),
+        ]
+        for fill, (first, last, supply) in enumerate(schedule.fills(fill_days), start=1)
+        for product, quantity in supply
+    ]
+
+
 def supply_csv_text(schedule: Schedule, fill_days: int = FILL_DAYS) -> str:
-    """What to supply for each fill of ``fill_days`` days, as CSV: one row a product and fill,
-    whole tablets (a half counted as a tablet supplied whole), a liquid in mL or bottles."""
+    """The supply of each fill of ``fill_days`` days as CSV (:func:`supply_rows`)."""
     import csv
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["fill", "start_date", "end_date", "product_id", "product", "quantity", "unit"])
-    for fill, (first, last, supply) in enumerate(schedule.fills(fill_days), start=1):
-        for product, quantity in supply:
-            row = [
-                str(fill),
-                first.isoformat(),
-                last.isoformat(),
-                product.id,
-                product.name,
-                plain_number(quantity),
-                supply_unit(product),
-            ]
-            writer.writerow([_safe(c) for c in row])
+    writer.writerow(SUPPLY_HEADER)
+    writer.writerows([[_safe(c) for c in row] for row in supply_rows(schedule, fill_days)])
     return out.getvalue()
 
 

@@ -90,7 +90,14 @@ def test_good_rows_are_planned_and_bad_rows_listed(roster: Path, tmp_path: Path)
     assert "Planning" in stderr  # the progress bar, on standard error
     kinds = ("csv", "findings.csv", "supply.csv", "json")
     expected = {f"{ref}.{kind}" for ref in PLANNED for kind in kinds}
-    assert set(files_in(out)) == expected | {"summary.csv", "errors.csv"}
+    assert set(files_in(out)) == expected | {"summary.csv", "errors.csv", "supply.csv"}
+    # supply.csv: each planned row's supply file, fill by fill, after its number and reference
+    supply = (out / "supply.csv").read_text("utf-8").splitlines()
+    assert supply[0] == "row,reference,fill,start_date,end_date,product_id,product,quantity,unit"
+    for reference in PLANNED:
+        own = (out / f"{reference}.supply.csv").read_text("utf-8").splitlines()[1:]
+        mine = [line.split(",", 2) for line in supply[1:] if line.split(",")[1] == reference]
+        assert [rest for _, _, rest in mine] == own
 
     summary = read_csv(out / "summary.csv")
     assert [row["reference"] for row in summary] == ["A1", "B1", "B2"]  # roster order
@@ -388,7 +395,7 @@ def test_a_generated_roster_of_500_rows(tmp_path: Path) -> None:
     code, stdout, _ = run(str(roster), "--out-dir", str(out))
     assert code == 1
     assert stdout.startswith("Planned 495 of 500 rows")
-    assert len(os.listdir(out)) == 495 * 4 + 2  # each plan's CSV, findings, supply and JSON
+    assert len(os.listdir(out)) == 495 * 4 + 3  # each plan's CSV, findings, supply and JSON
     errors = read_csv(out / "errors.csv")
     assert [row["reference"] for row in errors] == [f"P{i:05d}" for i in range(99, 500, 100)]
     summary = read_csv(out / "summary.csv")

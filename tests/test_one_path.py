@@ -326,6 +326,7 @@ def test_batch_writes_what_taper_plan_writes(tmp_path: Path) -> None:
         "P1.supply.csv",
         "errors.csv",
         "summary.csv",
+        "supply.csv",
     ]
     alone = tmp_path / "alone"
     alone.mkdir()
