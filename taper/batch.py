@@ -4,7 +4,8 @@
 plans each row with :func:`taper.plan` exactly as ``taper plan`` would, and writes each
 plan's CSV and JSON (and PDF when asked) named by the row's reference. A row that cannot
 be planned is listed in ``errors.csv`` and the batch goes on; ``summary.csv`` has one line
-per plan, ``supply.csv`` what to supply for each plan, fill by fill. A roster that cannot be read as a whole is refused before anything is written.
+per plan, ``supply.csv`` what to supply for each plan, fill by fill. A roster that cannot
+be read as a whole is refused before anything is written.
 
 The command line (:mod:`taper.cli`) draws the progress bar; this module needs only the
 standard library and the package's own modules (the PDF libraries load only for PDFs).
