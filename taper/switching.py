@@ -10,8 +10,9 @@ is tapered under the chosen rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -37,6 +38,37 @@ def _largest_at_most(dispenser: Dispenser, limit: Fraction) -> Decimal:
     """The largest dose one administration can hold that is not above ``limit``."""
     fitting = [v for v in dispenser.values if Fraction(v) <= limit]
     return fitting[-1] if fitting else Decimal(0)
+
+
+def _stages(
+    snapshots: Sequence[Mapping[str, Decimal]],
+    times: Sequence[str],
+    shares: Sequence[Decimal],
+    old: Dispenser,
+    new: Dispenser,
+    ratio: Fraction,
+    first_day: date,
+    stage_days: int,
+) -> list[Stage]:
+    """The stages, each with the doses it has replaced made from ``new``, the rest from
+    ``old``; each lasts ``stage_days`` from ``first_day`` on."""
+    stages = []
+    day = first_day
+    for k, replaced in enumerate(snapshots, start=1):
+        administrations = []
+        total = Fraction(0)
+        for t, share in zip(times, shares, strict=True):
+            if t in replaced:
+                units = new.compose(replaced[t]).units
+                total += Fraction(replaced[t])
+            else:
+                units = old.compose(share).units
+                total += Fraction(share) * ratio
+            if units:
+                administrations.append(Administration(t, units))
+        stages.append(Stage(k, day, stage_days, tuple(administrations), mg_of(total)))
+        day += timedelta(days=stage_days)
+    return stages
 
 
 def _after_switch(exc: PlanRefused, drug: str) -> PlanRefused:
@@ -108,7 +140,6 @@ def plan_switch(request: PlanRequest) -> Schedule:
         raise _after_switch(exc, target.name) from None
     new = dispenser_for(new_products, new_limit)
     order = tuple(reversed(times)) if switching.order == "bedtime-first" else times
-    stages: list[Stage] = []
     findings: list[Finding] = [f for f in (old_raised, new_raised) if f is not None]
     findings.append(
         finding(
@@ -120,8 +151,8 @@ def plan_switch(request: PlanRequest) -> Schedule:
             conversion.source,
         )
     )
-    day = first_day
     replaced: dict[str, Decimal] = {}
+    snapshots: list[dict[str, Decimal]] = []  # the doses replaced by each stage
     for k, time in enumerate(order, start=1):
         share = shares[times.index(time)]
         # the new drug's dose for this administration: its equivalent, made from real
@@ -137,19 +168,8 @@ def plan_switch(request: PlanRequest) -> Schedule:
                     conversion.source,
                 )
             )
-        administrations = []
-        total = Fraction(0)
-        for t, s in zip(times, shares, strict=True):
-            if t in replaced:
-                units = new.compose(replaced[t]).units
-                total += Fraction(replaced[t])
-            else:
-                units = old.compose(s).units
-                total += Fraction(s) * ratio
-            if units:
-                administrations.append(Administration(t, units))
-        stages.append(Stage(k, day, stage_days, tuple(administrations), mg_of(total)))
-        day += timedelta(days=stage_days)
+        snapshots.append(dict(replaced))
+    stages = _stages(snapshots, times, shares, old, new, ratio, first_day, stage_days)
     new_total = normalize(sum(replaced.values(), Decimal(0)))
     if new_total <= 0:
         raise PlanRefused(
@@ -163,7 +183,7 @@ def plan_switch(request: PlanRequest) -> Schedule:
                 new_total,
                 rule=replace(the_rule, halve=()),
                 per_day=n,
-                start=day,
+                start=first_day + timedelta(days=stage_days * len(snapshots)),
                 region=region,
                 products=[p.id for p in new_products] if switching.products else None,
                 max_units=max_units,
@@ -191,6 +211,13 @@ def plan_switch(request: PlanRequest) -> Schedule:
         ) from None
     except PlanRefused as exc:
         raise _after_switch(exc, target.name) from None
+    chosen = tuple(p for p in taper_plan.products if p.drug == target.name)
+    if set(chosen) != set(new_products):
+        # the taper dispenses fewer of the new drug's products: the stages take them too,
+        # where they make every dose replaced, so the course dispenses one set
+        theirs = dispenser_for(chosen, new_limit)
+        if all(v == 0 or v in theirs.best for v in replaced.values()):
+            stages = _stages(snapshots, times, shares, old, theirs, ratio, first_day, stage_days)
     switch = Switch(
         from_drug=source.name,
         to_drug=target.name,

@@ -130,3 +130,28 @@ def test_a_dose_that_must_mix_forms_is_named() -> None:
     }
     assert mixed[0].step == min(steps)
     assert taper.check(schedule) == list(schedule.findings)
+
+
+def test_a_switch_dispenses_one_set_of_the_new_drug_for_stages_and_taper() -> None:
+    """The dispensing issue's fourth plan: the stages took 10 mg diazepam tablets and the taper
+    2 mg and 5 mg ones, three products of one drug; the stages now take the taper's."""
+    schedule = taper.plan(
+        "alprazolam",
+        "3 mg",
+        switch_to="diazepam",
+        overrides={"dose-above-range": "transferred"},
+        start=START,
+    )
+    assert schedule.switch is not None
+    staged = {
+        u.product.id
+        for stage in schedule.switch.stages
+        for a in stage.administrations
+        for u in a.units
+        if u.product.drug == "diazepam"
+    }
+    tapered = {u.product.id for s in schedule.steps for a in s.administrations for u in a.units}
+    assert staged <= tapered == {"diazepam-tab-2", "diazepam-tab-5"}
+    # 60 mg/day of diazepam in three doses: four 5 mg tablets a dose, within the limit of 4
+    assert [str(s.equivalent) for s in schedule.switch.stages] == ["60", "60", "60"]
+    assert not [f for f in taper.check(schedule) if f.severity == "error" and not f.override]

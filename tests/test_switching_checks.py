@@ -167,7 +167,7 @@ def test_taper_check_checks_the_switch_stages(tmp_path: Path) -> None:
     stage = data["switch"]["stages"][0]  # type: ignore[index]
     stage["days"] = 99
     stage["equivalent_mg"] = "300"
-    stage["administrations"][-1]["units"][0]["count"] = "30"
+    stage["administrations"][-1]["units"][0]["count"] = "60"  # sixty 5 mg tablets: 300 mg
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data), encoding="utf-8")
     found = check_file(bad, ExternalOptions())
