@@ -2,9 +2,10 @@
 
 Usage: python bench/dispensing.py
 
-The grid is bench/fidelity.py's (four drugs, six starting doses each, three rules) with four
-product sets: the drug's default (no ``products`` given: what a clinician gets), tablets only,
-tablets with orally disintegrating tablets, tablets with a liquid. Then the four plans the
+The grid is bench/fidelity.py's (four drugs, six starting doses each, three rules) with five
+product sets: the drug's default (no ``products`` given: what a clinician gets), the default
+with a liquid at low doses (``at_low_doses="liquid"``), tablets only, tablets with orally
+disintegrating tablets, tablets with a liquid. Then the four plans the
 dispensing issue names. For each product set it prints, over its plans:
 
 - products per plan: distinct products a plan dispenses (the mean and the most);
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fidelity import HERE, RULES, grid_plan, products_for, start_doses
 
 DRUGS = ("clonazepam", "alprazolam", "lorazepam", "diazepam")
-PRODUCT_SETS = ("default", "tablets", "tablets+odt", "tablets+liquid")
+PRODUCT_SETS = ("default", "default+liquid", "tablets", "tablets+odt", "tablets+liquid")
 FILL_DAYS = 28
 #: the plans the dispensing issue names, with the options it gives
 NAMED = (
@@ -174,8 +175,11 @@ def main() -> int:
         tally = Tally()
         for name in DRUGS:
             drug = catalog.drug(name)
-            if kind == "default":
-                products, strategy = None, "stretch"
+            liquid = any(p.is_liquid and p.usable for p in drug.products)
+            if kind.startswith("default"):
+                products, strategy = None, "liquid" if kind.endswith("liquid") else "stretch"
+                if strategy == "liquid" and not liquid:
+                    continue
             else:
                 products, strategy = products_for(drug, kind)
                 if products is None or (

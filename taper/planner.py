@@ -117,6 +117,8 @@ class _Trial:
     """A plan's walk with one set of products, as the choice of the set weighs it."""
 
     products: tuple[Product, ...]
+    #: the products the walk takes, the liquid among them where it is added
+    used: tuple[Product, ...]
     stop: Decimal
     forced: int
     #: the mean distance from the rule's dose, as a share of the start, weighted by days
@@ -155,19 +157,26 @@ DEPARTURES = (
 )
 
 
-def _trial(rx: Prescription, request: PlanRequest, products: tuple[Product, ...]) -> _Trial | None:
-    """The walk with ``products`` alone, or ``None`` where they cannot plan it."""
+def _trial(
+    rx: Prescription,
+    request: PlanRequest,
+    products: tuple[Product, ...],
+    liquid: Product | None = None,
+) -> _Trial | None:
+    """The walk with ``products`` alone (and ``liquid`` where the tablets run out of small
+    cuts), or ``None`` where they cannot plan it."""
     dispenser = dispenser_for(products, request.max_units)
     n = len(rx.times)
     if request.start_shares is None and dispenser.split(rx.start_dose, n) is None:
         return None
+    lower = dispenser_for((*products, liquid), request.max_units) if liquid else None
     try:
         steps, findings = _walk(
             rx,
             request.rule,
             dispenser,
             request.at_low_doses,
-            None,
+            lower,
             request.start_shares,
             request.first_step,
         )
@@ -175,7 +184,7 @@ def _trial(rx: Prescription, request: PlanRequest, products: tuple[Product, ...]
         return None
     if not steps:
         return None
-    made = dispenser.daily_doses(n)
+    made = (lower or dispenser).daily_doses(n)
     days = sum(s.days for s in steps)
     gap = sum((abs(s.dose - max(s.target, Decimal(0))) * s.days for s in steps), Decimal(0))
     piece = min(p.step_mg * p.split for p in products)
@@ -192,8 +201,10 @@ def _trial(rx: Prescription, request: PlanRequest, products: tuple[Product, ...]
                 u.product.id for u in admin.units
             }:
                 changes += 1
+    taken = {u.product for s in steps for a in s.administrations for u in a.units}
     return _Trial(
         products=products,
+        used=tuple(p for p in (*products, *((liquid,) if liquid else ())) if p in taken),
         stop=steps[-1].dose,
         forced=sum(
             1
@@ -221,12 +232,12 @@ def product_set(
     dose not the rule's, a cut order not kept, a step held to the longest). Of sets as small,
     the one with fewest doses that mix forms, then with fewest days whose doses differ by more
     than a piece, then closest to the rule's doses, then with fewest changes of products from
-    step to step. The finding names the set and what one product more would gain. The
-    products stay as they are where the clinician chose them, where there are two or fewer,
-    or where a liquid is added at low doses.
+    step to step; where a liquid is added at low doses (``at_low_doses="liquid"``), each set
+    is tried with it. The finding names the set and what one product more would gain. The
+    products stay as they are where the clinician chose them, or where there are two or fewer.
     """
     pool = tuple(p for p in request.products if p.usable)
-    if request.products_chosen or len(pool) <= 2 or request.at_low_doses == "liquid":
+    if request.products_chosen or len(pool) <= 2:
         return request.products, None
     # the choice depends on the walk alone, not on the day it starts or on the patient: a
     # roster of many patients on one prescription chooses once
@@ -241,6 +252,7 @@ def product_set(
         request.start_shares,
         request.first_step,
         pool,
+        request.liquids,
         words(),
     )
     if key not in _SETS:
@@ -262,10 +274,16 @@ def _choose_set(
     rx: Prescription, request: PlanRequest, pool: tuple[Product, ...]
 ) -> tuple[tuple[Product, ...], Finding | None]:
     """:func:`product_set`'s choice among ``pool``, and its finding (``None``: keep them all)."""
-    full = _trial(rx, request, pool)
+    liquid = None
+    if request.at_low_doses == "liquid" and request.liquids:
+        liquid = _one_liquid(
+            rx, request.rule, pool, request.liquids, request.max_units, request.start_shares
+        )
+    full = _trial(rx, request, pool, liquid)
     if full is None:
         return pool, None
-    terminal = dispenser_for(pool, request.max_units).smallest
+    with_liquid = (liquid,) if liquid else ()
+    terminal = dispenser_for((*pool, *with_liquid), request.max_units).smallest
 
     def keeps_up(trial: _Trial) -> bool:
         return (
@@ -278,9 +296,9 @@ def _choose_set(
     def best_of(sets: Iterable[tuple[Product, ...]]) -> _Trial | None:
         found = None
         for subset in sets:
-            if dispenser_for(subset, request.max_units).smallest != terminal:
+            if dispenser_for((*subset, *with_liquid), request.max_units).smallest != terminal:
                 continue
-            trial = _trial(rx, request, subset)
+            trial = _trial(rx, request, subset, liquid)
             if trial is None or not keeps_up(trial):
                 continue
             if found is None or trial.score < found.score:
@@ -300,16 +318,17 @@ def _choose_set(
         for other in pool
         if other not in chosen.products
     )
-    names = ", ".join(p.name for p in chosen.products)
+    names = ", ".join(p.name for p in chosen.used)
     forced = (
         "no forced cut"
         if not chosen.forced
         else f"{chosen.forced} forced cut{'s' if chosen.forced != 1 else ''}"
     )
+    lower = f", with the {liquid.name} where they run out of small cuts," if liquid else ""
     message = (
         f"The plan dispenses {names} for the whole course: the fewest of the {len(pool)} "
-        f"{rx.drug} products listed for {rx.region.upper()} that plan it as closely as all of "
-        f"them (down to {format_mg(chosen.stop)}/day, {forced})"
+        f"{rx.drug} products listed for {rx.region.upper()}{lower} that plan it as closely as "
+        f"all of them (down to {format_mg(chosen.stop)}/day, {forced})"
     )
     if more is not None and more.gap < chosen.gap:
         extra = [p for p in more.products if p not in chosen.products]

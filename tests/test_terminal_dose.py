@@ -213,19 +213,24 @@ def test_liquid_strategy_names_the_liquid_and_tapers_in_its_measures() -> None:
         formulary=FORMULARY,
     )
     assert [d for d, *_ in steps(schedule)] == [
-        "0.45", "0.405", "0.365", "0.33", "0.295", "0.265", "0.24", "0.22", "0.2", "0.18",
+        "0.45", "0.41", "0.37", "0.33", "0.3", "0.27", "0.24", "0.22", "0.2", "0.18",
         "0.16", "0.14", "0.13", "0.12", "0.11", "0.1", "0.09", "0.08", "0.07", "0.06", "0.05",
         "0.04", "0.03", "0.02", "0.01",
     ]  # fmt: skip
-    # from 0.24 mg/day each dose of the day loses one 0.01 mg measure where the rule asks a
-    # little more (0.216 mg/day): one measure fewer at each time, not a rise at one of them
+    # the liquid alone, one form a dose: the plan's set is the liquid where it does as well as
+    # every product (a 0.125 mg ODT once joined the liquid in some doses, two forms at once);
+    # each dose of the day loses a 0.01 mg measure or two, never rising at one of them;
     # down to 0.01 mg/day, the liquid's smallest measure: from 0.03 mg/day each cut is forced
     # (33.3 %, then 50 %), paced by 14 days x ln(2/3)/ln(0.9) = 54 days, then held to taper's
     # longest step, 84 days, where the pace would need 14 x ln(1/2)/ln(0.9) = 93
     assert [s.days for s in schedule.steps] == [
-        14, 14, 14, 14, 15, 15, 14, 14, 14, 14, 16, 18, 14, 14, 14, 14, 14, 16, 18, 21, 25,
+        14, 14, 14, 16, 14, 14, 16, 14, 14, 14, 16, 18, 14, 14, 14, 14, 14, 16, 18, 21, 25,
         30, 39, 54, 84,
     ]  # fmt: skip
+    assert {u.product.id for s in schedule.steps for a in s.administrations for u in a.units} == {
+        "bench-clonazepam-0.1-ml"
+    }
+    assert "mixed-forms" not in codes(schedule)
     assert [f.step for f in schedule.findings if f.code == "forced-cut"] == [24, 25]
     # from 0.5 mg/day, from step 1, the doses use the 0.1 mg/mL liquid as well
     assert found(schedule, "liquid-from-here") == [
