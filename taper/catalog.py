@@ -188,6 +188,17 @@ class Product:
             return self.strength_mg is not None
         return None not in (self.mg_per_ml, self.increment_ml, self.max_ml)
 
+    def remeasured(self, increment: Decimal) -> Product:
+        """The liquid measured with taper's default syringe marked every ``increment`` mL."""
+        return replace(
+            self,
+            increment_ml=increment,
+            measure=(
+                f"a {format_number(DEFAULT_MEASURE_ML)} mL oral syringe marked every "
+                f"{format_number(increment)} mL"
+            ),
+        )
+
     @property
     def halved_off_licence(self) -> bool:
         """Whether the plan halves a tablet that has no labelled functional score."""

@@ -172,6 +172,7 @@ def plan_to_dict(schedule: Schedule, fill_days: int = FILL_DAYS) -> dict[str, An
                 "target_dose_mg": plain_number(max(step.target, Decimal(0))),
                 "cut_pct": format_percent(step.cut),
                 **({"forced_cut": True} if step.number in forced else {}),
+                **({"held": True} if step.held else {}),
                 "administrations": _administrations(step.administrations),
             }
         )
@@ -418,7 +419,7 @@ def plan_products(
                         str(entry["increment_ml"]),
                         f"the measure of {product.name}: {product.measure or 'its label'}",
                     )
-                product = replace(product, increment_ml=increment)
+                product = product.remeasured(increment)
         elif not product.is_liquid and entry.get("split") is not None:
             split = number(entry["split"], f"{where}.split")
             if split != product.split:
@@ -862,7 +863,8 @@ def _steps(
             number(required(entry, "target_dose_mg", where), f"{where}.target_dose_mg", True),
             previous,
             days,
-            held=record is not None and record.hold_days > 0 and i == number_,
+            held=entry.get("held") is True
+            or (record is not None and record.hold_days > 0 and i == number_),
         )
         said = number(required(entry, "daily_dose_mg", where), f"{where}.daily_dose_mg")
         if said != step.dose:

@@ -435,17 +435,7 @@ def remeasure(products: Sequence[Product], increment: Decimal | None) -> tuple[P
     if increment is None or increment == DEFAULT_INCREMENT_ML:
         return tuple(products)
     return tuple(
-        replace(
-            p,
-            increment_ml=increment,
-            measure=(
-                f"a {format_number(DEFAULT_MEASURE_ML)} mL oral syringe marked every "
-                f"{format_number(increment)} mL"
-            ),
-        )
-        if p.is_liquid and p.default_measure
-        else p
-        for p in products
+        p.remeasured(increment) if p.is_liquid and p.default_measure else p for p in products
     )
 
 

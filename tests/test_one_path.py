@@ -261,6 +261,9 @@ CASES = [
     {"drug": "alprazolam", "dose": "3 mg", "switch_to": "diazepam", "table": "va-dod-2021"},
     {"drug": "lorazepam", "dose": "2 mg", "rule": "joint-guideline-2025-slow", "use_months": 12},
     {"drug": "clonazepam", "dose": "1 mg", "reduce": "10%", "every": "14d"},
+    # a hold of the rule's, and a liquid measured with other marks than the default
+    {"drug": "clonazepam", "dose": "2 mg", "reduce": "10%", "every": "14d", "holds": ("1mg:28d",)},
+    {"drug": "diazepam", "dose": "10 mg", "at_low_doses": "liquid", "liquid_increment": "0.2ml"},
 ]
 
 
@@ -272,7 +275,10 @@ def test_loading_what_was_written_gives_back_the_plan(
 ) -> None:
     args = dict(case)
     if "reduce" in args:
-        args["rule"] = taper.build_rule(None, str(args.pop("reduce")), str(args.pop("every")))
+        holds = tuple(args.pop("holds", ()))  # type: ignore[arg-type]
+        args["rule"] = taper.build_rule(
+            None, str(args.pop("reduce")), str(args.pop("every")), holds=holds
+        )
     start = date(2027, 1, 4) + timedelta(days=days)
     schedule = taper.plan(**args, start=start)  # type: ignore[arg-type]
     if replanned:
