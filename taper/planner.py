@@ -128,6 +128,8 @@ class _Trial:
     departures: tuple[int, ...]
     #: steps whose doses of the day differ by more than the set's smallest piece
     uneven: int
+    #: steps whose doses of the day differ by more than the largest tablet taken that day
+    lopsided: int
     changes: int
     pieces: int
 
@@ -188,11 +190,13 @@ def _trial(
     days = sum(s.days for s in steps)
     gap = sum((abs(s.dose - max(s.target, Decimal(0))) * s.days for s in steps), Decimal(0))
     piece = min(p.step_mg * p.split for p in products)
-    uneven = 0
+    uneven = lopsided = 0
     for step in steps:
         shares = [a.dose for a in step.administrations]
         shares += [Decimal(0)] * (n - len(shares))
-        uneven += max(shares) - min(shares) > piece
+        spread = max(shares) - min(shares)
+        uneven += spread > piece
+        lopsided += spread > max(u.product.step_mg for a in step.administrations for u in a.units)
     changes = 0
     for before, after in pairwise(steps):
         for admin in after.administrations:
@@ -216,6 +220,7 @@ def _trial(
         mixed=sum(1 for s in steps for a in s.administrations if Composition(a.units).mixed),
         departures=tuple(sum(1 for f in findings if f.code == code) for code in DEPARTURES),
         uneven=uneven,
+        lopsided=lopsided,
         changes=changes,
         pieces=sum(u.pieces for s in steps for a in s.administrations for u in a.units),
     )
@@ -228,8 +233,9 @@ def product_set(
 
     Where the clinician named none, the fewest of the drug's that plan it as well as all of
     them would: down to the same smallest dose, with no more cuts forced above the cap, no
-    more doses that mix forms and no more departures from the rule (:data:`DEPARTURES`: a
-    dose not the rule's, a cut order not kept, a step held to the longest). Of sets as small,
+    more doses that mix forms, no more days whose doses differ by more than the largest
+    tablet taken that day, and no more departures from the rule (:data:`DEPARTURES`: a dose
+    not the rule's, a cut order not kept, a step held to the longest). Of sets as small,
     the one with fewest doses that mix forms, then with fewest days whose doses differ by more
     than a piece, then closest to the rule's doses, then with fewest changes of products from
     step to step; where a liquid is added at low doses (``at_low_doses="liquid"``), each set
@@ -290,6 +296,7 @@ def _choose_set(
             trial.stop == full.stop
             and trial.forced <= full.forced
             and trial.mixed <= full.mixed
+            and trial.lopsided <= full.lopsided
             and all(a <= b for a, b in zip(trial.departures, full.departures, strict=True))
         )
 
