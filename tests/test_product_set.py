@@ -155,3 +155,18 @@ def test_a_switch_dispenses_one_set_of_the_new_drug_for_stages_and_taper() -> No
     # 60 mg/day of diazepam in three doses: four 5 mg tablets a dose, within the limit of 4
     assert [str(s.equivalent) for s in schedule.switch.stages] == ["60", "60", "60"]
     assert not [f for f in taper.check(schedule) if f.severity == "error" and not f.override]
+
+
+def test_a_set_that_would_leave_days_lopsided_is_not_chosen() -> None:
+    """Two products (0.125 mg and 2 mg ODTs) make clonazepam 40 mg down to the end, but with
+    days of 0.25 mg in the morning against 4 mg at bedtime: a third strength keeps each day's
+    doses within the largest tablet taken that day."""
+    schedule = taper.plan(
+        "clonazepam", "40 mg", overrides={"dose-above-range": "transferred"}, start=START
+    )
+    assert len(schedule.products) == 3
+    for step in schedule.steps:
+        doses = [a.dose for a in step.administrations]
+        doses += [Decimal(0)] * (schedule.prescription.doses_per_day - len(doses))
+        largest = max(u.product.step_mg for a in step.administrations for u in a.units)
+        assert max(doses) - min(doses) <= largest, step.number
