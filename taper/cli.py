@@ -93,13 +93,21 @@ class _Outputs:
             if path == "-":
                 click.echo(data.decode("utf-8"), nl=False)
         if "-" not in (self.bundle.csv, self.bundle.json):
-            click.echo(render_text(schedule), nl=False)
+            click.echo(render_text(schedule, _width()), nl=False)
         elif self.bundle.csv == "-":
             # the findings (and any override reasons) still reach the clinician
-            click.echo("\n".join(render_findings(schedule.sorted_findings())), err=True)
+            findings = render_findings(schedule.sorted_findings(), _width())
+            click.echo("\n".join(findings), err=True)
         for _, path, _ in contents:
             if path != "-":
                 click.echo(f"Wrote {path}", err=True)
+
+
+def _width() -> int:
+    """The terminal's width, or 80 columns where it is not known (output to a file or a pipe)."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 _catalog_option = click.option(
@@ -483,7 +491,7 @@ def check_command(
             files.write_atomic(json_path, text.encode("utf-8"))
     if json_path != "-":
         click.echo(f"{file}: {checked.drug}, {checked.steps} steps")
-        click.echo("\n".join(render_findings(checked.findings)))
+        click.echo("\n".join(render_findings(checked.findings, _width())))
     if checked.refused:
         raise SystemExit(1)
 

@@ -337,7 +337,9 @@ def test_cli_low_dose_options(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "oral liquid" in result.stdout
+    # the liquid is named once, in the table's legend of products
+    legend = result.stdout.split("Products:\n", 1)[1].split("\n\n", 1)[0]
+    assert "clonazepam 0.1 mg/mL oral suspension (compounded)" in legend
     result = CliRunner().invoke(cli, ["check", str(out), "--formulary", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
 
