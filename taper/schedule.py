@@ -425,6 +425,35 @@ class Schedule:
 
         return plot_schedule(self, ax)
 
+    def __str__(self) -> str:
+        """A short summary: the plan in one sentence, and its findings counted.
+
+        >>> from taper import plan
+        >>> print(plan("clonazepam", "1 mg", rule="fda-label-clonazepam", start="2027-01-04"))
+        clonazepam 1 mg/day, fda-label-clonazepam: 3 steps over 9 days, 2027-01-04 to \
+2027-01-12; no dose from 2027-01-13. Findings: 0 errors, 4 warnings, 2 notes.
+        """
+        rx = self.prescription
+        counts = {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
+        words = ("error", "warning", "note")
+        said = ", ".join(
+            f"{counts[s]} {w}{'' if counts[s] == 1 else 's'}"
+            for s, w in zip(SEVERITIES, words, strict=True)
+        )
+        taken = f"{self.drug_display or rx.drug} {format_mg(rx.start_dose)}/day"
+        if self.switch is not None:
+            taken = (
+                f"{self.switch.from_drug} {format_mg(self.switch.from_dose)}/day switched to "
+                f"{taken}"
+            )
+        return (
+            f"{taken}, "
+            f"{self.rule_name}: {len(self.steps)} step{'s' if len(self.steps) != 1 else ''} over "
+            f"{self.duration_days} days, {self.first_day.isoformat()} to "
+            f"{(self.stop_date - timedelta(days=1)).isoformat()}; no dose from "
+            f"{self.stop_date.isoformat()}. Findings: {said}."
+        )
+
     def _repr_html_(self) -> str:
         from .reports.frames import html
 

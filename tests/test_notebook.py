@@ -150,3 +150,41 @@ def test_example_notebook_runs(tmp_path: Path) -> None:
     ).execute()
     assert (tmp_path / "chosen.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "chosen.csv").exists()
+
+
+def test_a_notebook_shows_the_charts_inline_with_no_magic() -> None:
+    """Regression: schedule.plot() showed "<Axes: ...>" and no image unless the user first
+    ran %matplotlib inline; the chart is now pyplot's in a notebook, which shows it."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                'import taper\nschedule = taper.plan("clonazepam", "2 mg", start="2027-01-04")'
+            ),
+            nbformat.v4.new_code_cell("schedule.plot()"),
+            nbformat.v4.new_code_cell(
+                'taper.compare(rules=["fda-label-clonazepam", "deprescribing-bzra"], '
+                'drug="clonazepam", dose="1 mg", start="2027-01-04").plot()'
+            ),
+            nbformat.v4.new_code_cell("print(schedule)"),
+        ]
+    )
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    for cell in notebook.cells[1:3]:
+        kinds = {kind for output in cell.outputs for kind in output.get("data", {})}
+        assert "image/png" in kinds, cell.source
+    printed = "".join(o.get("text", "") for o in notebook.cells[3].outputs)
+    assert printed.startswith("clonazepam 2 mg/day, joint-guideline-2025:")
+    assert len(printed) < 300  # a summary, not the dataclass's fields
+
+
+def test_to_dataframe_numbers_steps_as_whole_numbers() -> None:
+    """Regression: "step" was a string column, which sorts 1, 10, 11, 2."""
+    frame = taper.plan("clonazepam", "2 mg", start="2027-01-04").to_dataframe()
+    assert str(frame["step"].dtype) == "int64"
+    assert frame.sort_values("step")["step"].tolist() == list(range(1, len(frame) + 1))
+    switched = taper.plan(
+        "alprazolam", "3 mg", switch_to="diazepam", table="va-dod-2021", start="2027-01-04"
+    ).to_dataframe()
+    stages = switched[switched["phase"] == "switch"]
+    assert stages["stage"].tolist() == [1, 2, 3] and stages["step"].isna().all()
+    assert switched[switched["phase"] == "taper"]["step"].tolist()[:3] == [1, 2, 3]

@@ -43,6 +43,23 @@ def _series(schedule: Schedule) -> tuple[list[float], list[float], list[float]]:
     return dates, doses, ideal
 
 
+def new_axes() -> Axes:
+    """A new chart's axes. In a notebook the figure is pyplot's, so the notebook shows it as
+    an image below the cell (its inline display is the default), with no magic to type;
+    elsewhere a figure of its own, which leaves no state behind in a script or a server."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    if shell is not None:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=(8, 3.6), layout="constrained").subplots()
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(8, 3.6), layout="constrained").subplots()
+
+
 def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     """Draw ``schedule`` on ``ax`` (a new figure's axes when ``None``) and return the axes.
 
@@ -52,10 +69,9 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     before the taper is drawn first, shaded, as the day's total in the new drug's equivalent.
     """
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-    from matplotlib.figure import Figure
 
     if ax is None:
-        ax = Figure(figsize=(8, 3.6), layout="constrained").subplots()
+        ax = new_axes()
     dates, doses, ideal = _series(schedule)
     start_dose = float(schedule.prescription.start_dose)
     top = start_dose

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 
 
 def to_dataframe(schedule: Schedule) -> pd.DataFrame:
-    """One row per step: dates as datetime64, doses as numbers in mg, one column per time.
+    """One row per step: ``step`` a whole number, dates as datetime64, doses as numbers in mg,
+    one column per time.
 
-    A switch's stages, when there are any, come first, with ``phase`` ``switch``.
+    A switch's stages, when there are any, come first, with ``phase`` ``switch``, their number
+    in ``stage`` and none in ``step``.
     """
     import pandas as pd
 
@@ -29,7 +31,8 @@ def to_dataframe(schedule: Schedule) -> pd.DataFrame:
         assert switch is not None
         row: dict[str, Any] = {
             "phase": "switch",
-            "step": f"S{stage.number}",
+            "step": None,
+            "stage": stage.number,
             "start": stage.start,
             "end": stage.end,
             "days": stage.days,
@@ -41,7 +44,7 @@ def to_dataframe(schedule: Schedule) -> pd.DataFrame:
     for step in schedule.steps:
         row = {
             "phase": "taper",
-            "step": str(step.number),
+            "step": step.number,
             "start": step.start,
             "end": step.end,
             "days": step.days,
@@ -58,6 +61,9 @@ def to_dataframe(schedule: Schedule) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     for column in ("start", "end"):
         frame[column] = pd.to_datetime(frame[column])
+    if switch is not None:  # whole numbers with gaps: a stage has no step, a step no stage
+        frame["step"] = frame["step"].astype("Int64")
+        frame["stage"] = frame["stage"].astype("Int64")
     return frame
 
 
@@ -116,12 +122,10 @@ class Comparison:
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Every plan's realised daily dose on one axes, as step lines over calendar dates."""
-        from matplotlib.figure import Figure
-
-        from .chart import day_number
+        from .chart import day_number, new_axes
 
         if ax is None:
-            ax = Figure(figsize=(8, 3.6), layout="constrained").subplots()
+            ax = new_axes()
         for name, schedule in self.plans.items():
             x = [day_number(s.start) for s in schedule.steps] + [day_number(schedule.stop_date)]
             y = [float(s.dose) for s in schedule.steps] + [0.0]
