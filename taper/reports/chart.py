@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..doses import format_mg
+from ..doses import format_mg, format_number
 from ..schedule import Schedule
 from .files import write_atomic
 
@@ -68,7 +69,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     are shaded; points mark the steps where the products changed the rule's dose. A switch
     before the taper is drawn first, shaded, as the day's total in the new drug's equivalent.
     """
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.ticker import FuncFormatter
 
     if ax is None:
         ax = new_axes()
@@ -89,7 +90,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
             color="#1f4e79",
             linewidth=2,
             alpha=0.5,
-            label="_starting dose",
+            label=BEFORE,
         )
     else:
         # the switch: the day's total as the new drug's equivalent, stage by stage
@@ -97,7 +98,14 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
         lead = [day_number(before), day_number(switch.start_date)]
         equivalent = float(switch.start_equivalent)
         top = max(top, equivalent)
-        ax.plot(lead, [equivalent, equivalent], color="#548235", linewidth=2, alpha=0.5)
+        ax.plot(
+            lead,
+            [equivalent, equivalent],
+            color="#548235",
+            linewidth=2,
+            alpha=0.5,
+            label=f"{switch.from_drug} before the switch, as {switch.to_drug} equivalent",
+        )
         ax.plot(
             [day_number(s.start) for s in switch.stages] + [day_number(schedule.start_date)],
             [float(s.equivalent) for s in switch.stages] + [start_dose],
@@ -172,9 +180,8 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     ax.set_ylim(0, top * 1.08)
     ax.set_xlim(lead[0], day_number(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
     ax.set_ylabel("mg a day")
-    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    date_ticks(ax)
+    ax.yaxis.set_major_formatter(FuncFormatter(ismp_tick))
 
     def to_pct(mg: Any) -> Any:
         return mg / start_dose * 100
@@ -184,6 +191,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
 
     second = ax.secondary_yaxis("right", functions=(to_pct, to_mg))
     second.set_ylabel("% of the starting dose")
+    second.yaxis.set_major_formatter(FuncFormatter(ismp_tick))
     ax.grid(True, axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     drug = schedule.drug_display or schedule.prescription.drug
@@ -194,8 +202,34 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
         fontsize=10,
         loc="left",
     )
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    # below the axes, where it hides no line, however short the plan
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
     return ax
+
+
+#: the label of the dose taken before the first cut
+BEFORE = "the dose before the first cut"
+
+
+def ismp_tick(value: float, _position: object = None) -> str:
+    """A tick's number the ISMP way: no trailing zero, a leading zero (``0.5``, ``2``)."""
+    return format_number(Decimal(f"{value:.4f}"))
+
+
+def date_ticks(ax: Axes) -> None:
+    """Dates that read as dates: ``4 Jan``, ``Feb 2027`` at a month's start, years alone."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(maxticks=9)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(
+        ConciseDateFormatter(  # type: ignore[no-untyped-call]
+            locator,
+            formats=["%Y", "%b %Y", "%-d %b", "%H:%M", "%H:%M", "%S"],
+            zero_formats=["", "%b %Y", "%b %Y", "%H:%M", "%H:%M", "%H:%M"],
+            offset_formats=["", "", "", "", "", ""],
+        )
+    )
 
 
 def _mark(

@@ -122,7 +122,7 @@ class Comparison:
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Every plan's realised daily dose on one axes, as step lines over calendar dates."""
-        from .chart import day_number, new_axes
+        from .chart import date_ticks, day_number, ismp_tick, new_axes
 
         if ax is None:
             ax = new_axes()
@@ -132,12 +132,13 @@ class Comparison:
             ax.plot(x, y, drawstyle="steps-post", label=name)
         ax.set_ylabel("mg a day")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, frameon=False)
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False
+        )
+        date_ticks(ax)
+        from matplotlib.ticker import FuncFormatter
 
-        locator = AutoDateLocator()  # type: ignore[no-untyped-call]
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        ax.yaxis.set_major_formatter(FuncFormatter(ismp_tick))
         return ax
 
     def _repr_html_(self) -> str:
