@@ -37,7 +37,17 @@ if TYPE_CHECKING:
 
 #: the columns a roster must have, and those it may have
 REQUIRED = ("reference", "drug", "dose", "per_day", "start")
-OPTIONAL = ("rule", "indication", "age", "weight_kg", "products")
+OPTIONAL = (
+    "rule",
+    "indication",
+    "age",
+    "weight_kg",
+    "products",
+    "patient_name",
+    "patient_id",
+    "date_of_birth",
+    "prescriber",
+)
 #: other names a header may use for a column (after lower-casing, spaces and '-' as '_')
 ALIASES = {
     "ref": "reference",
@@ -47,6 +57,10 @@ ALIASES = {
     "doses_per_day": "per_day",
     "start_date": "start",
     "weight": "weight_kg",
+    "name": "patient_name",
+    "record": "patient_id",
+    "nhs_number": "patient_id",
+    "dob": "date_of_birth",
 }
 
 SUMMARY = "summary.csv"
@@ -515,6 +529,10 @@ def _plan(row: Row, settings: Settings, context: _Context) -> Schedule:
         indication=cells.get("indication") or None,
         age=_whole(cells.get("age", ""), "age", "an age in whole years, 0 to 130"),
         weight_kg=cells.get("weight_kg") or None,
+        patient_name=cells.get("patient_name") or None,
+        patient_id=cells.get("patient_id") or None,
+        date_of_birth=cells.get("date_of_birth") or None,
+        prescriber=cells.get("prescriber") or None,
     )
 
 
@@ -543,6 +561,7 @@ def _bundle(settings: Settings, reference: str) -> Bundle:
         pdf=str(folder / f"{reference}.pdf") if settings.pdf else None,
         paper=settings.paper,
         fill_days=settings.fill_days,
+        reference=reference,
     )
 
 

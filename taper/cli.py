@@ -161,6 +161,19 @@ def _output_options(command: Any) -> Any:
     return command
 
 
+def _identity_options(command: Any) -> Any:
+    """Who the plan is for and who prescribes it: ``plan`` and ``replan`` take them."""
+    options = (
+        click.option("--patient-name", help="The patient's name, on every page of the PDF."),
+        click.option("--patient-id", help="A record or NHS number, on every page of the PDF."),
+        click.option("--date-of-birth", help="The patient's date of birth, YYYY-MM-DD."),
+        click.option("--prescriber", help="Who prescribes the plan, in the sign-off."),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _patient_options(command: Any) -> Any:
     """The patient facts and overrides that ``plan`` and ``check`` both take."""
     options = (
@@ -265,6 +278,7 @@ def _split_list(values: Sequence[str]) -> list[str]:
     help="Products of the drug switched to (as --products); default: all in the region.",
 )
 @_output_options
+@_identity_options
 def plan_command(
     drug: str,
     dose: tuple[str, ...],
@@ -304,6 +318,10 @@ def plan_command(
     paper: str,
     fill_days: int | None,
     force: bool,
+    patient_name: str | None,
+    patient_id: str | None,
+    date_of_birth: str | None,
+    prescriber: str | None,
 ) -> None:
     """Plan a taper from DOSE a day of DRUG (e.g. taper plan clonazepam 2mg)."""
     from .planning import plan
@@ -341,6 +359,10 @@ def plan_command(
         switch_order=switch_order,
         switch_products=_split_list(switch_products) or None,
         liquid_increment=liquid_increment,
+        patient_name=patient_name,
+        patient_id=patient_id,
+        date_of_birth=date_of_birth,
+        prescriber=prescriber,
     )
     out.write(schedule)
 
@@ -363,6 +385,7 @@ def plan_command(
 @_catalog_option
 @_formulary_option
 @_output_options
+@_identity_options
 def replan_command(
     plan_file: str,
     on: str,
@@ -386,6 +409,10 @@ def replan_command(
     paper: str,
     fill_days: int | None,
     force: bool,
+    patient_name: str | None,
+    patient_id: str | None,
+    date_of_birth: str | None,
+    prescriber: str | None,
 ) -> None:
     """Re-plan a plan taper wrote (JSON) from a date: keep what was, hold or slow down.
 
@@ -417,6 +444,10 @@ def replan_command(
         reason=reason,
         catalog=catalog,
         overrides=override,
+        patient_name=patient_name,
+        patient_id=patient_id,
+        date_of_birth=date_of_birth,
+        prescriber=prescriber,
     )
     out.write(result)
 

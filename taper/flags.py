@@ -40,6 +40,11 @@ FLAGS = {
     "table": "--table",
     "use_months": "--use-months",
     "weight_kg": "--weight-kg",
+    # who the plan is for
+    "patient_name": "--patient-name",
+    "patient_id": "--patient-id",
+    "date_of_birth": "--date-of-birth",
+    "prescriber": "--prescriber",
     # the outputs
     "chart": "--chart",
     "csv": "--csv",

@@ -188,6 +188,7 @@ def plan_to_dict(schedule: Schedule, fill_days: int = FILL_DAYS) -> dict[str, An
         "doses_per_day": rx.doses_per_day,
         "times": list(rx.times),
         **({"patient": patient} if (patient := _patient(schedule)) else {}),
+        **({"identity": identity} if (identity := _identity(schedule)) else {}),
         "rule": {
             "name": schedule.rule_name,
             "description": schedule.rule_description,
@@ -258,6 +259,19 @@ def _patient(schedule: Schedule) -> dict[str, Any]:
         "use_months": patient.use_months,
     }
     return {k: v for k, v in facts.items() if v is not None}
+
+
+def _identity(schedule: Schedule) -> dict[str, str]:
+    """Who the plan is for and who prescribes it, those parts that were given."""
+    who = schedule.identity
+    parts = {
+        "name": who.name,
+        "record": who.record,
+        "date_of_birth": who.born.isoformat() if who.born else "",
+        "prescriber": who.prescriber,
+        "reference": who.reference,
+    }
+    return {k: v for k, v in parts.items() if v}
 
 
 def _own_cap_source(schedule: Schedule) -> bool:
@@ -620,7 +634,7 @@ def read_plan(
 def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -> Schedule:
     """The :class:`~taper.schedule.Schedule` a parsed plan (:func:`parse`) was written from,
     its every stated figure checked against what its units make."""
-    from .request import make_patient
+    from .request import make_identity, make_patient
     from .rules import PRESETS, cap_source
 
     drug = catalog.drug(str(required(data, "drug", origin)))
@@ -650,6 +664,14 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
         day(required(data, "start_date", origin), f"{origin}: start_date"),
         region,
         patient,
+    )
+    who = obj(data.get("identity") or {}, f"{origin}: identity")
+    identity = make_identity(
+        _text_or_none(who.get("name")),
+        _text_or_none(who.get("record")),
+        _text_or_none(who.get("date_of_birth")),
+        _text_or_none(who.get("prescriber")),
+        reference=str(_text_or_none(who.get("reference")) or ""),
     )
     record = _replan_of(data.get("replan"), origin)
     products = {p.id: p for p in drug.products}
@@ -716,6 +738,7 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
         at_low_doses=strategy,
         stated_longest_step=int(longest) if digits(longest) and int(longest) > 0 else None,
         stated_stop_asked=asked if isinstance(asked, str) else "",
+        identity=identity,
     )
     return _known_rule(loaded, stated_source)
 

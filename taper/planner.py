@@ -106,6 +106,7 @@ def make_plan(request: PlanRequest) -> Schedule:
         overrides=request.overrides,
         rule=rule,
         at_low_doses=request.at_low_doses,
+        identity=request.identity,
     )
     schedule = replace(schedule, findings=tuple(check(schedule, catalog=cat)))
     refuse_errors(schedule.findings)

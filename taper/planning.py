@@ -51,6 +51,10 @@ def plan(
     switch_products: Sequence[str] | None = None,
     halve: Sequence[str] = (),
     liquid_increment: str | Decimal | None = None,
+    patient_name: str | None = None,
+    patient_id: str | None = None,
+    date_of_birth: date | str | None = None,
+    prescriber: str | None = None,
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -110,6 +114,11 @@ def plan(
     liquid_increment
         The marks of taper's default liquid measure (a 1 mL oral syringe marked every
         0.1 mL), for liquids whose label gives no measuring device: ``"0.2ml"``.
+    patient_name, patient_id, date_of_birth, prescriber
+        Who the plan is for (a name, a record or NHS number, a date of birth written
+        YYYY-MM-DD, which must agree with ``age`` where both are given) and who prescribes
+        it: printed on every page of the PDF (with lines to write on where not given) and in
+        the calendar's title, and written to the CSV and JSON where given.
 
     Returns
     -------

@@ -18,9 +18,9 @@ from .dispensing import dispenser_for
 from .doses import format_mg, parse_dose
 from .errors import InputError, PlanRefused
 from .planner import make_plan
-from .request import parse_start, resolve
+from .request import make_identity, parse_start, resolve
 from .rules import Rule
-from .schedule import Administration, Replan, Schedule, Step
+from .schedule import Administration, Identity, Replan, Schedule, Step
 from .validation import PLANNER_CODES, check, finding, parse_overrides, refuse_errors
 from .wording import option
 
@@ -40,6 +40,10 @@ def replan(
     every: str | None = None,
     max_cut: str | None = None,
     longest_step: str | None = None,
+    patient_name: str | None = None,
+    patient_id: str | None = None,
+    date_of_birth: date | str | None = None,
+    prescriber: str | None = None,
 ) -> Schedule:
     """Re-plan ``schedule`` from ``on``, keeping the steps before it as they were.
 
@@ -60,6 +64,9 @@ def replan(
         A higher dose to go back to, as a stated choice (a finding records it).
     reason
         Why the plan changed; kept in every export.
+    patient_name, patient_id, date_of_birth, prescriber
+        Who the plan is for and who prescribes it, in place of what the plan says (as
+        :func:`taper.plan` takes them); the plan's own where not given.
 
     Examples
     --------
@@ -214,10 +221,33 @@ def replan(
         cap_source=new.cap_source,
         products=(*schedule.products, *(p for p in new.products if p not in schedule.products)),
         overrides=tuple(sorted(accepted.items())),
+        identity=_identity(schedule, patient_name, patient_id, date_of_birth, prescriber),
     )
     combined = replace(combined, findings=tuple(check(combined, catalog=cat)))
     refuse_errors(combined.findings)
     return combined
+
+
+def _identity(
+    schedule: Schedule,
+    name: str | None,
+    record: str | None,
+    born: date | str | None,
+    prescriber: str | None,
+) -> Identity:
+    """The plan's identity, with what the re-plan gives in place of its parts."""
+    own = schedule.identity
+    if (name, record, born, prescriber) == (None, None, None, None):
+        return own
+    return make_identity(
+        own.name if name is None else name,
+        own.record if record is None else record,
+        own.born if born is None else born,
+        own.prescriber if prescriber is None else prescriber,
+        schedule.prescription.patient.age,
+        schedule.first_day,
+        own.reference,
+    )
 
 
 def _rule(

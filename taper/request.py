@@ -30,7 +30,7 @@ from .doses import ceil_int, format_mg, format_number, normalize, parse_dose
 from .equivalence import DEFAULT_TABLE
 from .errors import InputError, PlanRefused, UnknownNameError
 from .rules import Rule, build_rule
-from .schedule import Finding, Patient
+from .schedule import Finding, Identity, Patient
 from .textfile import EARLIEST, LATEST
 from .validation import (
     apply_overrides,
@@ -107,6 +107,8 @@ class PlanRequest:
     start_shares: tuple[Decimal, ...] | None = None
     #: the number of the first step (the new part of a re-plan)
     first_step: int = 1
+    #: who the plan is for and who prescribes it, where given
+    identity: Identity = field(default_factory=Identity)
     #: the arguments as given, from which a variant is resolved (the plan's alternatives)
     asked: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -148,6 +150,10 @@ def resolve(
     liquid_increment: str | Decimal | None = None,
     start_shares: Sequence[Decimal] | None = None,
     first_step: int = 1,
+    patient_name: str | None = None,
+    patient_id: str | None = None,
+    date_of_birth: date | str | None = None,
+    prescriber: str | None = None,
 ) -> PlanRequest:
     """Check and look up everything :func:`taper.plan` is given (its parameters, documented
     there), before anything is planned.
@@ -198,6 +204,7 @@ def resolve(
     times = administration_times(the_drug, n)
     start_date = parse_start(start)
     patient = make_patient(the_drug, indication, age, weight_kg, use_months)
+    identity = make_identity(patient_name, patient_id, date_of_birth, prescriber, age, start_date)
     accepted = parse_overrides(overrides)
     refuse_errors(
         apply_overrides(check_prescription(the_drug, cat, start_dose, n, patient, region), accepted)
@@ -260,6 +267,7 @@ def resolve(
         switch=switch,
         start_shares=None if start_shares is None else tuple(start_shares),
         first_step=first_step,
+        identity=identity,
         asked=asked,
     )
 
@@ -511,6 +519,60 @@ def make_patient(
     if use_months is not None and (isinstance(use_months, bool) or not 0 <= use_months <= 1200):
         raise InputError("use_months", use_months, "whole months, 0 to 1200")
     return Patient(indication, age, weight, use_months)
+
+
+#: the longest name, record number or prescriber taper prints (taper's own bound: a line)
+MAX_IDENTITY_CHARS = 120
+
+
+def make_identity(
+    name: str | None = None,
+    record: str | None = None,
+    born: date | str | None = None,
+    prescriber: str | None = None,
+    age: int | None = None,
+    on: date | None = None,
+    reference: str = "",
+) -> Identity:
+    """Who the plan is for, checked: each text one line of printable characters, the date of
+    birth a real day not after ``on`` (the start) and, with ``age``, agreeing with it."""
+    texts = {}
+    for field_name, value in (
+        ("patient_name", name),
+        ("patient_id", record),
+        ("prescriber", prescriber),
+    ):
+        text = " ".join(str(value or "").split())
+        if len(text) > MAX_IDENTITY_CHARS or not all(c.isprintable() for c in text):
+            raise InputError(
+                field_name,
+                str(value)[:40],
+                f"one line of printable text, up to {MAX_IDENTITY_CHARS} characters",
+            )
+        texts[field_name] = text
+    day = None
+    if born not in (None, ""):
+        if isinstance(born, date):
+            day = born
+        else:
+            try:
+                day = date.fromisoformat(str(born).strip())
+            except ValueError:
+                raise InputError("date_of_birth", str(born), "a date written YYYY-MM-DD") from None
+        if day.year < 1900:
+            raise InputError("date_of_birth", day.isoformat(), "a date from 1900 on")
+        if on is not None and day > on:
+            raise InputError("date_of_birth", day.isoformat(), "a day before the plan starts")
+        if age is not None and on is not None:
+            years = on.year - day.year - ((on.month, on.day) < (day.month, day.day))
+            if years != age:
+                raise InputError(
+                    "date_of_birth",
+                    day.isoformat(),
+                    f"a date of birth that makes the patient {age} ({{age}}) on "
+                    f"{on.isoformat()}; it makes them {years}",
+                )
+    return Identity(texts["patient_name"], texts["patient_id"], day, texts["prescriber"], reference)
 
 
 def parse_start(start: date | str | None, field: str = "start") -> date:

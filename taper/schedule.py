@@ -162,6 +162,27 @@ class Patient:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who the plan is for and who prescribes it, as the clinician gives them; all optional.
+
+    ``record`` is a record or NHS number; ``reference`` a roster row's (``taper batch``).
+    Printed on every page of the PDF (with lines to write on where not given) and written to
+    the CSV and JSON only where given.
+    """
+
+    name: str = ""
+    record: str = ""
+    born: date | None = None
+    prescriber: str = ""
+    reference: str = ""
+
+    @property
+    def given(self) -> bool:
+        """Whether anything is given."""
+        return bool(self.name or self.record or self.born or self.prescriber or self.reference)
+
+
+@dataclass(frozen=True)
 class Stage:
     """A week or so of a switch: some administrations already of the new drug, the rest not.
 
@@ -321,6 +342,8 @@ class Schedule:
     replan: Replan | None = None
     #: what the plan does where the products run out of small cuts (``--at-low-doses``)
     at_low_doses: str = "stretch"
+    #: who the plan is for and who prescribes it, where given
+    identity: Identity = field(default_factory=Identity)
     #: the longest a step was lengthened to, where the rule itself is not known (a plan read
     #: back whose rule is not a preset): the rule's own otherwise
     stated_longest_step: int | None = field(default=None, compare=False, repr=False)

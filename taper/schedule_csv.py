@@ -86,9 +86,25 @@ def plan_rows(schedule: Schedule) -> tuple[list[str], list[list[str]]]:
             allowed,
         ]
         rows.append(row)
+    who = identity_cells(schedule)
+    header += [column for column, _ in who]
+    rows = [[*row, *(value for _, value in who)] for row in rows]
     if schedule.switch is None:
         return header, rows
     return _with_switch(schedule, header, rows)
+
+
+def identity_cells(schedule: Schedule) -> list[tuple[str, str]]:
+    """Who the plan is for, as CSV columns and their values: only the parts given."""
+    who = schedule.identity
+    cells = [
+        ("patient_name", who.name),
+        ("patient_id", who.record),
+        ("date_of_birth", who.born.isoformat() if who.born else ""),
+        ("prescriber", who.prescriber),
+        ("reference", who.reference),
+    ]
+    return [(column, value) for column, value in cells if value]
 
 
 def products_cell(schedule: Schedule) -> str:
@@ -123,6 +139,7 @@ def _with_switch(
                 "start_date": stage.start.isoformat(),
                 "end_date": stage.end.isoformat(),
                 "days": str(stage.days),
+                **dict(identity_cells(schedule)),
             }
         )
         for time in times:

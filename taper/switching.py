@@ -238,6 +238,7 @@ def plan_switch(request: PlanRequest) -> Schedule:
         tapered = tuple(f for f in tapered if f.code != "units-limit-raised")
     switched = replace(
         taper_plan,
+        identity=request.identity,
         switch=switch,
         findings=(*findings, *tapered),
         overrides=tuple(sorted(accepted.items())),

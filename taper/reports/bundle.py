@@ -43,9 +43,12 @@ class Bundle:
         ics: str | None = None,
         paper: str = "a4",
         fill_days: int | None = None,
+        reference: str = "",
     ) -> None:
         self.csv, self.json, self.pdf, self.chart, self.ics = csv, json, pdf, chart, ics
         self.paper, self.fill_days = paper, fill_days
+        #: a roster row's reference, printed on every page of the PDF (``taper batch``)
+        self.reference = reference
 
     def targets(self) -> list[tuple[str, str]]:
         """The files to write, each with the parameter that names it: the CSV's findings and
@@ -111,9 +114,13 @@ class Bundle:
         if self.pdf:
             from .pdf import pdf_bytes
 
-            contents.append(
-                ("pdf", self.pdf, pdf_bytes(schedule, paper=self.paper, fill_days=fill))
-            )
+            paged = schedule
+            if self.reference:
+                from dataclasses import replace
+
+                who = replace(schedule.identity, reference=self.reference)
+                paged = replace(schedule, identity=who)
+            contents.append(("pdf", self.pdf, pdf_bytes(paged, paper=self.paper, fill_days=fill)))
         if self.ics:
             from .calendar import ics_bytes
 

@@ -43,7 +43,9 @@ def ics_bytes(schedule: Schedule) -> bytes:
     cal.add("prodid", f"-//taper {__version__}//taper plan//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"{schedule.prescription.drug} taper")
+    who = schedule.identity
+    named = f"{who.name}: " if who.name else (f"{who.reference}: " if who.reference else "")
+    cal.add("x-wr-calname", f"{named}{schedule.prescription.drug} taper")
     drug = schedule.prescription.drug
     switch = schedule.switch
     stages = switch.stages if switch is not None else ()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -619,8 +619,10 @@ def _sign_off(doc: _Doc) -> list[Flowable]:
 
     st, para = doc.st, doc.para
     line = "_" * 40
+    prescriber = escape(doc.schedule.identity.prescriber) or line
     sign = [
-        [para("<b>Prescriber</b>", st.body), para(line, st.body)],
+        [para("<b>Prescriber</b>", st.body), para(prescriber, st.body)],
+        [para("<b>Registration number</b>", st.body), para(line, st.body)],
         [para("<b>Signature</b>", st.body), para(line, st.body)],
         [para("<b>Date</b>", st.body), para(line, st.body)],
         [para("<b>Pharmacist check</b>", st.body), para(line, st.body)],
@@ -672,8 +674,22 @@ def _render(
         subject=schedule.rule_name,
         invariant=1,
     )
-    doc.build(story, canvasmaker=_numbered_canvas(footer, size, margin))
+    doc.build(story, canvasmaker=_numbered_canvas(footer, size, margin, _header(schedule)))
     return out.getvalue()
+
+
+def _header(schedule: Schedule) -> list[str]:
+    """Who the plan is for, for the top of every page: lines to write on where not given."""
+    who = schedule.identity
+    blank = "_" * 24
+    born = who.born.isoformat() if who.born else blank
+    lines = [
+        f"Patient: {who.name or blank}    Date of birth: {born}    "
+        f"Record or NHS number: {who.record or blank}",
+        f"Prescriber: {who.prescriber or blank}"
+        + (f"    Roster reference: {who.reference}" if who.reference else ""),
+    ]
+    return lines
 
 
 def _cuts_line(schedule: Schedule) -> str:
@@ -723,7 +739,9 @@ def _step_row(
     ]
 
 
-def _numbered_canvas(footer: str, size: tuple[float, float], margin: float) -> Any:
+def _numbered_canvas(
+    footer: str, size: tuple[float, float], margin: float, header: Sequence[str] = ()
+) -> Any:
     from reportlab.pdfgen.canvas import Canvas
 
     class NumberedCanvas(Canvas):  # type: ignore[misc]
@@ -744,6 +762,16 @@ def _numbered_canvas(footer: str, size: tuple[float, float], margin: float) -> A
                 self.setFont("Helvetica", 7)
                 self.setFillColorRGB(0.35, 0.4, 0.45)
                 self.drawString(margin, margin * 0.6, footer)
+                top = size[1] - margin * 0.45
+                for k, text in enumerate(header):
+                    size_pt = 8.0
+                    while size_pt > 5 and self.stringWidth(text, "Helvetica", size_pt) > (
+                        size[0] - 2 * margin
+                    ):
+                        size_pt -= 0.5  # a long name in a smaller type, never off the page
+                    self.setFont("Helvetica", size_pt)
+                    self.setFillColorRGB(0.1, 0.1, 0.1)
+                    self.drawString(margin, top - k * 10, text)
                 self.drawRightString(size[0] - margin, margin * 0.6, f"page {number} of {total}")
                 super().showPage()
             super().save()
