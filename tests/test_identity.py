@@ -123,3 +123,15 @@ def test_the_command_line_and_a_roster_take_identity(tmp_path: Path) -> None:
         "name": "Ada Lovelace",
         "date_of_birth": "1960-12-10",
     }
+
+
+def test_the_patient_page_says_how_to_take_an_odt_and_reads_as_sentences() -> None:
+    switched = taper.plan(
+        "alprazolam", "3 mg", switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    text = " ".join(" ".join(_pages(pdf_bytes(switched))).split())
+    assert "then your dose goes down" in text and "then Your dose" not in text
+    plain = taper.plan("clonazepam", "2 mg", start=START)
+    clonazepam = " ".join(" ".join(_pages(pdf_bytes(plain))).split())
+    assert "place it on your tongue" in clonazepam
+    assert " 1 steps" not in clonazepam

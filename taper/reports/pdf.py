@@ -362,7 +362,8 @@ def _findings(doc: _Doc) -> list[Flowable]:
         text = escape(f.message)
         if steps:
             text = (
-                f"The products could not make the rule's ideal dose at {len(steps)} steps; "
+                f"The products could not make the rule's ideal dose at {len(steps)} "
+                f"step{'s' if len(steps) != 1 else ''}; "
                 f"the table shows the ideal beside the dose taken, and steps were lengthened "
                 f"where a cut was steeper, to keep the rule's pace. First: {text}"
             )
@@ -549,7 +550,8 @@ def _patient_page(doc: _Doc) -> list[Flowable]:
                 if switch is not None
                 else f"You take {escape(format_mg(rx.start_dose))} of {escape(rx.drug)} a day now. "
             )
-            + f"Your dose goes down slowly, step by step, until you stop on "
+            + f"{'your' if switch is not None else 'Your'} dose goes down slowly, step by step, "
+            f"until you stop on "
             f"<b>{escape(_long_date(schedule.stop_date))}</b>. Take exactly what this page says on "
             f"each day.",
             st.big,
@@ -597,6 +599,7 @@ def _stop_advice(doc: _Doc) -> list[Flowable]:
         "If withdrawal symptoms become hard to bear, contact your prescriber: the plan can pause "
         "or slow down.",
         "Keep your tablets in their packs; a half tablet is one tablet broken along its line.",
+        *_taking_advice(schedule),
         "Bring this page to every appointment and to your pharmacy.",
     ]
     return [
@@ -607,6 +610,21 @@ def _stop_advice(doc: _Doc) -> list[Flowable]:
             ]
         )
     ]
+
+
+def _taking_advice(schedule: Schedule) -> list[str]:
+    """How to take the forms the plan dispenses, as their labels say (an ODT on the tongue)."""
+    used = {u.product for s in schedule.periods() for a in s.administrations for u in a.units}
+    out = []
+    if any(p.form == "odt" for p in used):
+        out.append(
+            "An orally disintegrating tablet (ODT): peel open the blister and place it on your "
+            "tongue, where it dissolves; do not split it."
+        )
+    for product in sorted((p for p in used if p.is_liquid), key=lambda p: p.name):
+        how = product.measure or "the measure supplied with it"
+        out.append(f"Measure the {product.name} with {how}, exactly as each dose says.")
+    return out
 
 
 # --- sign-off ---------------------------------------------------------------------------------
