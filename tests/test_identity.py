@@ -4,7 +4,9 @@ calendar's title, and in the CSV and JSON only where given; a roster's reference
 from __future__ import annotations
 
 import json
+import re
 from io import BytesIO
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,15 @@ def test_the_patient_page_says_how_to_take_an_odt_and_reads_as_sentences() -> No
     clonazepam = " ".join(" ".join(_pages(pdf_bytes(plain))).split())
     assert "place it on your tongue" in clonazepam
     assert " 1 steps" not in clonazepam
+
+
+def test_table_cells_keep_words_and_units_whole() -> None:
+    """Regression: the re-plan PDF's Days column broke "as first planned" into "as / first pl /
+    anned", and "1 x 0.125 mg / ODT" wrapped the form away from its strength."""
+    first = taper.plan("clonazepam", "2 mg", start=START, products=["tablet", "odt"])
+    again = taper.replan(first, "2027-03-01", hold_days=28, reason="a hard week")
+    lines = [line for text in _pages(pdf_bytes(again)) for line in text.splitlines()]
+    assert any("as first planned" in line for line in lines)
+    assert not any(line.rstrip().endswith(("first pl", "as first")) for line in lines)
+    for line, after in pairwise(lines):
+        assert not (re.search(r"\d mg$", line.rstrip()) and after.startswith(("ODT", "tablet")))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..catalog import Product
-from ..dispensing import Unit, supply_unit
+from ..dispensing import supply_unit
 from ..doses import format_mg, format_number, format_percent
 from ..schedule import Administration, Finding, Prescription, Schedule, Step
 from .files import write_atomic
@@ -54,14 +54,13 @@ def _long_date(day: date) -> str:
     return f"{day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
 
 
-def _units_words(units: tuple[Unit, ...]) -> str:
-    return " + ".join(u.describe(short=True) for u in units)
-
-
 def _admin_cell(admin: Administration | None) -> str:
+    """An administration for a table cell: its dose, then its units, each unit kept whole on
+    a line (``1 x 0.125 mg ODT`` never wraps its form away from its strength)."""
     if admin is None:
         return "none"
-    return f"<b>{escape(format_mg(admin.dose))}</b><br/>{escape(_units_words(admin.units))}"
+    units = " + ".join(escape(u.describe(short=True)).replace(" ", "&nbsp;") for u in admin.units)
+    return f"<b>{escape(format_mg(admin.dose))}</b><br/>{units}"
 
 
 def _patient_take(admin: Administration, named: bool = False) -> str:
@@ -745,11 +744,11 @@ def _step_row(
     ideal = format_number(max(step.target, Decimal(0))) if step.target != step.dose else ""
     dose = f"<b>{escape(format_number(step.dose))}</b>" + (f" ({ideal})" if ideal else "")
     held = "<br/>hold" if step.held else ""
-    if history is not None and step.number <= history:
-        held += "<br/><i>as first planned</i>"
+    # the mark of a kept step goes with its dates, where it has room: not in the narrow Days
+    kept = "<br/><i>as first planned</i>" if history is not None and step.number <= history else ""
     return [
         para(str(step.number), style),
-        para(f"{step.start.isoformat()}<br/>to {step.end.isoformat()}", style),
+        para(f"{step.start.isoformat()}<br/>to {step.end.isoformat()}{kept}", style),
         para(f"{step.days}{held}", style),
         para(dose, style),
         *[para(_admin_cell(step.at(t)), style) for t in times],
