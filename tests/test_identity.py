@@ -149,3 +149,26 @@ def test_table_cells_keep_words_and_units_whole() -> None:
     assert not any(line.rstrip().endswith(("first pl", "as first")) for line in lines)
     for line, after in pairwise(lines):
         assert not (re.search(r"\d mg$", line.rstrip()) and after.startswith(("ODT", "tablet")))
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"drug": "lorazepam", "dose": "2 mg"},
+        {"drug": "clonazepam", "dose": "2 mg"},
+        {"drug": "oxazepam", "dose": "90 mg", "per_day": 3},
+        {"drug": "alprazolam", "dose": "3 mg", "switch_to": "diazepam", "table": "va-dod-2021"},
+    ],
+    ids=lambda c: f"{c['drug']} {c['dose']}",
+)
+def test_the_sign_off_and_the_important_lines_keep_with_the_last_doses(
+    case: dict[str, object], paper: str
+) -> None:
+    """Regression: the sign-off could sit alone on the last page, and the patient's
+    "Important" lines on a page apart from their dose lines."""
+    schedule = taper.plan(**case, start=START)  # type: ignore[arg-type]
+    pages = _pages(pdf_bytes(schedule, paper=paper))
+    last = next(text for text in pages if "Sign-off" in text)
+    assert "Important" in last
+    assert re.search(r"From \w+day \d+ \w+ \d{4}", last), last[:300]

@@ -557,27 +557,35 @@ def _patient_page(doc: _Doc) -> list[Flowable]:
         ),
         Spacer(1, 4),
     ]
+    lines = []
     for period in schedule.periods():
         named = switch is not None
         what = "; ".join(
             f"{TIME_WORDS.get(a.time, a.time)} take {escape(_patient_take(a, named))}"
             for a in period.administrations
         )
-        story.append(
+        lines.append(
             para(
                 f"<b>From {escape(_long_date(period.start))}</b> to "
                 f"{escape(_long_date(period.end))}: {what}.",
                 st.body,
             )
         )
-    story.append(para(f"<b>From {escape(_long_date(schedule.stop_date))}</b>: take none.", st.body))
-    story.append(Spacer(1, 6))
-    return story
+    lines.append(para(f"<b>From {escape(_long_date(schedule.stop_date))}</b>: take none.", st.body))
+    # the last doses, the stop and the patient's "Important" lines stay on one page, and the
+    # sign-off with them: none of them is left alone on a page of its own
+    from reportlab.platypus import KeepTogether
+
+    closing = [*lines[-KEEP_WITH_ADVICE:], Spacer(1, 6), *_stop_advice(doc), *_sign_off(doc)]
+    return [*story, *lines[:-KEEP_WITH_ADVICE], KeepTogether(closing)]
+
+
+#: the patient's last dose lines kept on the page of the "Important" lines
+KEEP_WITH_ADVICE = 3
 
 
 def _stop_advice(doc: _Doc) -> list[Flowable]:
     """The patient's 'Important' box: how the plan stops, withdrawal, tablets, this page."""
-    from reportlab.platypus import KeepTogether
 
     from ..validation import stop_of
 
@@ -602,12 +610,8 @@ def _stop_advice(doc: _Doc) -> list[Flowable]:
         "Bring this page to every appointment and to your pharmacy.",
     ]
     return [
-        KeepTogether(
-            [
-                doc.para("Important", doc.st.h2),
-                *[doc.para(f"&bull; {escape(a)}", doc.st.big) for a in advice],
-            ]
-        )
+        doc.para("Important", doc.st.h2),
+        *[doc.para(f"&bull; {escape(a)}", doc.st.big) for a in advice],
     ]
 
 
@@ -632,7 +636,7 @@ def _taking_advice(schedule: Schedule) -> list[str]:
 def _sign_off(doc: _Doc) -> list[Flowable]:
     """The sign-off block: lines for the prescriber, signature, date and pharmacist check."""
     from reportlab.lib.units import mm
-    from reportlab.platypus import KeepTogether, Spacer
+    from reportlab.platypus import Spacer
 
     st, para = doc.st, doc.para
     line = "_" * 40
@@ -646,7 +650,8 @@ def _sign_off(doc: _Doc) -> list[Flowable]:
     ]
     return [
         Spacer(1, 10),
-        KeepTogether([para("Sign-off", st.h2), doc.grid(sign, [40 * mm, doc.width - 40 * mm])]),
+        para("Sign-off", st.h2),
+        doc.grid(sign, [40 * mm, doc.width - 40 * mm]),
     ]
 
 
@@ -661,8 +666,6 @@ _SECTIONS: tuple[Callable[[_Doc], list[Flowable]], ...] = (
     _step_table,
     _dispensing,
     _patient_page,
-    _stop_advice,
-    _sign_off,
 )
 
 
