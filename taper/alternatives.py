@@ -187,6 +187,10 @@ def _alternatives(
         )
     base = _Effect.of(schedule)
     better, worse, refused = [], [], []
+    if not request.get("products") and schedule.switch is None:
+        # each alternative changes one thing: the products stay those the plan dispenses
+        kept = [p.id for p in schedule.products if not p.is_liquid]
+        tries = [(label, {"products": kept, **change}) for label, change in tries]
     for label, change in tries:
         try:
             other = make(**{**request, **change})

@@ -227,6 +227,12 @@ def _trial(
     )
 
 
+def _smallest_piece(products: Sequence[Product]) -> Decimal:
+    """The smallest dose one administration of ``products`` can hold: their smallest piece
+    (a tablet's smallest part, a liquid's one measure), as their dispenser would make it."""
+    return min(p.step_mg * (1 if p.is_liquid else p.split) for p in products if p.usable)
+
+
 def product_set(
     request: PlanRequest, rx: Prescription
 ) -> tuple[tuple[Product, ...], Finding | None]:
@@ -290,7 +296,7 @@ def _choose_set(
     if full is None:
         return pool, None
     with_liquid = (liquid,) if liquid else ()
-    terminal = dispenser_for((*pool, *with_liquid), request.max_units).smallest
+    terminal = _smallest_piece((*pool, *with_liquid))
 
     def keeps_up(trial: _Trial) -> bool:
         return (
@@ -304,7 +310,7 @@ def _choose_set(
     def best_of(sets: Iterable[tuple[Product, ...]]) -> _Trial | None:
         found = None
         for subset in sets:
-            if dispenser_for((*subset, *with_liquid), request.max_units).smallest != terminal:
+            if _smallest_piece((*subset, *with_liquid)) != terminal:
                 continue
             trial = _trial(rx, request, subset, liquid)
             if trial is None or not keeps_up(trial):
@@ -320,12 +326,15 @@ def _choose_set(
             break
     if chosen is None:
         return pool, None
-    # what one product more would gain: each of the others added to the set
-    more = best_of(
-        tuple(p for p in pool if p in chosen.products or p is other)
-        for other in pool
-        if other not in chosen.products
-    )
+    # what one product more would gain: each of the others added to the set, where all of
+    # them keep closer to the rule than the set does (else one more is not tried)
+    more = None
+    if full.gap < chosen.gap:
+        more = best_of(
+            tuple(p for p in pool if p in chosen.products or p is other)
+            for other in pool
+            if other not in chosen.products
+        )
     names = ", ".join(p.name for p in chosen.used)
     forced = (
         "no forced cut"
