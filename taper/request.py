@@ -552,13 +552,7 @@ def make_identity(
         texts[field_name] = text
     day = None
     if born not in (None, ""):
-        if isinstance(born, date):
-            day = born
-        else:
-            try:
-                day = date.fromisoformat(str(born).strip())
-            except ValueError:
-                raise InputError("date_of_birth", str(born), "a date written YYYY-MM-DD") from None
+        day = read_date(born, "date_of_birth")
         if day.year < 1900:
             raise InputError("date_of_birth", day.isoformat(), "a date from 1900 on")
         if on is not None and day > on:
@@ -575,17 +569,21 @@ def make_identity(
     return Identity(texts["patient_name"], texts["patient_id"], day, texts["prescriber"], reference)
 
 
+def read_date(value: date | str, field: str) -> date:
+    """A date, or one written YYYY-MM-DD, for ``field``."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(field, str(value), "a date written YYYY-MM-DD") from None
+
+
 def parse_start(start: date | str | None, field: str = "start") -> date:
     """A start date: a date, or one written YYYY-MM-DD; today when ``None``."""
     if start is None:
         return date.today()
-    if isinstance(start, date):
-        day = start
-    else:
-        try:
-            day = date.fromisoformat(str(start).strip())
-        except ValueError:
-            raise InputError(field, str(start), "a date written YYYY-MM-DD") from None
+    day = read_date(start, field)
     if not EARLIEST <= day <= LATEST:
         raise InputError(
             field,
