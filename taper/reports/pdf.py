@@ -132,6 +132,7 @@ class _Styles:
         )
         self.small = ParagraphStyle("s", parent=self.body, fontSize=7.5, leading=9.5)
         self.cell = ParagraphStyle("c", parent=self.body, fontSize=8, leading=10)
+        self.card = ParagraphStyle("k", parent=self.cell, spaceBefore=0, spaceAfter=0)
         self.big = ParagraphStyle("p", parent=self.body, fontSize=11, leading=15)
 
 
@@ -149,9 +150,17 @@ def pdf_bytes(
         raise ValueError(f"paper: got {paper!r}; one of {', '.join(PAPERS)}")
     size = A4 if paper == "a4" else LETTER
     made = generated or generation_date()
-    doc = _Doc(schedule, _Styles(), size[0] - 2 * _margin(), fill_days)
+    doc = _Doc(schedule, _Styles(), size[0] - 2 * _margin(), fill_days, _frame_height(size))
     story = [flowable for section in _SECTIONS for flowable in section(doc)]
     return _render(story, schedule, size, made)
+
+
+def _frame_height(size: tuple[float, float]) -> float:
+    """The height of a page's frame: the page less its margins, the footer's room and the
+    frame's padding (6 points above and below, as reportlab's page template pads it)."""
+    from reportlab.lib.units import mm
+
+    return float(size[1] - 2 * _margin() - 6 * mm - 12)
 
 
 def _margin() -> float:
@@ -169,6 +178,8 @@ class _Doc:
     st: _Styles
     width: float
     fill_days: int
+    #: the height of a page's frame: what fits on one page
+    height: float = 0.0
 
     @property
     def rx(self) -> Prescription:
@@ -532,8 +543,12 @@ def _dispensing(doc: _Doc) -> list[Flowable]:
 
 
 def _patient_page(doc: _Doc) -> list[Flowable]:
-    """The patient's page in plain words: what they take now, then each period's doses."""
-    from reportlab.platypus import PageBreak, Spacer
+    """The patient's page: what they take now, then a pill card of every period's doses, the
+    products named once beside how each is taken, and the stop day."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, PageBreak, Spacer
+
+    from . import pillcard
 
     schedule, st, para, rx = doc.schedule, doc.st, doc.para, doc.rx
     switch = schedule.switch
@@ -551,36 +566,57 @@ def _patient_page(doc: _Doc) -> list[Flowable]:
             )
             + f"{'your' if switch is not None else 'Your'} dose goes down slowly, step by step, "
             f"until you stop on "
-            f"<b>{escape(_long_date(schedule.stop_date))}</b>. Take exactly what this page says on "
-            f"each day.",
+            f"<b>{escape(_long_date(schedule.stop_date))}</b>. On each day, take what its row "
+            f"shows at each time: a drawn tablet is one tablet, a half drawn is half a tablet.",
             st.big,
         ),
         Spacer(1, 4),
     ]
-    lines = []
-    for period in schedule.periods():
-        named = switch is not None
-        what = "; ".join(
-            f"{TIME_WORDS.get(a.time, a.time)} take {escape(_patient_take(a, named))}"
-            for a in period.administrations
+    keyed = pillcard.keys(schedule)
+    cell = lambda text: para(text, st.card)  # noqa: E731
+    story += [
+        para("Your medicines", st.h2),
+        pillcard.legend(schedule, keyed, doc.width, cell),
+        Spacer(1, 4),
+    ]
+    times = pillcard.card_times(schedule)
+    dates = 25 * mm
+    each = (doc.width - 2 * dates) / len(times)
+    head, rows = pillcard.card_rows(schedule, keyed, each - 6, cell)
+    widths = [dates, dates, *([each] * len(times))]
+    closing = [Spacer(1, 6), *_stop_advice(doc), *_sign_off(doc)]
+
+    def card(body: list[list[Any]]) -> Table:
+        table = doc.grid(head + body, widths, header=True, zebra=True)
+        last = len(body)
+        table.setStyle(
+            [
+                ("SPAN", (2, last), (-1, last)),
+                ("BACKGROUND", (0, last), (-1, last), "#fde2e2"),
+                ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
+            ]
         )
-        lines.append(
-            para(
-                f"<b>From {escape(_long_date(period.start))}</b> to "
-                f"{escape(_long_date(period.end))}: {what}.",
-                st.body,
-            )
-        )
-    lines.append(para(f"<b>From {escape(_long_date(schedule.stop_date))}</b>: take none.", st.body))
-    # the last doses, the stop and the patient's "Important" lines stay on one page, and the
-    # sign-off with them: none of them is left alone on a page of its own
-    from reportlab.platypus import KeepTogether
+        return table
 
-    closing = [*lines[-KEEP_WITH_ADVICE:], Spacer(1, 6), *_stop_advice(doc), *_sign_off(doc)]
-    return [*story, *lines[:-KEEP_WITH_ADVICE], KeepTogether(closing)]
+    whole = [card(rows), *closing]
+    if _height(whole, doc.width) <= doc.height:
+        # the card, the "Important" lines and the sign-off fit on one page: kept on one
+        return [*story, KeepTogether(whole)]
+    # a card longer than a page: its last rows and the stop stay with the "Important" lines and
+    # the sign-off, so none of them is left alone on a page of its own
+    body, tail = rows[:-KEEP_WITH_ADVICE], rows[-KEEP_WITH_ADVICE:]
+    top = doc.grid(head + body, widths, header=True, zebra=True)
+    return [*story, top, KeepTogether([card(tail), *closing])]
 
 
-#: the patient's last dose lines kept on the page of the "Important" lines
+def _height(flowables: list[Flowable], width: float) -> float:
+    """The height ``flowables`` take laid out at ``width``."""
+    return float(
+        sum(f.wrap(width, 1e6)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in flowables)
+    )
+
+
+#: the patient's last rows (the stop's among them) kept on the page of the "Important" lines
 KEEP_WITH_ADVICE = 3
 
 
@@ -605,29 +641,14 @@ def _stop_advice(doc: _Doc) -> list[Flowable]:
         "Some unpleasant feelings can come after a lower dose and may take up to a week to show. "
         "If withdrawal symptoms become hard to bear, contact your prescriber: the plan can pause "
         "or slow down.",
-        "Keep your tablets in their packs; a half tablet is one tablet broken along its line.",
-        *_taking_advice(schedule),
+        "Keep your tablets in their packs. How to take each one is beside it under "
+        '"Your medicines".',
         "Bring this page to every appointment and to your pharmacy.",
     ]
     return [
         doc.para("Important", doc.st.h2),
         *[doc.para(f"&bull; {escape(a)}", doc.st.big) for a in advice],
     ]
-
-
-def _taking_advice(schedule: Schedule) -> list[str]:
-    """How to take the forms the plan dispenses, as their labels say (an ODT on the tongue)."""
-    used = {u.product for s in schedule.periods() for a in s.administrations for u in a.units}
-    out = []
-    if any(p.form == "odt" for p in used):
-        out.append(
-            "An orally disintegrating tablet (ODT): peel open the blister and place it on your "
-            "tongue, where it dissolves; do not split it."
-        )
-    for product in sorted((p for p in used if p.is_liquid), key=lambda p: p.name):
-        how = product.measure or "the measure supplied with it"
-        out.append(f"Measure the {product.name} with {how}, exactly as each dose says.")
-    return out
 
 
 # --- sign-off ---------------------------------------------------------------------------------

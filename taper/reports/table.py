@@ -32,7 +32,7 @@ def render_text(schedule: Schedule, width: int = WIDTH) -> str:
     width = max(width, 40)
     rx = schedule.prescription
     times = rx.times
-    keys = _keys(schedule)
+    keys = product_keys(schedule)
     lines: list[str] = []
     if schedule.switch is not None:
         lines += [*_switch_lines(schedule, keys, width), ""]
@@ -84,7 +84,7 @@ def render_text(schedule: Schedule, width: int = WIDTH) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _keys(schedule: Schedule) -> dict[str, tuple[str, Product]]:
+def product_keys(schedule: Schedule) -> dict[str, tuple[str, Product]]:
     """A letter for each product the plan (and its switch) dispenses, in the order first taken."""
     keys: dict[str, tuple[str, Product]] = {}
     stages = schedule.switch.stages if schedule.switch else ()
