@@ -8,6 +8,7 @@ shown and no global figure state is left behind.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,13 +38,6 @@ def day_number(day: date) -> float:
     return float(date2num(day))  # type: ignore[no-untyped-call]
 
 
-def _series(schedule: Schedule) -> tuple[list[float], list[float], list[float]]:
-    dates = [day_number(s.start) for s in schedule.steps] + [day_number(schedule.stop_date)]
-    doses = [float(s.dose) for s in schedule.steps] + [0.0]
-    ideal = [max(float(s.target), 0.0) for s in schedule.steps] + [0.0]
-    return dates, doses, ideal
-
-
 def new_axes() -> Axes:
     """A new chart's axes. In a notebook the figure is pyplot's, so the notebook shows it as
     an image below the cell (its inline display is the default), with no magic to type;
@@ -61,6 +55,175 @@ def new_axes() -> Axes:
     return Figure(figsize=(8, 3.6), layout="constrained").subplots()
 
 
+@dataclass(frozen=True)
+class Line:
+    """A line of the chart: a dose over dates, as steps (each value held to the next date)."""
+
+    label: str
+    days: tuple[date, ...]
+    values: tuple[float, ...]
+    color: str
+    width: float
+    dash: bool = False
+    alpha: float = 1.0
+    steps: bool = True
+
+
+@dataclass(frozen=True)
+class Span:
+    """A shaded stretch of dates (a hold, a switch), labelled where ``label`` is given."""
+
+    first: date
+    end: date
+    color: str
+    alpha: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Points marking steps: ``marker`` is ``o`` (a circle), ``v`` (a triangle) or ``X``."""
+
+    label: str
+    days: tuple[date, ...]
+    values: tuple[float, ...]
+    marker: str
+    size: float
+    color: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A vertical dotted line at a date (the day of a re-plan)."""
+
+    label: str
+    day: date
+    color: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the chart shows, whatever draws it: matplotlib for PNG, SVG and notebooks,
+    reportlab for the PDF. Layers are drawn in order; every labelled one is in the legend."""
+
+    title: str
+    start_dose: float
+    top: float
+    first: date
+    last: date
+    layers: tuple[Line | Span | Marks | Rule, ...]
+
+
+def chart_model(schedule: Schedule) -> Model:
+    """The schedule's chart as layers: the dose before the first cut, a switch's stages, the
+    dose taken, a re-plan's history, the rule's ideal dose, holds, the steps where products
+    changed or forced a dose, and the stop."""
+    from ..validation import forced_steps, stop_of
+
+    days = tuple([s.start for s in schedule.steps] + [schedule.stop_date])
+    doses = tuple([float(s.dose) for s in schedule.steps] + [0.0])
+    ideal = tuple([max(float(s.target), 0.0) for s in schedule.steps] + [0.0])
+    start_dose = float(schedule.prescription.start_dose)
+    top = start_dose
+    lead_days = max(7, schedule.duration_days // 25)
+    layers: list[Line | Span | Marks | Rule] = []
+    switch = schedule.switch
+    if switch is None:
+        # the starting dose, drawn faintly for a short while before the first cut
+        first = schedule.start_date - timedelta(days=lead_days)
+        layers.append(
+            Line(
+                BEFORE,
+                (first, schedule.start_date),
+                (start_dose, start_dose),
+                "#1f4e79",
+                2,
+                alpha=0.5,
+                steps=False,
+            )
+        )
+    else:
+        # the switch: the day's total as the new drug's equivalent, stage by stage
+        first = switch.start_date - timedelta(days=lead_days)
+        equivalent = float(switch.start_equivalent)
+        top = max(top, equivalent)
+        layers += [
+            Line(
+                f"{switch.from_drug} before the switch, as {switch.to_drug} equivalent",
+                (first, switch.start_date),
+                (equivalent, equivalent),
+                "#548235",
+                2,
+                alpha=0.5,
+                steps=False,
+            ),
+            Line(
+                f"switch from {switch.from_drug}, as {switch.to_drug} equivalent",
+                tuple([s.start for s in switch.stages] + [schedule.start_date]),
+                tuple([float(s.equivalent) for s in switch.stages] + [start_dose]),
+                "#548235",
+                2,
+            ),
+            Span(switch.start_date, schedule.start_date, "#e2efda", 0.7),
+        ]
+    layers.append(Line(REALISED, days, doses, "#1f4e79", 2))
+    if schedule.replan is not None:
+        # the history, as first planned, drawn over in grey up to the re-plan
+        kept = schedule.replan.history
+        layers += [
+            Line(HISTORY, days[: kept + 1], (*doses[:kept], doses[kept]), "#9aa5b1", 2.4),
+            Rule(f"re-planned {schedule.replan.on.isoformat()}", schedule.replan.on, "#c55a11"),
+        ]
+    layers.append(Line(IDEAL, days, ideal, "#c55a11", 1.2, dash=True))
+    held = [s for s in schedule.steps if s.held]
+    for k, step in enumerate(held):
+        end = step.end + timedelta(days=1)
+        layers.append(Span(step.start, end, "#d9d9d9", 0.6, HOLD if k == 0 else ""))
+    changed = sorted(
+        {f.step for f in schedule.findings if f.code == "target-adjusted" and f.step is not None}
+    )
+    by_number = {s.number: s for s in schedule.steps}
+    for steps, marker, size, color, label in (
+        (changed, "o", 4, "#c55a11", CHANGED),
+        (forced_steps(schedule), "v", 6, "#7030a0", FORCED),
+    ):
+        if steps:
+            layers.append(
+                Marks(
+                    label,
+                    tuple(by_number[n].start for n in steps),
+                    tuple(float(by_number[n].dose) for n in steps),
+                    marker,
+                    size,
+                    color,
+                )
+            )
+    stop = stop_of(schedule)
+    where = "the smallest dose the products make" if not stop.above_terminal else "as asked"
+    layers.append(
+        Marks(
+            f"stop from {format_mg(stop.from_mg)}/day ({where})",
+            (schedule.stop_date,),
+            (float(stop.from_mg),),
+            "X",
+            6,
+            "#1f4e79",
+        )
+    )
+    drug = schedule.drug_display or schedule.prescription.drug
+    if switch is not None:
+        drug = f"{switch.from_drug} {format_mg(switch.from_dose)}/day, switched to {drug}"
+    return Model(
+        title=f"{drug} from {format_mg(schedule.prescription.start_dose)}/day: "
+        f"{schedule.rule_name}",
+        start_dose=start_dose,
+        top=top,
+        first=first,
+        last=schedule.stop_date + timedelta(days=max(2, len(days) // 10)),
+        layers=tuple(layers),
+    )
+
+
 def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     """Draw ``schedule`` on ``ax`` (a new figure's axes when ``None``) and return the axes.
 
@@ -73,115 +236,52 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
 
     if ax is None:
         ax = new_axes()
-    dates, doses, ideal = _series(schedule)
-    start_dose = float(schedule.prescription.start_dose)
-    top = start_dose
-    # the starting dose, drawn faintly for a short while before the first cut
-    lead_days = max(7, schedule.duration_days // 25)
-    lead = [
-        day_number(schedule.start_date - timedelta(days=lead_days)),
-        day_number(schedule.start_date),
-    ]
-    switch = schedule.switch
-    if switch is None:
-        ax.plot(
-            lead,
-            [start_dose, start_dose],
-            color="#1f4e79",
-            linewidth=2,
-            alpha=0.5,
-            label=BEFORE,
-        )
-    else:
-        # the switch: the day's total as the new drug's equivalent, stage by stage
-        before = switch.start_date - timedelta(days=lead_days)
-        lead = [day_number(before), day_number(switch.start_date)]
-        equivalent = float(switch.start_equivalent)
-        top = max(top, equivalent)
-        ax.plot(
-            lead,
-            [equivalent, equivalent],
-            color="#548235",
-            linewidth=2,
-            alpha=0.5,
-            label=f"{switch.from_drug} before the switch, as {switch.to_drug} equivalent",
-        )
-        ax.plot(
-            [day_number(s.start) for s in switch.stages] + [day_number(schedule.start_date)],
-            [float(s.equivalent) for s in switch.stages] + [start_dose],
-            drawstyle="steps-post",
-            color="#548235",
-            linewidth=2,
-            label=f"switch from {switch.from_drug}, as {switch.to_drug} equivalent",
-        )
-        ax.axvspan(
-            day_number(switch.start_date),
-            day_number(schedule.start_date),
-            color="#e2efda",
-            alpha=0.7,
-            linewidth=0,
-        )
-    ax.plot(dates, doses, drawstyle="steps-post", color="#1f4e79", linewidth=2, label=REALISED)
-    if schedule.replan is not None:
-        # the history, as first planned, drawn over in grey up to the re-plan
-        kept = schedule.replan.history
-        ax.plot(
-            dates[: kept + 1],
-            [*doses[:kept], doses[kept]],
-            drawstyle="steps-post",
-            color="#9aa5b1",
-            linewidth=2.4,
-            label=HISTORY,
-        )
-        ax.axvline(
-            day_number(schedule.replan.on),
-            color="#c55a11",
-            linewidth=1,
-            linestyle=":",
-            label=f"re-planned {schedule.replan.on.isoformat()}",
-        )
-    ax.plot(
-        dates,
-        ideal,
-        drawstyle="steps-post",
-        color="#c55a11",
-        linewidth=1.2,
-        linestyle="--",
-        label=IDEAL,
-    )
-    for step in schedule.steps:
-        if step.held:
-            ax.axvspan(
-                day_number(step.start),
-                day_number(step.end + timedelta(days=1)),
-                color="#d9d9d9",
-                alpha=0.6,
-                linewidth=0,
-                label=HOLD if not any(p.get_label() == HOLD for p in ax.patches) else "_hold",
+    model = chart_model(schedule)
+    for layer in model.layers:
+        if isinstance(layer, Line):
+            ax.plot(
+                [day_number(d) for d in layer.days],
+                list(layer.values),
+                drawstyle="steps-post" if layer.steps else "default",
+                color=layer.color,
+                linewidth=layer.width,
+                linestyle="--" if layer.dash else "-",
+                alpha=layer.alpha,
+                label=layer.label,
             )
-    from ..validation import forced_steps, stop_of
-
-    changed = sorted(
-        {f.step for f in schedule.findings if f.code == "target-adjusted" and f.step is not None}
-    )
-    _mark(ax, schedule, changed, "o", 4, "#c55a11", CHANGED)
-    _mark(ax, schedule, forced_steps(schedule), "v", 6, "#7030a0", FORCED)
-    stop = stop_of(schedule)
-    where = "the smallest dose the products make" if not stop.above_terminal else "as asked"
-    ax.plot(
-        [day_number(schedule.stop_date)],
-        [float(stop.from_mg)],
-        linestyle="none",
-        marker="X",
-        markersize=6,
-        color="#1f4e79",
-        label=f"stop from {format_mg(stop.from_mg)}/day ({where})",
-    )
-    ax.set_ylim(0, top * 1.08)
-    ax.set_xlim(lead[0], day_number(schedule.stop_date + timedelta(days=max(2, len(dates) // 10))))
+        elif isinstance(layer, Span):
+            ax.axvspan(
+                day_number(layer.first),
+                day_number(layer.end),
+                color=layer.color,
+                alpha=layer.alpha,
+                linewidth=0,
+                label=layer.label or "_span",
+            )
+        elif isinstance(layer, Marks):
+            ax.plot(
+                [day_number(d) for d in layer.days],
+                list(layer.values),
+                linestyle="none",
+                marker=layer.marker,
+                markersize=layer.size,
+                color=layer.color,
+                label=layer.label,
+            )
+        else:
+            ax.axvline(
+                day_number(layer.day),
+                color=layer.color,
+                linewidth=1,
+                linestyle=":",
+                label=layer.label,
+            )
+    ax.set_ylim(0, model.top * 1.08)
+    ax.set_xlim(day_number(model.first), day_number(model.last))
     ax.set_ylabel("mg a day")
     date_ticks(ax)
     ax.yaxis.set_major_formatter(FuncFormatter(ismp_tick))
+    start_dose = model.start_dose
 
     def to_pct(mg: Any) -> Any:
         return mg / start_dose * 100
@@ -194,14 +294,7 @@ def plot_schedule(schedule: Schedule, ax: Axes | None = None) -> Axes:
     second.yaxis.set_major_formatter(FuncFormatter(ismp_tick))
     ax.grid(True, axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
-    drug = schedule.drug_display or schedule.prescription.drug
-    if switch is not None:
-        drug = f"{switch.from_drug} {format_mg(switch.from_dose)}/day, switched to {drug}"
-    ax.set_title(
-        f"{drug} from {format_mg(schedule.prescription.start_dose)}/day: {schedule.rule_name}",
-        fontsize=10,
-        loc="left",
-    )
+    ax.set_title(model.title, fontsize=10, loc="left")
     # below the axes, where it hides no line, however short the plan
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
     return ax
@@ -229,24 +322,6 @@ def date_ticks(ax: Axes) -> None:
             zero_formats=["", "%b %Y", "%b %Y", "%H:%M", "%H:%M", "%H:%M"],
             offset_formats=["", "", "", "", "", ""],
         )
-    )
-
-
-def _mark(
-    ax: Axes, schedule: Schedule, steps: list[int], marker: str, size: int, color: str, label: str
-) -> None:
-    """A point at the start of each of these steps, at its dose."""
-    if not steps:
-        return
-    by_number = {s.number: s for s in schedule.steps}
-    ax.plot(
-        [day_number(by_number[n].start) for n in steps],
-        [float(by_number[n].dose) for n in steps],
-        linestyle="none",
-        marker=marker,
-        markersize=size,
-        color=color,
-        label=label,
     )
 
 
