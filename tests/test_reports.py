@@ -189,14 +189,19 @@ def test_nothing_falls_outside_the_page(long_schedule: taper.Schedule, paper: st
 
         def visit(
             text: str,
-            cm: object,
+            cm: list[float],
             tm: list[float],
             font: object,
             size: object,
             spots: list[tuple[float, float, str]] = spots,
         ) -> None:
             if text.strip():
-                spots.append((tm[4], tm[5], text))
+                # where the text starts on the page: its matrix, then the graphics state's
+                # (a rotated axis label is drawn in a turned frame)
+                c = cm
+                x = tm[4] * c[0] + tm[5] * c[2] + c[4]
+                y = tm[4] * c[1] + tm[5] * c[3] + c[5]
+                spots.append((x, y, text))
 
         page.extract_text(visitor_text=visit)
         for x, y, text in spots:

@@ -335,16 +335,14 @@ def _facts_table(doc: _Doc) -> list[Flowable]:
 
 
 def _chart(doc: _Doc) -> list[Flowable]:
-    """Page 1's chart of the daily dose over the plan, the full text width."""
+    """Page 1's chart of the daily dose over the plan, the full text width, drawn in vector
+    shapes from the same layers as the PNG and SVG chart."""
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image
 
-    from .chart import chart_bytes
+    from .chart import chart_model
+    from .pdfchart import pdf_chart
 
-    width = doc.width
-    chart_height = 62 * mm
-    png = chart_bytes(doc.schedule, "png", width=width / 72, height=chart_height / 72, dpi=200)
-    return [Image(io.BytesIO(png), width=width, height=chart_height)]
+    return [pdf_chart(chart_model(doc.schedule), doc.width, 66 * mm)]
 
 
 def _findings(doc: _Doc) -> list[Flowable]:
