@@ -150,17 +150,27 @@ def pdf_bytes(
         raise ValueError(f"paper: got {paper!r}; one of {', '.join(PAPERS)}")
     size = A4 if paper == "a4" else LETTER
     made = generated or generation_date()
-    doc = _Doc(schedule, _Styles(), size[0] - 2 * _margin(), fill_days, _frame_height(size))
+    doc = _Doc(schedule, _Styles(), _frame_width(size), fill_days, _frame_height(size))
     story = [flowable for section in _SECTIONS for flowable in section(doc)]
     return _render(story, schedule, size, made)
 
 
+#: reportlab's padding inside a page's frame, on every side, in points
+FRAME_PADDING = 6
+
+
+def _frame_width(size: tuple[float, float]) -> float:
+    """The width of a page's frame: the page less its side margins and the frame's padding,
+    so that a table or chart the full width ends at the right margin, not in it."""
+    return float(size[0] - 2 * _margin() - 2 * FRAME_PADDING)
+
+
 def _frame_height(size: tuple[float, float]) -> float:
     """The height of a page's frame: the page less its margins, the footer's room and the
-    frame's padding (6 points above and below, as reportlab's page template pads it)."""
+    frame's padding above and below."""
     from reportlab.lib.units import mm
 
-    return float(size[1] - 2 * _margin() - 6 * mm - 12)
+    return float(size[1] - 2 * _margin() - 6 * mm - 2 * FRAME_PADDING)
 
 
 def _margin() -> float:
