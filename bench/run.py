@@ -218,6 +218,33 @@ def in_process(batch_repeat: int) -> tuple[float, float, int]:
     return statistics.median(singles), statistics.median(batches), distinct
 
 
+def pdf_in_process(repeat: int) -> tuple[float, float, float]:
+    """Median seconds of one PDF (clonazepam 2 mg, with its chart), of ``taper.plan()`` of
+    that prescription again, and of ``taper.plan()`` of a prescription not planned before in
+    the process (a new dose each time), all in this process."""
+    import taper
+    from taper.reports.pdf import pdf_bytes
+
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+    pdf_bytes(schedule)  # imports, fonts
+    pdfs, again, new = [], [], []
+    for k in range(repeat):
+        began = time.perf_counter()
+        pdf_bytes(schedule)
+        pdfs.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        taper.plan("clonazepam", "2 mg", start=START)
+        again.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        taper.plan("clonazepam", f"{2 + (k + 1) / 8} mg", start=START)
+        new.append(time.perf_counter() - began)
+    return statistics.median(pdfs), statistics.median(again), statistics.median(new)
+
+
+#: the start date of the in-process PDF's plan
+START = "2027-01-04"
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -271,6 +298,7 @@ def main() -> int:
         for name in ("plan.csv", "plan.findings.csv", "plan.pdf"):
             if not (work / name).is_file():
                 raise SystemExit(f"the benchmark expected {name} to be written")
+    per_pdf, plan_again, plan_new = pdf_in_process(max(5, args.repeat // 2))
     per_plan, batch, distinct = in_process(args.batch_repeat)
 
     click_ = 'python -c "import click"'
@@ -281,6 +309,14 @@ def main() -> int:
         Row("taper plan ... --csv", medians["csv"], terminal, medians["plan"]),
         Row("taper plan ... --pdf (chart)", pdf["pdf"], terminal, pdf["plan"], Target(2, "s")),
         Row("taper.plan() in process", Timing(per_plan), terminal, medians["plan"]),
+        Row(
+            "PDF in process",
+            Timing(per_pdf),
+            "taper.plan(), same plan",
+            Timing(plan_again),
+            Target(100, "x"),
+        ),
+        Row("PDF in process", Timing(per_pdf), "taper.plan(), new plan", Timing(plan_new)),
         Row(
             f"{BATCH:,} plans in process", Timing(batch), terminal, medians["plan"], Target(10, "s")
         ),
