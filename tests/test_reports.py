@@ -337,3 +337,16 @@ def test_a_failing_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mon
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.csv"]
     assert old.read_text(encoding="utf-8") == "old"
+
+
+def test_the_products_row_lists_what_the_plan_dispenses() -> None:
+    """Regression: the row listed every product of the catalog the planner might use, and a
+    switch's row left out the first drug's tablets taken during the switch."""
+    switched = taper.plan(
+        "alprazolam", "3 mg", switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    first = " ".join(pdf_text(pdf_bytes(switched))[0].split())
+    row = first.split("Products ", 1)[1].split(" Rule ", 1)[0]
+    dispensed = [p.name for p, _ in switched.dispensing()]
+    assert {p.drug for p, _ in switched.dispensing()} == {"alprazolam", "diazepam"}
+    assert row == ", ".join(dispensed) + " (US)"

@@ -317,7 +317,8 @@ def _facts_table(doc: _Doc) -> list[Flowable]:
     facts += [
         [
             "Products",
-            escape(", ".join(p.name for p in schedule.products)) + f" ({rx.region.upper()})",
+            # what the plan dispenses, a switch's first drug's products among them
+            escape(", ".join(p.name for p, _ in schedule.dispensing())) + f" ({rx.region.upper()})",
         ],
         ["Rule", f"<b>{escape(schedule.rule_name)}</b>: {escape(schedule.rule_description)}"],
         ["Rule's source", escape(schedule.rule_source or "the clinician")],
