@@ -135,3 +135,12 @@ def test_a_switch_names_both_drugs_products_once() -> None:
     _, rows = pillcard.card_rows(schedule, keyed, 100, lambda text: text)
     assert len(rows) == len(schedule.periods()) + 1
     assert len({k.letter for k in keyed.values()}) == len(keyed)
+
+
+def test_a_hold_says_it_keeps_the_dose() -> None:
+    first = taper.plan("clonazepam", "2 mg", start=START)
+    again = taper.replan(first, "2027-03-01", hold_days=28)
+    keyed = pillcard.keys(again)
+    _, rows = pillcard.card_rows(again, keyed, 100, lambda text: text)
+    marked = [row[0] for row in rows if "hold: the same dose" in row[0]]
+    assert len(marked) == sum(step.held for step in again.steps) >= 1

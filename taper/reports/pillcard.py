@@ -137,9 +137,11 @@ def card_rows(
     ]
     rows: list[list[Any]] = []
     for period in schedule.periods():
+        # a hold keeps the dose before it: the patient is told so beside its dates
+        held = "<br/><i>hold: the same dose</i>" if isinstance(period, Step) and period.held else ""
         rows.append(
             [
-                para(escape(short_date(period.start))),
+                para(escape(short_date(period.start)) + held),
                 para(escape(short_date(period.end))),
                 *[_cell(period, t, keyed, cell_width, para) for t in times],
             ]
