@@ -227,7 +227,7 @@ def _trial(
     )
 
 
-def _smallest_piece(products: Sequence[Product]) -> Decimal:
+def smallest_piece(products: Sequence[Product]) -> Decimal:
     """The smallest dose one administration of ``products`` can hold: their smallest piece
     (a tablet's smallest part, a liquid's one measure), as their dispenser would make it."""
     return min(p.step_mg * (1 if p.is_liquid else p.split) for p in products if p.usable)
@@ -296,7 +296,7 @@ def _choose_set(
     if full is None:
         return pool, None
     with_liquid = (liquid,) if liquid else ()
-    terminal = _smallest_piece((*pool, *with_liquid))
+    terminal = smallest_piece((*pool, *with_liquid))
 
     def keeps_up(trial: _Trial) -> bool:
         return (
@@ -310,7 +310,7 @@ def _choose_set(
     def best_of(sets: Iterable[tuple[Product, ...]]) -> _Trial | None:
         found = None
         for subset in sets:
-            if _smallest_piece((*subset, *with_liquid)) != terminal:
+            if smallest_piece((*subset, *with_liquid)) != terminal:
                 continue
             trial = _trial(rx, request, subset, liquid)
             if trial is None or not keeps_up(trial):

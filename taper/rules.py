@@ -897,7 +897,7 @@ def build_rule(
     else:
         base = preset(rule)
     if reduce is not None:
-        days = parse_days(every, "every") if every is not None else _simple_interval(base)
+        days = parse_days(every, "every") if every is not None else simple_interval(base)
         if reduce.strip().endswith("%"):
             pace: Pace = PercentOfCurrent(parse_percent(reduce, "reduce"), days)
         else:
@@ -939,7 +939,8 @@ def build_rule(
     return base
 
 
-def _simple_interval(rule: Rule) -> int:
+def simple_interval(rule: Rule) -> int:
+    """The rule's one interval between cuts, in days; a usage error where it has several."""
     days = getattr(rule.pace, "every_days", None)
     if isinstance(days, int):
         return days
