@@ -215,6 +215,11 @@ def _split_list(values: Sequence[str]) -> list[str]:
 @click.option("--hold", multiple=True, help="Hold a dose for a while: 1mg:28d or 50%:28d.")
 @click.option("--max-cut", help="Largest single cut before the stop (default: the rule's, 25%).")
 @click.option("--final-dose", help="Stop after this daily dose (0.25mg, or 10% of the start).")
+@click.option(
+    "--end-by",
+    help="Take the last dose by this date, YYYY-MM-DD: the even cut of the current dose that "
+    "gets there.",
+)
 @click.option("--start", help="Day of the first cut, YYYY-MM-DD (default: today).")
 @_patient_options
 @click.option(
@@ -289,6 +294,7 @@ def plan_command(
     hold: tuple[str, ...],
     max_cut: str | None,
     final_dose: str | None,
+    end_by: str | None,
     start: str | None,
     indication: str | None,
     age: int | None,
@@ -363,6 +369,7 @@ def plan_command(
         patient_id=patient_id,
         date_of_birth=date_of_birth,
         prescriber=prescriber,
+        end_by=end_by,
     )
     out.write(schedule)
 

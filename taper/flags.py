@@ -14,6 +14,7 @@ FLAGS = {
     "at_low_doses": "--at-low-doses",
     "catalog": "--catalog",
     "cut_order": "--cut-order",
+    "end_by": "--end-by",
     "every": "--every",
     "final_dose": "--final-dose",
     "force": "--force",

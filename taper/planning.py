@@ -55,6 +55,7 @@ def plan(
     patient_id: str | None = None,
     date_of_birth: date | str | None = None,
     prescriber: str | None = None,
+    end_by: date | str | None = None,
 ) -> Schedule:
     """Plan a taper from ``dose`` a day of ``drug`` under ``rule``.
 
@@ -119,6 +120,12 @@ def plan(
         YYYY-MM-DD, which must agree with ``age`` where both are given) and who prescribes
         it: printed on every page of the PDF (with lines to write on where not given) and in
         the calendar's title, and written to the CSV and JSON where given.
+    end_by
+        A date (YYYY-MM-DD) by which the last dose is taken: the rule's pace becomes the
+        same cut of the current dose at each of its intervals, the smallest that reaches the
+        terminal dose by then (:mod:`taper.endby`). A date that needs a faster pace than the
+        guideline's bound or the cap is refused with the earliest date they allow, unless
+        ``end-by-too-soon`` is overridden with a reason.
 
     Returns
     -------
@@ -148,8 +155,23 @@ def plan(
 
 def plan_request(request: PlanRequest) -> Schedule:
     """The plan of a resolved request, without its alternatives: a switch and its taper, or
-    the taper of one drug."""
-    return plan_switch(request) if request.switch is not None else make_plan(request)
+    the taper of one drug, to an end date where the rule has one."""
+    if request.switch is not None:
+        if request.rule.end_by is not None:
+            from .errors import InputError
+
+            raise InputError(
+                "end_by",
+                request.rule.end_by.isoformat(),
+                "a plan of one drug: an end date is not yet planned with a switch",
+                "plan the switch, then re-plan its taper",
+            )
+        return plan_switch(request)
+    if request.rule.end_by is not None:
+        from .endby import plan_by_date
+
+        return plan_by_date(request, make_plan)
+    return make_plan(request)
 
 
 def with_alternatives(request: PlanRequest) -> Schedule:

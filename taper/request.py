@@ -154,6 +154,7 @@ def resolve(
     patient_id: str | None = None,
     date_of_birth: date | str | None = None,
     prescriber: str | None = None,
+    end_by: date | str | None = None,
 ) -> PlanRequest:
     """Check and look up everything :func:`taper.plan` is given (its parameters, documented
     there), before anything is planned.
@@ -178,6 +179,8 @@ def resolve(
     switch = _switch(cat, the_drug, switch_to, table, stage_days, switch_order, switch_products)
     start_dose = parse_dose(dose, "dose")
     the_rule = rule if isinstance(rule, Rule) else build_rule(rule)
+    if end_by is not None:
+        the_rule = replace(the_rule, end_by=read_date(end_by, "end_by"))
     if at_low_doses not in LOW_DOSE_STRATEGIES:
         raise InputError("at_low_doses", at_low_doses, f"one of {', '.join(LOW_DOSE_STRATEGIES)}")
     if cut_order is not None:

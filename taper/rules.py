@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -385,6 +386,10 @@ class Rule:
     halve
         Tablets with a break line but no labelled functional score that the clinician
         allows halving (off-licence), as product ids or ``tablet:2mg``.
+    end_by
+        A date by which the last dose is taken: the pace is replaced, when planned, by the
+        same cut of the current dose at each of the rule's intervals, the smallest that
+        reaches the terminal dose by then (:mod:`taper.endby`).
     final_note
         Whose final dose ``final_mg`` or ``final_fraction`` is, in words (a published last
         dose, the clinician's), as the plan's stop says it.
@@ -411,6 +416,9 @@ class Rule:
     longest_step_days: int = LONGEST_STEP_DAYS
     halve: tuple[str, ...] = ()
     final_note: str = ""
+    #: a date to end by: the pace becomes the even cut of the current dose that reaches the
+    #: terminal dose by then (:mod:`taper.endby`)
+    end_by: date | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_cut, Decimal) or not Decimal(0) < self.max_cut < 1:
@@ -445,6 +453,8 @@ class Rule:
         """The rule in plain words."""
         words = self.summary or self.pace.describe()
         extra = [hold.describe() for hold in self.holds]
+        if self.end_by is not None and not self.summary:
+            extra.insert(0, f"paced to end by {self.end_by.isoformat()}")
         if self.final_mg is not None:
             extra.append(f"stop after {format_mg(self.final_mg)}/day")
         if self.final_fraction is not None:
@@ -690,6 +700,7 @@ _TOP_KEYS = {
     "holds",
     "halve",
     "longest_step",
+    "end_by",
 }
 
 
@@ -722,6 +733,8 @@ def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
             kw["final_note"] = "the protocol's final dose"
         if "cut_order" in data:
             kw["cut_order"] = _text(data, "cut_order", origin)
+        if "end_by" in data:
+            kw["end_by"] = _end_date(data["end_by"], f"{origin}: end_by")
         if "longest_step" in data:
             kw["longest_step_days"] = parse_days(
                 _text(data, "longest_step", origin), f"{origin}: longest_step"
@@ -765,6 +778,16 @@ def _text(data: Mapping[str, Any], key: str, origin: str) -> str:
     if not isinstance(value, str):
         raise CatalogError(f"{origin}: {key}", value, 'text is required, e.g. "10%" or "14d"')
     return value
+
+
+def _end_date(value: object, field: str) -> date:
+    """An end date: a TOML date, or text written YYYY-MM-DD."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(field, str(value), "a date written YYYY-MM-DD") from None
 
 
 def _simple_pace(data: Mapping[str, Any], origin: str) -> Pace:
@@ -875,13 +898,14 @@ def build_rule(
     final_dose: str | None = None,
     longest_step: str | None = None,
     halve: tuple[str, ...] = (),
+    end_by: str | date | None = None,
 ) -> Rule:
     """A rule from the CLI's choices: a preset or protocol file, then inline overrides.
 
     ``reduce`` (``10%`` or ``0.25mg``) replaces the rule's pace; ``every`` alone
     changes its interval; ``holds`` add holds; ``max_cut`` replaces the cap;
     ``longest_step`` the bound on a lengthened step; ``halve`` adds tablets the
-    clinician allows halving.
+    clinician allows halving; ``end_by`` a date to end by.
 
     Examples
     --------
@@ -928,6 +952,8 @@ def build_rule(
     if halve:
         more = tuple(h.strip().lower() for h in halve if h.strip())
         base = replace(base, halve=(*base.halve, *(h for h in more if h not in base.halve)))
+    if end_by is not None:
+        base = replace(base, end_by=_end_date(end_by, "end_by"))
     if final_dose is not None:
         if final_dose.strip().endswith("%"):
             base = replace(

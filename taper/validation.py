@@ -175,6 +175,19 @@ CODES: dict[str, Code] = {
         "a tablet with a break line but no labelled functional score is halved, as the "
         "clinician allowed (--halve): an off-licence use",
     ),
+    "end-by": Code(
+        "info",
+        True,
+        "the rule ends by a date: the even cut of the current dose, at the rule's interval, "
+        "that reaches the terminal dose by then, and the day of the last dose",
+    ),
+    "end-by-too-soon": Code(
+        "error",
+        True,
+        "the end date can only be met faster than the guideline's bound (25 % within 14 days) "
+        "or the rule's cap: the earliest date they allow; with an override the plan goes as "
+        "fast as the date needs",
+    ),
     "product-set": Code(
         "info",
         True,
@@ -1271,6 +1284,8 @@ def _duration(tl: Timeline) -> list[Finding]:
 
 PLANNER_CODES = (
     "product-set",
+    "end-by",
+    "end-by-too-soon",
     "target-adjusted",
     "longest-step",
     "per-dose-not-kept",

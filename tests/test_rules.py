@@ -371,7 +371,7 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown key",
         {"cut": "10%", "every": "14d", "speed": "fast"},
-        "clinic/slow.toml: speed: got 'speed'; known keys: bands, cut, cut_order, description, drugs, every, final_dose, halve, holds, hyperbolic, longest_step, max_cut, name, of, phases, source",  # noqa: E501
+        "clinic/slow.toml: speed: got 'speed'; known keys: bands, cut, cut_order, description, drugs, end_by, every, final_dose, halve, holds, hyperbolic, longest_step, max_cut, name, of, phases, source",  # noqa: E501
     ),
     (
         "no pace",
