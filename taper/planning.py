@@ -157,15 +157,6 @@ def plan_request(request: PlanRequest) -> Schedule:
     """The plan of a resolved request, without its alternatives: a switch and its taper, or
     the taper of one drug, to an end date where the rule has one."""
     if request.switch is not None:
-        if request.rule.end_by is not None:
-            from .errors import InputError
-
-            raise InputError(
-                "end_by",
-                request.rule.end_by.isoformat(),
-                "a plan of one drug: an end date is not yet planned with a switch",
-                "plan the switch, then re-plan its taper",
-            )
         return plan_switch(request)
     if request.rule.end_by is not None:
         from .endby import plan_by_date

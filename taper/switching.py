@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from .dispensing import Dispenser, dispenser_for
 from .doses import format_mg, normalize
+from .endby import plan_by_date
 from .equivalence import GUIDANCE, convert, exact_ratio, mg_of
 from .errors import FindingsRefused, PlanRefused
 from .planner import make_plan
@@ -177,26 +178,30 @@ def plan_switch(request: PlanRequest) -> Schedule:
         )
     try:
         patient = request.patient
-        taper_plan = make_plan(
-            resolve(
-                target.name,
-                new_total,
-                rule=replace(the_rule, halve=()),
-                per_day=n,
-                start=first_day + timedelta(days=stage_days * len(snapshots)),
-                region=region,
-                products=[p.id for p in new_products] if switching.products else None,
-                max_units=max_units,
-                catalog=cat,
-                age=patient.age,
-                weight_kg=patient.weight_kg,
-                use_months=patient.use_months,
-                overrides=accepted,
-                at_low_doses=request.at_low_doses,
-                halve=[t for t in tokens if t not in new_unmatched],
-                liquid_increment=request.asked.get("liquid_increment"),
-                start_shares=[replaced.get(t, Decimal(0)) for t in times],
-            )
+        taper_request = resolve(
+            target.name,
+            new_total,
+            rule=replace(the_rule, halve=()),
+            per_day=n,
+            start=first_day + timedelta(days=stage_days * len(snapshots)),
+            region=region,
+            products=[p.id for p in new_products] if switching.products else None,
+            max_units=max_units,
+            catalog=cat,
+            age=patient.age,
+            weight_kg=patient.weight_kg,
+            use_months=patient.use_months,
+            overrides=accepted,
+            at_low_doses=request.at_low_doses,
+            halve=[t for t in tokens if t not in new_unmatched],
+            liquid_increment=request.asked.get("liquid_increment"),
+            start_shares=[replaced.get(t, Decimal(0)) for t in times],
+        )
+        # an end date is met by the taper after the switch, as any plan meets it
+        taper_plan = (
+            plan_by_date(taper_request, make_plan)
+            if the_rule.end_by is not None
+            else make_plan(taper_request)
         )
     except FindingsRefused as exc:
         others = ", ".join(

@@ -132,9 +132,15 @@ def test_a_protocol_may_end_by_a_date(tmp_path: Path) -> None:
     assert schedule.steps[-1].end <= date(2027, 7, 1)
 
 
-def test_an_end_date_with_a_switch_is_refused_not_ignored() -> None:
-    with pytest.raises(InputError, match="not yet planned with a switch"):
-        taper.plan("alprazolam", "2 mg", switch_to="diazepam", end_by="2027-12-01", start=START)
+def test_a_switch_meets_the_date_with_the_taper_after_it() -> None:
+    end = date(2027, 12, 1)
+    schedule = taper.plan(
+        "alprazolam", "2 mg", switch_to="diazepam", table="va-dod-2021", end_by=end, start=START
+    )
+    assert schedule.switch is not None and schedule.switch.stages
+    assert schedule.start_date > date(2027, 1, 4)  # the taper starts after the stages
+    assert schedule.steps[-1].end <= end
+    assert any(f.code == "end-by" for f in schedule.findings)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
