@@ -47,6 +47,7 @@ OPTIONAL = (
     "patient_id",
     "date_of_birth",
     "prescriber",
+    "end_by",
 )
 #: other names a header may use for a column (after lower-casing, spaces and '-' as '_')
 ALIASES = {
@@ -533,6 +534,7 @@ def _plan(row: Row, settings: Settings, context: _Context) -> Schedule:
         patient_id=cells.get("patient_id") or None,
         date_of_birth=cells.get("date_of_birth") or None,
         prescriber=cells.get("prescriber") or None,
+        end_by=cells.get("end_by") or None,
     )
 
 

@@ -166,3 +166,20 @@ def test_an_end_by_plan_ends_by_its_date_or_is_refused(case: tuple[str, str], we
         return
     assert schedule.steps[-1].end <= end
     assert any(f.code == "end-by" for f in schedule.findings)
+
+
+def test_a_roster_row_may_end_by_a_date(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "reference,drug,dose,per_day,start,end_by\n"
+        "E1,clonazepam,2 mg,2,2027-01-04,2027-07-01\n"
+        "E2,clonazepam,2 mg,2,2027-01-04,2027-01-25\n",
+        "utf-8",
+    )
+    out = tmp_path / "plans"
+    result = CliRunner().invoke(cli, ["batch", str(roster), "--out-dir", str(out)])
+    assert result.exit_code == 1, result.output
+    plan = json.loads((out / "E1.json").read_text("utf-8"))
+    assert plan["steps"][-1]["end_date"] <= "2027-07-01"
+    errors = (out / "errors.csv").read_text("utf-8")
+    assert "E2" in errors and "end-by-too-soon" in errors and "earliest last dose" in errors
