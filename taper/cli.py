@@ -386,6 +386,9 @@ def plan_command(
 @click.option(
     "--longest-step", help="The longest a step is lengthened to keep the pace, from then on."
 )
+@click.option(
+    "--end-by", help="Take the last dose by this date, YYYY-MM-DD, from then on (as plan's)."
+)
 @click.option("--reinstate", help="Go back up to this daily dose, as a stated choice.")
 @click.option("--reason", default="", help="Why the plan changes; kept in every export.")
 @click.option("--override", multiple=True, help='Accept a finding with a reason: CODE="reason".')
@@ -403,6 +406,7 @@ def replan_command(
     every: str | None,
     max_cut: str | None,
     longest_step: str | None,
+    end_by: str | None,
     reinstate: str | None,
     reason: str,
     override: tuple[str, ...],
@@ -455,6 +459,7 @@ def replan_command(
         patient_id=patient_id,
         date_of_birth=date_of_birth,
         prescriber=prescriber,
+        end_by=end_by,
     )
     out.write(result)
 

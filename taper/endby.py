@@ -18,7 +18,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from .doses import format_mg, format_percent, normalize
 from .errors import FindingsRefused, InputError, PlanRefused
-from .planner import smallest_piece
+from .planner import make_plan, smallest_piece
 from .request import PlanRequest
 from .rules import GUIDELINE_CAP, PercentOfCurrent, Rule, simple_interval
 from .schedule import Finding, Schedule
@@ -51,6 +51,15 @@ def even_cut(start: Decimal, terminal: Decimal, steps: int) -> Decimal:
     """
     cut = 1 - ((terminal / start).ln() / steps).exp()
     return normalize(max(CUT_STEP, cut.quantize(CUT_STEP, rounding=ROUND_CEILING)))
+
+
+def plan_taper(request: PlanRequest) -> Schedule:
+    """The taper of one drug: to its rule's end date where it has one, as any plan otherwise
+    (:func:`taper.planner.make_plan`). The plan, the taper after a switch and the new part
+    of a re-plan are all made here."""
+    if request.rule.end_by is not None:
+        return plan_by_date(request, make_plan)
+    return make_plan(request)
 
 
 def plan_by_date(request: PlanRequest, make: Callable[[PlanRequest], Schedule]) -> Schedule:

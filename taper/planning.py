@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .planner import make_plan
+from .endby import plan_taper
 from .request import PlanRequest, resolve
 from .switching import plan_switch
 
@@ -158,11 +158,7 @@ def plan_request(request: PlanRequest) -> Schedule:
     the taper of one drug, to an end date where the rule has one."""
     if request.switch is not None:
         return plan_switch(request)
-    if request.rule.end_by is not None:
-        from .endby import plan_by_date
-
-        return plan_by_date(request, make_plan)
-    return make_plan(request)
+    return plan_taper(request)
 
 
 def with_alternatives(request: PlanRequest) -> Schedule:

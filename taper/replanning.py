@@ -16,8 +16,8 @@ from typing import Any
 from .catalog import Catalog, Product, load_catalog
 from .dispensing import dispenser_for
 from .doses import format_mg, parse_dose
+from .endby import plan_taper
 from .errors import InputError, PlanRefused
-from .planner import make_plan
 from .request import make_identity, parse_start, resolve
 from .rules import Rule
 from .schedule import Administration, Identity, Replan, Schedule, Step
@@ -44,6 +44,7 @@ def replan(
     patient_id: str | None = None,
     date_of_birth: date | str | None = None,
     prescriber: str | None = None,
+    end_by: date | str | None = None,
 ) -> Schedule:
     """Re-plan ``schedule`` from ``on``, keeping the steps before it as they were.
 
@@ -118,7 +119,10 @@ def replan(
             f"a dose above the current {format_mg(actual)}/day (or leave it out)",
         )
     begin = back if back is not None else actual
-    the_rule = _rule(schedule, rule, reduce, every, max_cut, longest_step)
+    the_rule = _rule(schedule, rule, reduce, every, max_cut, longest_step, end_by is not None)
+    # an end date carries into the new part only where it is given again (end_by): the plan's
+    # JSON keeps its fitted cut, not its date, so a plan in memory does not carry it either
+    the_rule = replace(the_rule, end_by=None)
     accepted = dict(schedule.overrides)
     accepted.update(parse_overrides(overrides))
     times = rx.times
@@ -152,7 +156,7 @@ def replan(
         )
     patient = rx.patient
     offset = len(history) + len(held)
-    new = make_plan(
+    new = plan_taper(
         resolve(
             rx.drug,
             begin,
@@ -170,6 +174,7 @@ def replan(
             overrides=accepted,
             at_low_doses=schedule.at_low_doses,
             first_step=offset + 1,
+            end_by=end_by,
         )
     )
     steps = [*history, *held, *new.steps]
@@ -257,8 +262,11 @@ def _rule(
     every: str | None = None,
     max_cut: str | None = None,
     longest_step: str | None = None,
+    dated: bool = False,
 ) -> Rule:
-    """The rule from the re-plan on: the one given, or the plan's own, with any change."""
+    """The rule from the re-plan on: the one given, or the plan's own, with any change; where
+    a new end date is ``dated`` and the plan's rule is not known, the default preset's interval
+    and cap are the end date's."""
     from .rules import build_rule
 
     if isinstance(rule, Rule):
@@ -271,6 +279,8 @@ def _rule(
         return rule
     if rule is not None or reduce:
         return build_rule(rule, reduce, every, (), max_cut, None, longest_step)
+    if schedule.rule is None and dated and not (every or max_cut or longest_step):
+        return build_rule()
     if schedule.rule is None:
         raise InputError(
             "rule",

@@ -18,10 +18,9 @@ from fractions import Fraction
 
 from .dispensing import Dispenser, dispenser_for
 from .doses import format_mg, normalize
-from .endby import plan_by_date
+from .endby import plan_taper
 from .equivalence import GUIDANCE, convert, exact_ratio, mg_of
 from .errors import FindingsRefused, PlanRefused
-from .planner import make_plan
 from .request import (
     PlanRequest,
     allow_halving,
@@ -198,11 +197,7 @@ def plan_switch(request: PlanRequest) -> Schedule:
             start_shares=[replaced.get(t, Decimal(0)) for t in times],
         )
         # an end date is met by the taper after the switch, as any plan meets it
-        taper_plan = (
-            plan_by_date(taper_request, make_plan)
-            if the_rule.end_by is not None
-            else make_plan(taper_request)
-        )
+        taper_plan = plan_taper(taper_request)
     except FindingsRefused as exc:
         others = ", ".join(
             f"{tid} {format_mg(low)}" for tid, low, _ in whole.across if tid != table

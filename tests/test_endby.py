@@ -183,3 +183,40 @@ def test_a_roster_row_may_end_by_a_date(tmp_path: Path) -> None:
     assert plan["steps"][-1]["end_date"] <= "2027-07-01"
     errors = (out / "errors.csv").read_text("utf-8")
     assert "E2" in errors and "end-by-too-soon" in errors and "earliest last dose" in errors
+
+
+def test_a_replan_meets_a_new_end_date_in_memory_and_from_its_json(tmp_path: Path) -> None:
+    first = taper.plan("clonazepam", "2 mg", end_by="2027-07-01", start=START)
+    again = taper.replan(first, "2027-03-01", hold_days=14, end_by="2027-09-01")
+    assert again.steps[-1].end <= date(2027, 9, 1)
+    assert again.replan is not None and again.replan.history >= 1
+    assert any(f.code == "end-by" and "2027-09-01" in f.message for f in again.findings)
+    # the same from the plan's JSON on the command line
+    saved = tmp_path / "first.json"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["plan", "clonazepam", "2mg", "--start", START, "--end-by", "2027-07-01",
+         "--json", str(saved)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        cli,
+        ["replan", str(saved), "--on", "2027-03-01", "--hold", "14d", "--end-by", "2027-09-01",
+         "--json", str(tmp_path / "again.json")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan = json.loads((tmp_path / "again.json").read_text("utf-8"))
+    assert [Decimal(str(s["daily_dose_mg"])) for s in plan["steps"]] == [
+        s.dose for s in again.steps
+    ]
+    assert plan["steps"][-1]["end_date"] <= "2027-09-01"
+
+
+def test_a_replan_keeps_no_end_date_it_is_not_given() -> None:
+    """The plan's JSON does not keep its end date, so a plan in memory does not carry it into a
+    re-plan either: the new part goes on at the fitted cut unless a new date is given."""
+    first = taper.plan("clonazepam", "2 mg", end_by="2027-07-01", start=START)
+    again = taper.replan(first, "2027-03-01", hold_days=28)
+    assert again.rule is not None and again.rule.end_by is None
+    assert not any(f.code == "end-by" for f in again.findings)
