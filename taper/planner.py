@@ -56,15 +56,7 @@ class _Choice:
 def make_plan(request: PlanRequest) -> Schedule:
     """One plan of one drug, as :func:`taper.plan` makes it, without the alternatives it
     computes (a switch is :func:`taper.switching.plan_switch`'s)."""
-    rx = Prescription(
-        request.drug.name,
-        request.dose,
-        request.per_day,
-        request.times,
-        request.start,
-        request.region,
-        request.patient,
-    )
+    rx = prescription_of(request)
     rule, limit = request.rule, request.max_units
     chosen, chose = product_set(request, rx)
     dispenser = dispenser_for(tuple(chosen), limit)
@@ -88,7 +80,32 @@ def make_plan(request: PlanRequest) -> Schedule:
         findings.insert(0, request.units_raised)
     if chose is not None:
         findings.insert(0, chose)
-    cat = request.catalog
+    return checked_schedule(request, rx, steps, findings, chosen)
+
+
+def prescription_of(request: PlanRequest) -> Prescription:
+    """The prescription a request plans from."""
+    return Prescription(
+        request.drug.name,
+        request.dose,
+        request.per_day,
+        request.times,
+        request.start,
+        request.region,
+        request.patient,
+    )
+
+
+def checked_schedule(
+    request: PlanRequest,
+    rx: Prescription,
+    steps: Sequence[Step],
+    findings: Sequence[Finding],
+    chosen: tuple[Product, ...],
+) -> Schedule:
+    """The plan of ``steps`` under the request's rule, with the checks' findings, refused at
+    an error that is not overridden."""
+    rule, limit, cat = request.rule, request.max_units, request.catalog
     schedule = Schedule(
         prescription=rx,
         rule_name=rule.name,
