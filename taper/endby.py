@@ -20,7 +20,7 @@ from .doses import format_mg, format_percent, normalize
 from .errors import FindingsRefused, InputError, PlanRefused
 from .planner import make_plan, smallest_piece
 from .request import PlanRequest
-from .rules import GUIDELINE_CAP, PercentOfCurrent, Rule, simple_interval
+from .rules import GUIDELINE_CAP, PercentOfCurrent, Rule, Table, simple_interval
 from .schedule import Finding, Schedule
 from .validation import PACE_SOURCE, PACE_WINDOW_DAYS, finding
 from .wording import option
@@ -54,9 +54,20 @@ def even_cut(start: Decimal, terminal: Decimal, steps: int) -> Decimal:
 
 
 def plan_taper(request: PlanRequest) -> Schedule:
-    """The taper of one drug: to its rule's end date where it has one, as any plan otherwise
+    """The taper of one drug: a table of doses as its rows say (:mod:`taper.dosetable`), to
+    its rule's end date where it has one, as any plan otherwise
     (:func:`taper.planner.make_plan`). The plan, the taper after a switch and the new part
     of a re-plan are all made here."""
+    if isinstance(request.rule.pace, Table):
+        if request.rule.end_by is not None:
+            raise InputError(
+                "end_by",
+                request.rule.end_by.isoformat(),
+                "a rule with a pace: a table of doses gives its own days",
+            )
+        from .dosetable import plan_table
+
+        return plan_table(request)
     if request.rule.end_by is not None:
         return plan_by_date(request, make_plan)
     return make_plan(request)

@@ -325,6 +325,62 @@ class Hyperbolic(Pace):
 
 
 @dataclass(frozen=True)
+class TableRow:
+    """One row of a table of doses: a daily dose in mg, or a share of the starting dose, or
+    a dose at each time of day, taken for ``days`` days."""
+
+    days: int
+    dose_mg: Decimal | None = None
+    share: Decimal | None = None
+    #: the dose at each time of day, in mg, where the row gives them
+    at: tuple[tuple[str, Decimal], ...] = ()
+
+    def daily(self, start: Decimal) -> Decimal:
+        """The row's daily dose, in mg, from a starting dose of ``start``."""
+        if self.at:
+            return normalize(sum((mg for _, mg in self.at), Decimal(0)))
+        if self.share is not None:
+            return quantize_target(self.share * start)
+        assert self.dose_mg is not None
+        return self.dose_mg
+
+
+@dataclass(frozen=True)
+class Table(Pace):
+    """A table of doses, each for its days: the rows are the plan's steps, each made from the
+    products (never above the row's dose), then the stop (:mod:`taper.dosetable`).
+
+    Examples
+    --------
+    >>> table = Table((TableRow(14, Decimal("1.5")), TableRow(14, share=Decimal("0.5"))))
+    >>> [str(row.daily(Decimal(2))) for row in table.rows], table.describe()
+    (['1.5', '1'], 'a table of 2 doses over 28 days, then the stop')
+    """
+
+    rows: tuple[TableRow, ...]
+
+    def __post_init__(self) -> None:
+        if not self.rows:
+            raise InputError("steps", "", "a table of at least one dose")
+
+    def propose(self, current: Decimal, start: Decimal) -> Proposal:
+        # the next row below the current dose: the table's own doses, read as a pace
+        row = next((r for r in self.rows if r.daily(start) < current), None)
+        if row is None:
+            return Proposal(Decimal(0), 1)
+        return Proposal(row.daily(start), row.days)
+
+    def describe(self) -> str:
+        days = sum(r.days for r in self.rows)
+        shares = all(r.share is not None for r in self.rows)
+        what = "shares of the starting dose" if shares else "doses"
+        return f"a table of {len(self.rows)} {what} over {days} days, then the stop"
+
+    def with_interval(self, days: int) -> Pace:
+        raise InputError("every", days, "a table's rows give their own days")
+
+
+@dataclass(frozen=True)
 class Hold:
     """Stay at a dose (``at_mg``) or a fraction of the start (``at_fraction``) for ``days``."""
 
@@ -465,10 +521,13 @@ class Rule:
             extra.append("the bedtime dose is kept while the other doses are cut")
         if self.halve:
             extra.append(f"halving allowed: {', '.join(self.halve)}")
-        extra.append(
-            f"no cut above {_pct(self.max_cut)} but those the products force, each followed by "
-            f"a longer step"
-        )
+        if isinstance(self.pace, Table):
+            extra.append(f"each cut above {_pct(self.max_cut)} is named in a finding")
+        else:
+            extra.append(
+                f"no cut above {_pct(self.max_cut)} but those the products force, each followed "
+                f"by a longer step"
+            )
         return "; ".join([words, *extra])
 
 
@@ -479,6 +538,16 @@ def ideal_steps(rule: Rule, start: Decimal, days: int) -> list[tuple[Decimal, in
     No products stand in the way: each step is the rule's target (within its cap) for the
     rule's interval (or a hold's), and after the rule's own stop the dose is zero.
     """
+    if isinstance(rule.pace, Table):
+        # a table is its own ideal: its rows, then the stop
+        rows = [(r.daily(start), r.days) for r in rule.pace.rows]
+        kept: list[tuple[Decimal, int]] = []
+        for dose, length in rows:
+            if days <= 0:
+                break
+            kept.append((dose, min(length, days)))
+            days -= length
+        return [*kept, (Decimal(0), days)] if days > 0 else kept
     final = rule.final_level(start)
     out: list[tuple[Decimal, int]] = []
     left = days
@@ -685,7 +754,7 @@ def load_protocol(path: str | Path) -> Rule:
     return parse_protocol(read_toml(path, "rule", CatalogError), str(path))
 
 
-_PACE_KEYS = ("cut", "bands", "phases", "hyperbolic")
+_PACE_KEYS = ("cut", "bands", "phases", "hyperbolic", "steps")
 _TOP_KEYS = {
     *_PACE_KEYS,
     "name",
@@ -716,7 +785,7 @@ def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
         raise CatalogError(
             origin,
             ", ".join(given) or "none",
-            "give exactly one of cut, bands, phases or hyperbolic",
+            "give exactly one of cut, bands, phases, hyperbolic or steps",
         )
     try:
         pace = _pace_from(data, given[0], origin)
@@ -806,9 +875,95 @@ def _simple_pace(data: Mapping[str, Any], origin: str) -> Pace:
     return FixedAmount(parse_dose(cut, f"{origin}: cut"), every)
 
 
+#: the keys of a table's row: its days, then a daily dose, a share of the start, or a dose at
+#: each time of day
+ROW_KEYS = ("days", "dose", "share", "morning", "midday", "evening", "bedtime")
+
+
+def table_row(cells: Mapping[str, object], where: str) -> TableRow:
+    """One row of a table of doses, from a ``[[steps]]`` table or a CSV row's cells."""
+    given = {k: v for k, v in cells.items() if v not in (None, "")}
+    unknown = sorted(set(given) - set(ROW_KEYS))
+    if unknown:
+        raise InputError(f"{where}.{unknown[0]}", unknown[0], f"known keys: {', '.join(ROW_KEYS)}")
+    if "days" not in given:
+        raise InputError(f"{where}.days", "", "the days the row lasts, such as 14d")
+    raw_days = str(given["days"]).strip()
+    days = parse_days(raw_days if not raw_days.isdigit() else f"{raw_days}d", f"{where}.days")
+    times = tuple(t for t in ROW_KEYS[3:] if t in given)
+    kinds = [k for k in ("dose", "share") if k in given] + (["times of day"] if times else [])
+    if len(kinds) != 1:
+        raise InputError(
+            where,
+            ", ".join(kinds) or "none",
+            "one of dose, share, or a dose at each time of day (morning, bedtime...)",
+        )
+    if "share" in given:
+        raw = str(given["share"]).strip()
+        share = parse_percent(raw if raw.endswith("%") else f"{raw}%", f"{where}.share")
+        return TableRow(days, share=share)
+    if "dose" in given:
+        return TableRow(days, dose_mg=_row_dose(given["dose"], f"{where}.dose"))
+    return TableRow(days, at=tuple((t, _row_dose(given[t], f"{where}.{t}", True)) for t in times))
+
+
+def _row_dose(raw: object, where: str, zero: bool = False) -> Decimal:
+    """A row's dose: ``1.5 mg``, or a plain number read as mg; above zero, or zero at a
+    time of day (``zero``) that takes nothing."""
+    text = str(raw).strip()
+    if zero and text in ("0", "0 mg", "0mg"):
+        return Decimal(0)
+    return parse_dose(text if not text.replace(".", "", 1).isdigit() else f"{text} mg", where)
+
+
+def load_table(path: str | Path) -> Rule:
+    """A rule from a CSV table of doses: a row per step, with ``days`` and one of ``dose``
+    (mg a day), ``share`` (of the starting dose, ``75%``) or a dose at each time of day
+    (``morning``, ``bedtime``...). The rule is named after the file."""
+    import csv
+    from pathlib import Path as P
+
+    from .textfile import comma_hint, one_column_header, read_text
+
+    name = str(path)
+    text = read_text(path, "rule", "CSV", CatalogError)
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip().lower() for h in reader.fieldnames or ()]
+    if "days" not in header:
+        hint = f"; {comma_hint(header)}" if header and one_column_header(header) else ""
+        raise CatalogError(f"{name}: days", ",".join(header), f"a days column{hint}")
+    rows = []
+    for number, cells in enumerate(reader, start=2):
+        clean = {k.strip().lower(): (v or "").strip() for k, v in cells.items() if k}
+        if not any(clean.values()):
+            continue
+        try:
+            rows.append(table_row(clean, f"{name}: row {number}"))
+        except InputError as exc:
+            raise CatalogError(exc.field, exc.given, exc.allowed, exc.hint) from None
+    if not rows:
+        raise CatalogError(name, "", "a table of at least one row of doses")
+    return Rule(
+        name=P(name).stem,
+        pace=Table(tuple(rows)),
+        source=f"table file {P(name).name}",
+    )
+
+
 def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
     if kind == "cut":
         return _simple_pace(data, origin)
+    if kind == "steps":
+        items = data["steps"]
+        if not isinstance(items, list) or not items:
+            raise CatalogError(f"{origin}: steps", items, "a list of [[steps]] tables")
+        rows = []
+        for i, item in enumerate(items):
+            where = f"{origin}: steps[{i + 1}]"
+            if not isinstance(item, dict):
+                raise CatalogError(where, item, "a table")
+            rows.append(table_row(item, where))
+        return Table(tuple(rows))
     if kind == "hyperbolic":
         body = data["hyperbolic"]
         if not isinstance(body, dict):
@@ -916,6 +1071,8 @@ def build_rule(
         base = PRESETS[DEFAULT_PRESET]
     elif isinstance(rule, Rule):
         base = rule
+    elif rule.lower().endswith(".csv"):
+        base = load_table(rule)
     elif rule.lower().endswith(".toml") or "/" in rule or _has_suffix(rule):
         base = load_protocol(rule)
     else:

@@ -175,6 +175,18 @@ CODES: dict[str, Code] = {
         "a tablet with a break line but no labelled functional score is halved, as the "
         "clinician allowed (--halve): an off-licence use",
     ),
+    "table-rows-below-products": Code(
+        "warning",
+        True,
+        "the last rows of a table of doses are below the smallest dose the products make: the "
+        "plan stops after the last row they make",
+    ),
+    "table-row-made": Code(
+        "info",
+        True,
+        "a row of a table of doses the products cannot make exactly: the step takes the largest "
+        "dose not above it that they make",
+    ),
     "end-by": Code(
         "info",
         True,
@@ -1286,6 +1298,8 @@ PLANNER_CODES = (
     "product-set",
     "end-by",
     "end-by-too-soon",
+    "table-row-made",
+    "table-rows-below-products",
     "target-adjusted",
     "longest-step",
     "per-dose-not-kept",

@@ -371,17 +371,18 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown key",
         {"cut": "10%", "every": "14d", "speed": "fast"},
-        "clinic/slow.toml: speed: got 'speed'; known keys: bands, cut, cut_order, description, drugs, end_by, every, final_dose, halve, holds, hyperbolic, longest_step, max_cut, name, of, phases, source",  # noqa: E501
+        "clinic/slow.toml: speed: got 'speed'; known keys: bands, cut, cut_order, description, drugs, end_by, every, final_dose, halve, holds, hyperbolic, longest_step, max_cut, name, of, phases, source, steps",  # noqa: E501
     ),
     (
         "no pace",
         {"every": "14d"},
-        "clinic/slow.toml: got 'none'; give exactly one of cut, bands, phases or hyperbolic",
+        "clinic/slow.toml: got 'none'; give exactly one of cut, bands, phases, hyperbolic or steps",
     ),
     (
         "two paces",
         {"cut": "10%", "every": "14d", "phases": []},
-        "clinic/slow.toml: got 'cut, phases'; give exactly one of cut, bands, phases or hyperbolic",
+        "clinic/slow.toml: got 'cut, phases'; give exactly one of cut, bands, phases, hyperbolic "
+        "or steps",
     ),
     (
         "cap too high",

@@ -1,0 +1,168 @@
+"""A table of doses as a rule: each row a step, dated from the start, each dose made from the
+products and never above the row's, checked like any plan and written to every export."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import taper
+from taper.cli import cli
+from taper.errors import CatalogError, FindingsRefused, InputError
+
+START = "2027-01-04"
+DOCS = Path(__file__).parent.parent / "docs" / "protocols"
+
+
+def _table(tmp_path: Path, text: str, name: str = "table.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_the_documented_table_plans_with_every_export(tmp_path: Path) -> None:
+    table = DOCS / "diazepam-table.csv"
+    rows = [line.split(",") for line in table.read_text("utf-8").splitlines()[1:] if line]
+    out = {kind: tmp_path / f"plan.{kind}" for kind in ("csv", "json", "pdf", "ics")}
+    result = CliRunner().invoke(
+        cli,
+        ["plan", "diazepam", "15mg", "--rule", str(table), "--region", "uk", "--start", START,
+         *[arg for kind, path in out.items() for arg in (f"--{kind}", str(path))]],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert all(path.stat().st_size > 0 for path in out.values())
+    plan = json.loads(out["json"].read_text("utf-8"))
+    steps = plan["steps"]
+    # a step per row, each as long as its row, dated one after another from the start
+    assert [s["days"] for s in steps] == [int(days) for days, _ in rows[: len(steps)]]
+    assert steps[0]["start_date"] == START
+    assert (
+        sum(s["days"] for s in steps)
+        == (date.fromisoformat(steps[-1]["end_date"]) - date.fromisoformat(START)).days + 1
+    )
+    # never above the row's dose
+    for step, (_, dose) in zip(steps, rows, strict=False):
+        assert Decimal(str(step["daily_dose_mg"])) <= Decimal(dose)
+
+
+def test_a_table_of_shares_applies_to_any_starting_dose(tmp_path: Path) -> None:
+    """75, 50, 25 and 12.5 % of the start, two weeks each: from 2 mg, 1.5, 1, 0.5 and 0.25 mg;
+    from 4 mg, 3, 2, 1 and 0.5 mg (clonazepam tablets make each exactly)."""
+    path = _table(tmp_path, "days,share\n14,75%\n14,50%\n14,25%\n14,12.5%\n")
+    for start, doses in (("2 mg", ["1.5", "1", "0.5", "0.25"]), ("4 mg", ["3", "2", "1", "0.5"])):
+        schedule = taper.plan(
+            "clonazepam",
+            start,
+            rule=str(path),
+            start=START,
+            overrides={"cut-above-cap": "the clinic's own table"},
+        )
+        assert [str(s.dose) for s in schedule.steps] == doses
+        assert [s.days for s in schedule.steps] == [14, 14, 14, 14]
+
+
+def test_a_row_the_products_cannot_make_takes_the_largest_dose_below_it(tmp_path: Path) -> None:
+    """1.3 mg a day of clonazepam in two doses: the products make 1.25 mg (0.625 + 0.625 with
+    the 0.125 mg ODT), not 1.375: never above the row's dose."""
+    path = _table(tmp_path, "days,dose\n14,1.75\n14,1.5\n14,1.3\n")
+    schedule = taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    assert [str(s.dose) for s in schedule.steps] == ["1.75", "1.5", "1.25"]
+    said = [f for f in schedule.findings if f.code == "table-row-made"]
+    assert len(said) == 1 and said[0].step == 3
+    assert "asks for 1.3 mg/day" in said[0].message and "make 1.25 mg/day" in said[0].message
+
+
+def test_a_protocol_table_may_give_each_time_of_day(tmp_path: Path) -> None:
+    path = tmp_path / "by-time.toml"
+    path.write_text(
+        'name = "bedtime last"\n'
+        '[[steps]]\ndays = "14d"\nmorning = "0.5 mg"\nbedtime = "1 mg"\n'
+        '[[steps]]\ndays = "14d"\nmorning = "0.25 mg"\nbedtime = "1 mg"\n'
+        '[[steps]]\ndays = "14d"\nmorning = "0"\nbedtime = "1 mg"\n',
+        "utf-8",
+    )
+    schedule = taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    shares = [[(a.time, str(a.dose)) for a in s.administrations] for s in schedule.steps]
+    assert shares == [
+        [("morning", "0.5"), ("bedtime", "1")],
+        [("morning", "0.25"), ("bedtime", "1")],
+        [("bedtime", "1")],
+    ]
+
+
+def test_a_cut_above_the_cap_is_named_not_changed(tmp_path: Path) -> None:
+    path = _table(tmp_path, "days,dose\n14,1\n14,0.5\n")
+    with pytest.raises(FindingsRefused) as refused:
+        taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    assert refused.value.field == "cut-above-cap"
+    schedule = taper.plan(
+        "clonazepam", "2 mg", rule=str(path), start=START,
+        overrides={"cut-above-cap": "the patient's own pace"},
+    )  # fmt: skip
+    assert [str(s.dose) for s in schedule.steps] == ["1", "0.5"]
+
+
+def test_rows_below_the_products_end_the_plan_with_a_warning(tmp_path: Path) -> None:
+    path = _table(tmp_path, "days,dose\n14,12\n14,10\n14,1\n")
+    schedule = taper.plan(
+        "diazepam", "15 mg", rule=str(path), region="uk", start=START,
+        overrides={"cut-above-cap": "a short table"},
+    )  # fmt: skip
+    assert [str(s.dose) for s in schedule.steps] == ["12", "10"]
+    said = next(f for f in schedule.findings if f.code == "table-rows-below-products")
+    assert said.severity == "warning" and "Row 3" in said.message
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("days,dosage\n14,1\n", "known keys: days, dose, share"),
+        ("dose\n1\n", "a days column"),
+        ("days,dose,share\n14,1,50%\n", "one of dose, share, or a dose at each time"),
+        ("days,dose\n14,-1\n", "row 2.dose"),
+        ("days,dose\n", "at least one row"),
+    ],
+)
+def test_a_bad_table_is_refused_in_one_line(tmp_path: Path, text: str, words: str) -> None:
+    path = _table(tmp_path, text)
+    with pytest.raises(CatalogError) as error:
+        taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    assert words in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_protocol_step_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text('[[steps]]\ndays = "14d"\ndoze = "1 mg"\n', "utf-8")
+    with pytest.raises(CatalogError, match=r"steps\[1\]\.doze"):
+        taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+
+
+def test_a_roster_row_may_name_a_table_file(tmp_path: Path) -> None:
+    table = _table(tmp_path, "days,dose\n14,1.75\n14,1.5\n14,1.25\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        f"reference,drug,dose,per_day,start,rule\nT1,clonazepam,2 mg,2,{START},{table}\n",
+        "utf-8",
+    )
+    out = tmp_path / "plans"
+    result = CliRunner().invoke(cli, ["batch", str(roster), "--out-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = json.loads((out / "T1.json").read_text("utf-8"))
+    assert [Decimal(str(s["daily_dose_mg"])) for s in plan["steps"]] == [
+        Decimal("1.75"),
+        Decimal("1.5"),
+        Decimal("1.25"),
+    ]
+
+
+def test_a_table_with_an_end_date_is_refused(tmp_path: Path) -> None:
+    path = _table(tmp_path, "days,dose\n14,1.5\n")
+    with pytest.raises(InputError) as error:
+        taper.plan("clonazepam", "2 mg", rule=str(path), end_by="2027-07-01", start=START)
+    assert "a table of doses gives its own days" in str(error.value)
