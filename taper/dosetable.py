@@ -63,7 +63,7 @@ def plan_table(request: PlanRequest) -> Schedule:
                 f"products make ({smallest} at one time of day): the plan stops after row "
                 f"{unmade}.",
                 request.rule.source,
-                unmade,
+                request.first_step + unmade - 1,
             )
         )
         rows, made = rows[:unmade], made[:unmade]
@@ -82,7 +82,11 @@ def plan_table(request: PlanRequest) -> Schedule:
             for t, s in zip(times, shares, strict=True)
             if s > 0
         )
-        step = Step(number, day, row.days, administrations, asked, before, row.days)
+        # numbered on from the steps before it (the new part of a re-plan)
+        step = Step(
+            request.first_step + number - 1, day, row.days, administrations, asked, before,
+            row.days,
+        )  # fmt: skip
         if step.dose != asked:
             findings.append(
                 finding(
@@ -90,7 +94,7 @@ def plan_table(request: PlanRequest) -> Schedule:
                     f"Row {number} of the table asks for {format_mg(asked)}/day; the products "
                     f"make {format_mg(step.dose)}/day, the largest dose not above it.",
                     request.rule.source,
-                    number,
+                    step.number,
                 )
             )
         steps.append(step)

@@ -19,7 +19,7 @@ from .doses import format_mg, parse_dose
 from .endby import plan_taper
 from .errors import InputError, PlanRefused
 from .request import make_identity, parse_start, resolve
-from .rules import Rule
+from .rules import Rule, Table, TableRow
 from .schedule import Administration, Identity, Replan, Schedule, Step
 from .validation import PLANNER_CODES, check, finding, parse_overrides, refuse_errors
 from .wording import option
@@ -123,6 +123,8 @@ def replan(
     # an end date carries into the new part only where it is given again (end_by): the plan's
     # JSON keeps its fitted cut, not its date, so a plan in memory does not carry it either
     the_rule = replace(the_rule, end_by=None)
+    if rule is None and isinstance(the_rule.pace, Table) and the_rule == schedule.rule:
+        the_rule = _rest_of_table(the_rule, schedule, history, day)
     accepted = dict(schedule.overrides)
     accepted.update(parse_overrides(overrides))
     times = rx.times
@@ -253,6 +255,23 @@ def _identity(
         schedule.first_day,
         own.reference,
     )
+
+
+def _rest_of_table(rule: Rule, schedule: Schedule, history: list[Step], day: date) -> Rule:
+    """The plan's own table from ``day`` on: the rest of the row it falls in, then the rows
+    after it, each as a dose in mg (a share of the first start stays a share of it)."""
+    table = rule.pace
+    assert isinstance(table, Table)
+    start = schedule.prescription.start_dose
+    rows = [row if row.at else TableRow(row.days, dose_mg=row.daily(start)) for row in table.rows]
+    done = len(history)
+    rest = rows[done:]
+    if history and done <= len(rows):
+        # where ``day`` falls within a step, the rest of its row comes first
+        left = schedule.steps[done - 1].days - history[-1].days
+        if left > 0:
+            rest = [replace(rows[done - 1], days=left), *rest]
+    return replace(rule, pace=Table(tuple(rest)), name=f"{rule.name} (the rest of it)")
 
 
 def _rule(

@@ -166,3 +166,21 @@ def test_a_table_with_an_end_date_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as error:
         taper.plan("clonazepam", "2 mg", rule=str(path), end_by="2027-07-01", start=START)
     assert "a table of doses gives its own days" in str(error.value)
+
+
+def test_a_replan_goes_on_with_the_rest_of_the_table(tmp_path: Path) -> None:
+    """Rows of 1.75, 1.5, 1.25 and 1 mg, 14 days each from 2027-01-04; re-planned on
+    2027-01-25, a week into the second row, after a hold of 14 days: the rest of the second
+    row (7 days of 1.5 mg), then 1.25 and 1 mg."""
+    path = _table(tmp_path, "days,dose\n14,1.75\n14,1.5\n14,1.25\n14,1\n")
+    first = taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    again = taper.replan(first, "2027-01-25", hold_days=14)
+    assert [(str(s.dose), s.days) for s in again.steps] == [
+        ("1.75", 14),
+        ("1.5", 7),
+        ("1.5", 14),  # the hold
+        ("1.5", 7),
+        ("1.25", 14),
+        ("1", 14),
+    ]
+    assert again.replan is not None and again.rule_name.endswith("(the rest of it)")
