@@ -38,8 +38,11 @@ _PERCENT_RE = re.compile(_NUMBER + r"\s*%")
 
 def _clean(text: str) -> str:
     # NFKC folds full-width digits and non-breaking spaces; anything still
-    # outside ASCII (a Cyrillic letter in "mg") is refused below.
-    return unicodedata.normalize("NFKC", str(text)).strip().lower()
+    # outside ASCII (a Cyrillic letter in "mg") is refused below. A superscript, subscript or
+    # other such number ("1⁰mg", "0.5₀mg", "½") is kept out of the fold, so it is refused
+    # too: folded, "1⁰mg" would read as 10 mg.
+    kept = "".join("\ufffd" if unicodedata.category(c) == "No" else c for c in str(text))
+    return unicodedata.normalize("NFKC", kept).strip().lower()
 
 
 def parse_dose(text: str | Decimal, field: str = "dose") -> Decimal:
