@@ -859,6 +859,13 @@ def _end_date(value: object, field: str) -> date:
         raise InputError(field, str(value), "a date written YYYY-MM-DD") from None
 
 
+def _known(body: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    """Refuse a key ``body`` does not know: a misspelt key would change the rule unseen."""
+    unknown = sorted(set(body) - set(keys))
+    if unknown:
+        raise CatalogError(f"{where}.{unknown[0]}", unknown[0], f"known keys: {', '.join(keys)}")
+
+
 def _simple_pace(data: Mapping[str, Any], origin: str) -> Pace:
     cut = _text(data, "cut", origin)
     every = parse_days(_text(data, "every", origin), f"{origin}: every")
@@ -969,6 +976,7 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
         if not isinstance(body, dict):
             raise CatalogError(f"{origin}: hyperbolic", body, "a [hyperbolic] table")
         where = f"{origin}: hyperbolic"
+        _known(body, ("ed50", "ed50_source", "every", "points"), where)
         points = _text(body, "points", where)
         try:
             points_value = normalize(Decimal(points))
@@ -993,6 +1001,7 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
             where = f"{origin}: bands[{i + 1}]"
             if not isinstance(b, dict):
                 raise CatalogError(where, b, "a table")
+            _known(b, ("above", "cut", "every", "of"), where)
             above = b.get("above", "0 mg")
             floor = (
                 Decimal(0) if above in ("0", "0 mg") else parse_dose(str(above), f"{where}.above")
@@ -1004,6 +1013,7 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
         where = f"{origin}: phases[{i + 1}]"
         if not isinstance(p, dict):
             raise CatalogError(where, p, "a table")
+        _known(p, ("until", "cut", "every", "of"), where)
         until = p.get("until")
         fraction = Decimal(0) if until is None else parse_percent(str(until), f"{where}.until")
         phases.append(Phase(fraction, _simple_pace(p, where)))
@@ -1013,6 +1023,7 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
 def _hold_from(body: object, where: str) -> Hold:
     if not isinstance(body, dict):
         raise CatalogError(where, body, "a table with at and days")
+    _known(body, ("at", "days"), where)
     at = body.get("at")
     if not isinstance(at, str):
         raise CatalogError(f"{where}.at", at, 'a dose such as "1 mg" or a share such as "50%"')
