@@ -72,6 +72,11 @@ class Bundle:
     def check(self, force: bool) -> None:
         """Refuse bad names, clashes and files that exist (without ``force``), before anything
         is planned."""
+        named = (("csv", self.csv), ("json", self.json), ("pdf", self.pdf))
+        for field, path in (*named, ("chart", self.chart), ("ics", self.ics)):
+            if path is not None and not str(path).strip():
+                # an empty name would write nothing, silently
+                raise InputError(field, path, "a file name")
         for field, path in (("pdf", self.pdf), ("chart", self.chart), ("ics", self.ics)):
             if path == "-":
                 raise InputError(
