@@ -78,11 +78,12 @@ class _Outputs:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
 
-    def check(self, force: bool) -> None:
-        """Refuse bad names, clashes and files that exist, before anything is planned."""
+    def check(self, force: bool, inputs: tuple[str, ...] = ()) -> None:
+        """Refuse bad names, clashes and files that exist (or are the command's ``inputs``),
+        before anything is planned."""
         if (self.bundle.csv, self.bundle.json).count("-") > 1:
             raise click.UsageError("only one of --csv and --json can write to standard output")
-        self.bundle.check(force)
+        self.bundle.check(force, inputs)
 
     def write(self, schedule: Schedule) -> None:
         """Write every output, all or none, then show the plan."""
@@ -337,7 +338,7 @@ def plan_command(
     from .reports.bundle import Bundle
 
     out = _Outputs(Bundle(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days))
-    out.check(force)
+    out.check(force, tuple(p for p in (rule, catalog_path, formulary) if p))
     the_rule = build_rule(
         rule, reduce, every, hold, max_cut, final_dose, longest_step, tuple(_split_list(halve))
     )
@@ -437,7 +438,7 @@ def replan_command(
     from .reports.bundle import Bundle
 
     out = _Outputs(Bundle(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days))
-    out.check(force)
+    out.check(force, tuple(p for p in (plan_file, catalog_path, formulary) if p))
     catalog = load_catalog(catalog_path)
     if formulary:
         catalog = load_formulary(catalog, formulary)
@@ -507,7 +508,7 @@ def check_command(
     from .reports import files, findings_json, render_findings
 
     if json_path and json_path != "-":
-        files.check_writable(json_path, force, "json")
+        files.check_writable(json_path, force, "json", (file,))
     if per_day is not None and not 1 <= per_day <= 4:
         raise click.BadParameter("1 to 4 doses a day", param_hint="--per-day")
     checked = check_report(

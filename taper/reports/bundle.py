@@ -69,7 +69,7 @@ class Bundle:
             ]
         return targets
 
-    def check(self, force: bool) -> None:
+    def check(self, force: bool, inputs: tuple[str, ...] = ()) -> None:
         """Refuse bad names, clashes and files that exist (without ``force``), before anything
         is planned."""
         named = (("csv", self.csv), ("json", self.json), ("pdf", self.pdf))
@@ -94,7 +94,7 @@ class Bundle:
                 )
             if not 1 <= self.fill_days <= 366:
                 raise InputError("fill_days", self.fill_days, "1 to 366 days")
-        files.check_outputs(self.targets(), force)
+        files.check_outputs(self.targets(), force, inputs)
 
     def contents(self, schedule: Schedule) -> list[File]:
         """Every file of the bundle, made in memory, in the order they are written."""

@@ -26,11 +26,28 @@ def sidecar(path: str | Path, kind: str = "findings") -> Path:
     return target.with_name(f"{target.stem}.{kind}.csv")
 
 
-def check_writable(path: str | Path, force: bool, field: str) -> Path:
-    """Refuse an existing file unless ``force``; refuse a missing or read-only folder."""
+def check_writable(
+    path: str | Path, force: bool, field: str, inputs: tuple[str | Path, ...] = ()
+) -> Path:
+    """Refuse an existing file unless ``force``; refuse a missing or read-only folder. Refuse,
+    with ``force`` too, what is not a regular file to replace: a folder, a symbolic link
+    (dangling or not), a pipe or a device, and the command's own ``inputs``."""
+    import stat
+
     target = _path(path)
+    if target.is_symlink():
+        raise InputError(
+            field, str(path), "a symbolic link; give the path of a regular file itself"
+        )
     if target.is_dir():
         raise InputError(field, str(path), "a file name is needed, not a folder")
+    if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+        raise InputError(
+            field, str(path), "not a regular file (a pipe or a device): taper replaces files only"
+        )
+    for given in inputs:
+        if target.exists() and _path(given).exists() and target.samefile(given):
+            raise InputError(field, str(path), "a file other than the one the command reads")
     if target.exists() and not force:
         raise InputError(field, str(path), "the file exists; pass {force} to replace it")
     folder = target.parent
@@ -41,11 +58,14 @@ def check_writable(path: str | Path, force: bool, field: str) -> Path:
     return target
 
 
-def check_outputs(outputs: list[tuple[str, str]], force: bool) -> None:
-    """Check every output before anything is made: writable, and no two the same file."""
+def check_outputs(
+    outputs: list[tuple[str, str]], force: bool, inputs: tuple[str | Path, ...] = ()
+) -> None:
+    """Check every output before anything is made: writable, none of them the command's
+    ``inputs``, and no two the same file."""
     seen: dict[Path, str] = {}
     for field, path in outputs:
-        target = check_writable(path, force, field)
+        target = check_writable(path, force, field, inputs)
         key = target.resolve()
         if key in seen:
             raise InputError(

@@ -1,0 +1,92 @@
+"""Outputs written safely: an output path that is a pipe, a device, a folder, a symbolic link
+(dangling, looping or not) or the command's own input is refused, with --force too, and
+nothing that existed before is changed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from taper.cli import cli
+
+START = "2027-01-04"
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str]:
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(cli, list(args))
+    finally:
+        os.chdir(cwd)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, result.stderr.strip()
+
+
+def _snapshot(folder: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink():
+            out[entry.name] = ("link", os.readlink(entry))
+        elif entry.is_fifo():
+            out[entry.name] = "fifo"
+        elif entry.is_dir():
+            out[entry.name] = "folder"
+        else:
+            out[entry.name] = entry.read_bytes()
+    return out
+
+
+def _plan(tmp_path: Path) -> None:
+    code, err = _run(tmp_path, "plan", "clonazepam", "2mg", "--start", START, "--json", "p.json",
+                     "--csv", "s.csv")  # fmt: skip
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["", "force"])
+@pytest.mark.parametrize(
+    ("make", "flag", "words"),
+    [
+        (lambda p: p.symlink_to(p.parent / "missing.json"), "--json", "a symbolic link"),
+        (lambda p: p.symlink_to(p.parent / "p.json"), "--json", "a symbolic link"),
+        (lambda p: (p.symlink_to(p.parent / "x"), (p.parent / "x").symlink_to(p)), "--json",
+         "a symbolic link"),
+        (lambda p: os.mkfifo(p), "--csv", "not a regular file"),
+        (lambda p: p.mkdir(), "--pdf", "not a folder"),
+    ],
+    ids=["dangling link", "link to a file", "link loop", "pipe", "folder"],
+)  # fmt: skip
+def test_an_output_that_is_not_a_regular_file_is_refused(
+    tmp_path: Path, make: object, flag: str, words: str, force: list[str]
+) -> None:
+    _plan(tmp_path)
+    target = tmp_path / f"out{flag.replace('--', '.')}"
+    make(target)  # type: ignore[operator]
+    before = _snapshot(tmp_path)
+    code, err = _run(tmp_path, "plan", "clonazepam", "2mg", flag, target.name, *force)
+    assert code == 2
+    assert err.splitlines()[-1].startswith(f"Error: {flag}: got '{target.name}'")
+    assert words in err
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "s.csv", "--drug", "clonazepam", "--json", "s.csv", "--force"],
+        ["replan", "p.json", "--on", "2027-03-01", "--json", "p.json", "--force"],
+        ["plan", "clonazepam", "2mg", "--rule", "r.toml", "--json", "r.toml", "--force"],
+    ],
+    ids=["check", "replan", "plan's protocol"],
+)
+def test_an_output_is_never_the_commands_own_input(tmp_path: Path, args: list[str]) -> None:
+    _plan(tmp_path)
+    (tmp_path / "r.toml").write_text('cut = "10%"\nevery = "14d"\n', "utf-8")
+    before = _snapshot(tmp_path)
+    code, err = _run(tmp_path, *args)
+    assert code == 2
+    assert "a file other than the one the command reads" in err
+    assert _snapshot(tmp_path) == before
