@@ -41,7 +41,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TaperError as exc:
-            click.echo(f"Error: {exc.render(flags_of(ctx.invoked_subcommand))}", err=True)
+            from .textfile import printable
+
+            message = exc.render(flags_of(ctx.invoked_subcommand))
+            click.echo(f"Error: {printable(message)}", err=True)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:
             # the reader went away (taper drugs | head): stop quietly, as other tools do
@@ -86,19 +89,23 @@ class _Outputs:
         self.bundle.check(force, inputs)
 
     def write(self, schedule: Schedule) -> None:
-        """Write every output, all or none, then show the plan."""
-        from .reports import render_findings, render_text
+        """Show the plan, then write every output, all or none: every file is made first,
+        and none is written where standard output cannot be (a full disk, a closed pipe)."""
+        from .reports import files, render_findings, render_text
+        from .textfile import printable
 
-        contents = self.bundle.write(schedule)
+        contents = self.bundle.contents(schedule)
         for _, path, data in contents:
             if path == "-":
                 click.echo(data.decode("utf-8"), nl=False)
         if "-" not in (self.bundle.csv, self.bundle.json):
-            click.echo(render_text(schedule, _width()), nl=False)
+            click.echo(printable(render_text(schedule, _width())), nl=False)
         elif self.bundle.csv == "-":
             # the findings (and any override reasons) still reach the clinician
             findings = render_findings(schedule.sorted_findings(), _width())
-            click.echo("\n".join(findings), err=True)
+            click.echo(printable("\n".join(findings)), err=True)
+        sys.stdout.flush()
+        files.write_all([c for c in contents if c[1] != "-"])
         for _, path, _ in contents:
             if path != "-":
                 click.echo(f"Wrote {path}", err=True)
@@ -527,15 +534,18 @@ def check_command(
         weight_kg=weight_kg,
         use_months=use_months,
     )
-    if json_path:
-        text = findings_json(checked.findings, checked=file)
-        if json_path == "-":
-            click.echo(text, nl=False)
-        else:
+    from .textfile import printable
+
+    text = findings_json(checked.findings, checked=file) if json_path else ""
+    if json_path == "-":
+        click.echo(text, nl=False)
+    else:
+        click.echo(printable(f"{file}: {checked.drug}, {checked.steps} steps"))
+        click.echo(printable("\n".join(render_findings(checked.findings, _width()))))
+        # written once what it says is shown: a failing standard output leaves no file
+        sys.stdout.flush()
+        if json_path:
             files.write_atomic(json_path, text.encode("utf-8"))
-    if json_path != "-":
-        click.echo(f"{file}: {checked.drug}, {checked.steps} steps")
-        click.echo("\n".join(render_findings(checked.findings, _width())))
     if checked.refused:
         raise SystemExit(1)
 

@@ -39,8 +39,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(cell: str) -> str:
-    """A cell a spreadsheet shows as text: a leading ``'`` before ``=``, ``+``, ``-``, ``@``..."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    """A cell a spreadsheet shows as text: a leading ``'`` before ``=``, ``+``, ``-``, ``@``...,
+    their full-width forms (U+FF1D for ``=``) among them, which some spreadsheets also run."""
+    import unicodedata
+
+    first = unicodedata.normalize("NFKC", cell[:1])
+    return "'" + cell if first.startswith(_FORMULA_START) else cell
 
 
 _safe = safe_cell

@@ -21,6 +21,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
+#: characters that move a terminal's cursor or turn its text (bidirectional overrides)
+_TURNS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control characters (an escape sequence in a rule's name, a
+    carriage return) and bidirectional overrides removed; line breaks and tabs kept."""
+    import unicodedata
+
+    return "".join(
+        c for c in text if c in "\n\t" or (unicodedata.category(c) != "Cc" and c not in _TURNS)
+    )
+
+
 #: dates taper reads and writes: bounds of sense, not clinical figures, that keep every date
 #: a plan prints a real one
 EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)

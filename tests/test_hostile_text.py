@@ -1,0 +1,70 @@
+"""Long and strange text a user can give prints safely: the terminal gets no control
+characters, a CSV cell no formula start (full-width ones included), and a command whose
+standard output fails leaves no file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import taper
+from taper.schedule_csv import safe_cell
+from taper.textfile import printable
+
+START = "2027-01-04"
+
+
+@pytest.mark.parametrize(
+    "cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\uff1d1+1", "\uff0b1", "\uff20x"]
+)
+def test_a_formula_start_is_neutralised_full_width_too(cell: str) -> None:
+    assert safe_cell(cell) == "'" + cell
+
+
+def test_plain_cells_are_left_alone() -> None:
+    assert safe_cell("clonazepam 0.5 mg tablet") == "clonazepam 0.5 mg tablet"
+
+
+def test_control_characters_never_reach_the_terminal() -> None:
+    assert printable("x\x1b[31mred\x07\r\u202eevil\nnext\tcol") == "x[31mredevil\nnext\tcol"
+
+
+def _run(args: list[str], cwd: Path, stdout: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "taper", *args],
+        cwd=cwd,
+        stdout=stdout,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_rule_name_with_an_escape_sequence_prints_without_it(tmp_path: Path) -> None:
+    (tmp_path / "esc.toml").write_text(
+        'name = "clinic\\u001b[2Jrule"\ncut = "10%"\nevery = "14d"\n', "utf-8"
+    )
+    result = _run(["plan", "clonazepam", "2mg", "--rule", "esc.toml", "--start", START],
+                  tmp_path, subprocess.PIPE)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "clinic[2Jrule" in result.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_standard_output_leaves_no_file(tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        result = _run(["plan", "clonazepam", "2mg", "--start", START, "--csv", "p.csv",
+                       "--json", "p.json"], tmp_path, full)  # fmt: skip
+    assert result.returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_library_output_is_unchanged_for_plain_text() -> None:
+    schedule = taper.plan("clonazepam", "2 mg", start=START)
+    from taper.reports import render_text
+
+    text = render_text(schedule)
+    assert printable(text) == text
