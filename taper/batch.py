@@ -374,9 +374,13 @@ def remove_stale(batch: Batch, outcomes: Sequence[Outcome]) -> list[Path]:
     row's files, and a PDF when this run writes none. So the folder never holds a plan that
     disagrees with this run's summary. Returns the files removed."""
     removed = []
+    # a row refused for repeating a planned row's reference names that row's files
+    planned = {o.reference.lower() for o in outcomes if o.planned}
     for outcome in outcomes:
         if not check_reference_ok(outcome.reference):
             continue  # names no file of this batch's
+        if not outcome.planned and outcome.reference.lower() in planned:
+            continue
         fresh = set(outputs(batch.settings, outcome.reference)) if outcome.planned else set()
         for path in _any_outputs(batch.settings, outcome.reference):
             if path not in fresh and path.is_file():

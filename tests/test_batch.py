@@ -452,3 +452,24 @@ def test_a_roster_of_only_a_byte_order_mark_is_empty(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "the file is empty" in result.output
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_repeated_reference_never_loses_the_first_rows_files(tmp_path: Path, jobs: str) -> None:
+    """Regression: the refused repeat removed the files the first row had just written, while
+    summary.csv listed that row as planned."""
+    roster = tmp_path / "dup.csv"
+    roster.write_text(
+        "reference,drug,dose,per_day,start\n"
+        "R1,clonazepam,2 mg,2,2027-01-04\n"
+        "r1,clonazepam,1 mg,2,2027-01-04\n",
+        "utf-8",
+    )
+    out = tmp_path / "plans"
+    code, _, _ = run(str(roster), "--out-dir", str(out), "--jobs", jobs)
+    assert code == 1
+    summary = read_csv(out / "summary.csv")
+    assert [row["reference"] for row in summary] == ["R1"]
+    for kind in ("csv", "findings.csv", "supply.csv", "json"):
+        assert (out / f"R1.{kind}").is_file()
+    assert "each reference once" in (out / "errors.csv").read_text("utf-8")
