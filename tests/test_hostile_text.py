@@ -68,3 +68,31 @@ def test_the_library_output_is_unchanged_for_plain_text() -> None:
 
     text = render_text(schedule)
     assert printable(text) == text
+
+
+def test_a_pdf_holds_a_reason_a_rule_name_and_a_source_of_any_length() -> None:
+    """Regression: a 10,000-character override reason, rule name or source failed in
+    reportlab's layout (a table row taller than a page), so there was no PDF at all."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from taper.reports.pdf import pdf_bytes
+    from taper.rules import build_rule
+
+    long = "a reason given at length " * 400
+    rule = build_rule(reduce="10%", every="14d")
+    from dataclasses import replace
+
+    rule = replace(rule, name="n" * 10_000, source="source words " * 800)
+    schedule = taper.plan(
+        "clonazepam",
+        "40 mg",
+        rule=rule,
+        start=START,
+        overrides={"dose-above-range": long + "the end of it"},
+    )
+    pages = PdfReader(BytesIO(pdf_bytes(schedule))).pages
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
+    assert "the end of it" in text
+    assert len(pages) > 3

@@ -214,7 +214,10 @@ class _Doc:
         from reportlab.lib import colors
         from reportlab.platypus import Table, TableStyle
 
-        table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
+        # a row taller than a page (a long reason or source) splits across pages
+        table = Table(
+            rows, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=1
+        )
         commands: list[Any] = [
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
@@ -815,10 +818,11 @@ def _numbered_canvas(
                 top = size[1] - margin * 0.45
                 for k, text in enumerate(header):
                     size_pt = 8.0
-                    while size_pt > 5 and self.stringWidth(text, "Helvetica", size_pt) > (
-                        size[0] - 2 * margin
-                    ):
+                    room = size[0] - 2 * margin
+                    while size_pt > 5 and self.stringWidth(text, "Helvetica", size_pt) > room:
                         size_pt -= 0.5  # a long name in a smaller type, never off the page
+                    while self.stringWidth(text, "Helvetica", size_pt) > room and len(text) > 1:
+                        text = text[: int(len(text) * 0.9)].rstrip() + "…"  # cut, marked
                     self.setFont("Helvetica", size_pt)
                     self.setFillColorRGB(0.1, 0.1, 0.1)
                     self.drawString(margin, top - k * 10, text)
