@@ -362,6 +362,21 @@ def obj(value: object, where: str) -> dict[str, Any]:
     return value
 
 
+def optional_obj(value: object, where: str) -> dict[str, Any]:
+    """An optional object: absent (``null``) is empty; anything but an object is refused
+    (an empty list or ``false`` is not read as an empty object)."""
+    return {} if value is None else obj(value, where)
+
+
+def listed(value: object, where: str) -> list[Any]:
+    """An optional list: absent (``null``) is empty; anything but a list is refused."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(where, type(value).__name__, "a list")
+    return value
+
+
 def whole_days(entry: Mapping[str, Any], where: str) -> int:
     """A step's or a stage's ``days``: whole days, 1 to 3650."""
     days = str(required(entry, "days", where))
@@ -372,7 +387,7 @@ def whole_days(entry: Mapping[str, Any], where: str) -> int:
 
 def units_of(admin: Mapping[str, Any], where: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each unit of an administration, with where it is in the file."""
-    for k, unit in enumerate(admin.get("units") or [], start=1):
+    for k, unit in enumerate(listed(admin.get("units"), f"{where}.units"), start=1):
         uw = f"{where}.units[{k}]"
         yield uw, obj(unit, uw)
 
@@ -501,7 +516,9 @@ def read_switch(
         start = day(required(stage, "start_date", sw), f"{sw}.start_date")
         days = whole_days(stage, sw)
         administrations: list[Administration] = []
-        for j, admin in enumerate(stage.get("administrations") or [], start=1):
+        for j, admin in enumerate(
+            listed(stage.get("administrations"), f"{sw}.administrations"), start=1
+        ):
             aw = f"{sw}.administrations[{j}]"
             admin = obj(admin, aw)
             units = []
@@ -648,7 +665,7 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
     per_day = str(required(data, "doses_per_day", origin))
     if not digits(per_day) or int(per_day) != len(times):
         raise InputError(f"{origin}: doses_per_day", per_day, f"{len(times)}, one dose a time")
-    patient_data = obj(data.get("patient") or {}, f"{origin}: patient")
+    patient_data = optional_obj(data.get("patient"), f"{origin}: patient")
     patient = make_patient(
         drug,
         _text_or_none(patient_data.get("indication")),
@@ -665,7 +682,7 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
         region,
         patient,
     )
-    who = obj(data.get("identity") or {}, f"{origin}: identity")
+    who = optional_obj(data.get("identity"), f"{origin}: identity")
     identity = make_identity(
         _text_or_none(who.get("name")),
         _text_or_none(who.get("record")),
@@ -677,8 +694,8 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
     products = {p.id: p for p in drug.products}
     products.update({p.id: p for p in allowed})
     steps = _steps(required(data, "steps", origin), rx, products, record, origin)
-    limits = obj(data.get("limits") or {}, f"{origin}: limits")
-    rule_data = obj(data.get("rule") or {}, f"{origin}: rule")
+    limits = optional_obj(data.get("limits"), f"{origin}: limits")
+    rule_data = optional_obj(data.get("rule"), f"{origin}: rule")
     name = str(rule_data.get("name", ""))
     rule = PRESETS.get(name)
     longest = str(limits.get("longest_step_days", ""))
@@ -811,7 +828,7 @@ def _replan_of(raw: object, origin: str) -> Replan | None:
     if not digits(history) or not digits(hold):
         raise InputError(f"{where}.history_steps", history, "whole numbers of steps and days")
     back = entry.get("reinstate_mg")
-    rule = obj(entry.get("rule") or {}, f"{where}.rule")
+    rule = optional_obj(entry.get("rule"), f"{where}.rule")
     return Replan(
         on=day(required(entry, "on", where), f"{where}.on"),
         history=int(history),
@@ -851,7 +868,9 @@ def _steps(
             )
         days = whole_days(entry, where)
         administrations: list[Administration] = []
-        for j, admin in enumerate(entry.get("administrations") or [], start=1):
+        for j, admin in enumerate(
+            listed(entry.get("administrations"), f"{where}.administrations"), start=1
+        ):
             aw = f"{where}.administrations[{j}]"
             admin = obj(admin, aw)
             time = str(required(admin, "time", aw))

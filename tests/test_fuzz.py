@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -133,3 +134,61 @@ def test_csv_reader(header: list[str], rows: list[list[str]]) -> None:
             read_schedule(path, ExternalOptions(drug="clonazepam"))
         except TaperError as exc:
             assert "\n" not in str(exc)
+
+
+def _paths(node: object, at: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every key path in a JSON document, the document's own first."""
+    out: list[tuple[object, ...]] = [at]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*at, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:3]):
+            out += _paths(value, (*at, index))
+    return out
+
+
+def _plan_document() -> dict[str, object]:
+    import json
+
+    import taper
+    from taper.reports import to_json
+
+    schedule = taper.plan("clonazepam", "2 mg", start="2027-01-04", age=70)
+    return json.loads(to_json(schedule))  # type: ignore[no-any-return]
+
+
+_PLAN = _plan_document()
+_PLAN_PATHS = _paths(_PLAN)[1:]
+ODD_VALUES = st.one_of(
+    st.sampled_from([None, True, False, [], {}, "", "x", -5, 0, 9, "NaN", "1e999", "9999-12-31"]),
+    st.integers(),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None)
+@given(st.sampled_from(_PLAN_PATHS), ODD_VALUES, st.booleans())
+def test_plan_json_reader(path: tuple[object, ...], value: object, drop: bool) -> None:
+    """A valid plan with one field changed (or dropped): read back and re-planned, or a clean
+    refusal naming what is wrong, never another error."""
+    import copy
+    import json
+
+    import taper
+    from taper.plan_json import read_plan
+
+    document = copy.deepcopy(_PLAN)
+    node: object = document
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    if drop and isinstance(node, dict):
+        node.pop(path[-1], None)  # type: ignore[arg-type]
+    else:
+        node[path[-1]] = value  # type: ignore[index]
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "plan.json"
+        target.write_text(json.dumps(document), "utf-8")
+        with contextlib.suppress(TaperError):
+            schedule = read_plan(target)
+            taper.replan(schedule, "2027-03-01")
