@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -334,6 +335,17 @@ def read_csv(
             if not digits(days_text) or not 1 <= int(days_text) <= 3650:
                 raise InputError(f"{where}, days", days_text, "whole days, 1 to 3650")
             days = int(days_text)
+            if row.get("end_date", ""):
+                # both given: they must say the same, or the file is not what it seems
+                end = day(row["end_date"], f"{where}, end_date")
+                if (end - start).days + 1 != days:
+                    last = start + timedelta(days=days - 1)
+                    raise InputError(
+                        f"{where}, end_date",
+                        row["end_date"],
+                        f"{last.isoformat()}, the last of the row's {days} days from its "
+                        f"start_date",
+                    )
         else:
             end = day(row.get("end_date", ""), f"{where}, end_date")
             days = (end - start).days + 1
