@@ -573,12 +573,31 @@ def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
     }
     drugs: dict[str, Drug] = {}
     product_ids: set[str] = set()
+    product_names: set[str] = set()
+    #: each name a drug is found by (its own, its aliases), lower case, and whose it is
+    called: dict[str, str] = {}
     for name, body in reader.table(data, "drugs").items():
         drug = _drug(reader, name, reader.table(data["drugs"], name, "drugs"), sources)
         for product in drug.products:
             if product.id in product_ids:
                 raise CatalogError(origin, product.id, "product ids must be unique")
+            if product.name.lower() in product_names:
+                raise CatalogError(
+                    f"drugs.{name}.products", product.name, "product names must be unique"
+                )
             product_ids.add(product.id)
+            product_names.add(product.name.lower())
+        for alias in drug.aliases:
+            if not alias.strip():
+                raise CatalogError(f"drugs.{name}.aliases", alias, "a name, not blank")
+        for word in (name.lower(), *(a.strip().lower() for a in drug.aliases)):
+            if word in called and called[word] != name:
+                raise CatalogError(
+                    f"drugs.{name}.aliases",
+                    word,
+                    f"a name no other drug has: {called[word]} is found by it already",
+                )
+            called[word] = name
         drugs[name] = drug
         del body
     if not drugs:

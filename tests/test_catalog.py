@@ -218,7 +218,7 @@ def test_unreadable_catalog_files(tmp_path: Path) -> None:
 
 def test_a_break_line_is_for_an_unscored_tablet_with_its_source() -> None:
     tablet = (
-        '\n[[drugs.onlybig.products]]\nid = "onlybig-tab"\nname = "onlybig 5 mg tablet"\n'
+        '\n[[drugs.onlybig.products]]\nid = "onlybig-tab"\nname = "onlybig 5 mg lined tablet"\n'
         'form = "tablet"\nstrength_mg = "5"\nsource = "T1"\n'
     )
     lined = parse_catalog(BASE + tablet + 'break_line = true\nbreak_line_source = "T1"\n')
@@ -230,3 +230,27 @@ def test_a_break_line_is_for_an_unscored_tablet_with_its_source() -> None:
         parse_catalog(BASE + tablet + 'break_line_source = "T1"\n')
     with pytest.raises(CatalogError, match="every figure needs a source"):
         parse_catalog(BASE + tablet + 'break_line = true\nbreak_line_source = "T9"\n')
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ('aliases = ["Testo"]', 'aliases = ["Onlybig"]', "testazepam is found by it already"),
+        ("[drugs.onlybig]\n", '[drugs.onlybig]\naliases = ["testo"]\n', "is found by it already"),
+        ('aliases = ["Testo"]', 'aliases = [" "]', "a name, not blank"),
+    ],
+    ids=["alias is another drug's name", "alias shared", "blank alias"],
+)
+def test_a_drug_is_found_by_names_no_other_drug_has(old: str, new: str, words: str) -> None:
+    assert old in BASE
+    with pytest.raises(CatalogError, match=words):
+        parse_catalog(BASE.replace(old, new, 1))
+
+
+def test_two_products_of_one_name_are_refused() -> None:
+    twin = (
+        '\n[[drugs.onlybig.products]]\nid = "onlybig-tab-twin"\nname = "onlybig 5 mg tablet"\n'
+        'form = "tablet"\nstrength_mg = "5"\nsource = "T1"\n'
+    )
+    with pytest.raises(CatalogError, match="product names must be unique"):
+        parse_catalog(BASE + twin)
