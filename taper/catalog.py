@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 FORMS = ("tablet", "odt", "er-tablet", "capsule", "film", "sublingual", "solution")
 SOLID_FORMS = ("tablet", "odt", "er-tablet", "capsule", "film", "sublingual")
+#: taper's own bounds on a catalog's numbers (not clinical figures): below a million, and at
+#: most four decimal places (a tenth of a microgram of a strength), so that the doses a product
+#: makes are counted exactly and in bounded time; a strength of 1e-9 mg is refused
+LARGEST = 1_000_000
+PLACES = 4
+
 #: how each form is taken: a dose is made of one way of taking it where the products allow
 #: (tablets and capsules swallowed, an ODT on the tongue, a liquid measured)
 TAKEN = {
@@ -716,7 +722,16 @@ class _Reader:
             raise self.fail(f"{where}.{key}", value, "an exact decimal is required") from None
         if not number.is_finite() or number <= 0:
             raise self.fail(f"{where}.{key}", value, "a number above zero is required")
-        return normalize(number)
+        number = normalize(number)
+        exponent = number.as_tuple().exponent
+        if number >= LARGEST or (isinstance(exponent, int) and exponent < -PLACES):
+            raise self.fail(
+                f"{where}.{key}",
+                value,
+                f"a number below {LARGEST:,} with at most {PLACES} decimal places (taper's own "
+                f"bound on a catalog's figures, so that every dose is counted exactly and fast)",
+            )
+        return number
 
     def choice(
         self,
