@@ -167,6 +167,8 @@ class Batch:
     refused: dict[int, Outcome] = field(default_factory=dict)
     #: the catalog and rules, loaded when the batch is prepared
     context: _Context | None = None
+    #: the fresh folder beside the target the run writes into, moved into place at the end
+    staging: Path | None = None
 
     @property
     def out_dir(self) -> Path:
@@ -177,43 +179,82 @@ class Batch:
         return [r for r in self.rows if r.number not in self.refused]
 
     def run(self, jobs: int = 1, progress: Callable[[int], object] | None = None) -> list[Outcome]:
-        """Plan and write every row; the outcomes in roster order.
+        """Plan and write every row into a fresh folder beside the target; the outcomes in
+        roster order. :meth:`write_reports` then moves them into place.
 
         ``jobs`` above 1 plans the rows in that many processes; the files are the same.
-        Files an earlier run left for these rows and this run did not replace (a refused
-        row's, a PDF when none is asked for) are removed, so none disagrees with this run.
-        ``progress(n)`` is called as each ``n`` rows are done.
+        ``progress(n)`` is called as each ``n`` rows are done. Interrupted (Ctrl-C, a
+        signal turned into an exception), the fresh folder is removed and the target is as
+        it was.
         """
+        import tempfile
+
         tick = progress or (lambda n: None)
         if self.refused:
             tick(len(self.refused))
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        parent = self.out_dir.absolute().parent
+        self.staging = Path(
+            tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", suffix=".partial", dir=parent)
+        )
+        staged = replace(self.settings, out_dir=str(self.staging))
         todo = self.todo
         done: dict[int, Outcome] = dict(self.refused)
-        if jobs <= 1 or len(todo) <= 1:
-            context = self.context or _Context(self.settings)
-            for outcome in _plan_rows(todo, self.settings, context, tick):
-                done[outcome.number] = outcome
+        try:
+            if jobs <= 1 or len(todo) <= 1:
+                context = self.context or _Context(self.settings)
+                for outcome in _plan_rows(todo, staged, context, tick):
+                    done[outcome.number] = outcome
+            else:
+                for outcome in _run_in_processes(todo, staged, jobs, tick):
+                    done[outcome.number] = outcome
+        except BaseException:
+            self.abandon()
+            raise
+        return [done[r.number] for r in self.rows]
+
+    def abandon(self) -> None:
+        """Remove the fresh folder of a run that will not be moved into place."""
+        import shutil
+
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+    def _move_into_place(self, outcomes: Sequence[Outcome]) -> None:
+        """The run's files into the target folder; then the files an earlier run left for
+        these rows that this run did not replace (a refused row's, a PDF when none is asked
+        for) are removed, so none disagrees with this run."""
+        staging = self.staging
+        assert staging is not None, "run() first"
+        target = self.out_dir
+        if not target.exists():
+            os.rename(staging, target)  # the whole folder at once
         else:
-            for outcome in _run_in_processes(todo, self.settings, jobs, tick):
-                done[outcome.number] = outcome
-        outcomes = [done[r.number] for r in self.rows]
+            for path in sorted(staging.iterdir()):
+                os.replace(path, target / path.name)
+            staging.rmdir()
+        self.staging = None
         remove_stale(self, outcomes)
-        return outcomes
 
     def write_reports(self, outcomes: Sequence[Outcome]) -> tuple[Path, Path]:
         """Write summary.csv, errors.csv and supply.csv (all or none); the first two's paths."""
         from .reports import files
 
-        summary, errors = self.out_dir / SUMMARY, self.out_dir / ERRORS
-        files.write_all(
-            [
-                ("out_dir", str(summary), summary_csv(outcomes).encode("utf-8")),
-                ("out_dir", str(errors), errors_csv(outcomes).encode("utf-8")),
-                ("out_dir", str(self.out_dir / SUPPLY), supply_csv(outcomes).encode("utf-8")),
-            ]
-        )
-        return summary, errors
+        staging = self.staging
+        assert staging is not None, "run() first"
+        try:
+            files.write_all(
+                [
+                    ("out_dir", str(staging / SUMMARY), summary_csv(outcomes).encode("utf-8")),
+                    ("out_dir", str(staging / ERRORS), errors_csv(outcomes).encode("utf-8")),
+                    ("out_dir", str(staging / SUPPLY), supply_csv(outcomes).encode("utf-8")),
+                ]
+            )
+            self._move_into_place(outcomes)
+        except BaseException:
+            self.abandon()
+            raise
+        return self.out_dir / SUMMARY, self.out_dir / ERRORS
 
 
 def prepare(roster: str | Path, settings: Settings, force: bool = False) -> Batch:
@@ -641,13 +682,29 @@ def _run_in_processes(
     outcomes: list[Outcome] = []
     # spawn: the same start on every system, and no copy of the parent's state
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=spawn) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(chunks)), mp_context=spawn, initializer=_quiet_worker
+    )
+    try:
         futures = [pool.submit(_plan_chunk, chunk, settings) for chunk in chunks]
         for future in as_completed(futures):
             done = future.result()
             outcomes.extend(done)
             tick(len(done))
+    except BaseException:
+        # interrupted: no chunk not yet started runs, and none writes after the caller
+        # has removed what the run wrote
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return outcomes
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the batch that started it, which stops the pool."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def summary_csv(outcomes: Sequence[Outcome]) -> str:

@@ -656,17 +656,37 @@ def batch_command(
     when every row is planned, 1 when some are refused, 2 when the roster cannot be read.
     """
     import os
+    import signal
 
     from .batch import Settings, prepare, summary_line
 
     settings = Settings(out_dir, rule, catalog_path, region, formulary, pdf, paper)
     batch = prepare(roster, settings, force)
-    with click.progressbar(length=len(batch.rows), label="Planning", file=sys.stderr) as bar:
-        outcomes = batch.run(jobs or os.cpu_count() or 1, progress=bar.update)
-    batch.write_reports(outcomes)
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Stopped(signum)
+
+    earlier = signal.signal(signal.SIGTERM, terminated)
+    try:
+        with click.progressbar(length=len(batch.rows), label="Planning", file=sys.stderr) as bar:
+            outcomes = batch.run(jobs or os.cpu_count() or 1, progress=bar.update)
+        batch.write_reports(outcomes)
+    except (KeyboardInterrupt, _Stopped) as stop:
+        # the run wrote into a fresh folder, now removed: the target is as it was
+        batch.abandon()
+        code = 143 if isinstance(stop, _Stopped) else 130
+        click.echo(f"\nError: stopped: nothing was written; {out_dir} is as it was", err=True)
+        ctx.exit(code)
+    finally:
+        signal.signal(signal.SIGTERM, earlier)
     click.echo(summary_line(outcomes, out_dir))
     if not all(o.planned for o in outcomes):
         ctx.exit(1)
+
+
+class _Stopped(BaseException):
+    """SIGTERM, raised where the batch is, so that it stops as Ctrl-C does (a BaseException,
+    as KeyboardInterrupt is, so that no row takes it for its own failure)."""
 
 
 def main() -> None:

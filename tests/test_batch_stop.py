@@ -1,0 +1,72 @@
+"""A batch is whole: stopped by Ctrl-C (SIGINT) or SIGTERM part-way over an earlier run's
+folder, it leaves that folder byte for byte as it was and no temporary file, and says so in
+one line with exit code 130 or 143."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROW = "P{n:05d},clonazepam,{dose} mg,2,2027-01-04\n"
+
+
+def _roster(path: Path, rows: int) -> None:
+    doses = ("0.5", "1", "1.5", "2", "3", "4")
+    text = "reference,drug,dose,per_day,start\n" + "".join(
+        ROW.format(n=n, dose=doses[n % len(doses)]) for n in range(rows)
+    )
+    path.write_text(text, "utf-8")
+
+
+def _state(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _batch(tmp_path: Path, roster: str, *more: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "taper", "batch", roster, "--out-dir", "plans", *more],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"]
+)
+def test_a_stopped_batch_leaves_the_earlier_run_as_it_was(
+    tmp_path: Path, signum: int, code: int, jobs: str
+) -> None:
+    _roster(tmp_path / "small.csv", 4)
+    first = _batch(tmp_path, "small.csv")
+    assert first.wait(timeout=120) == 0, first.communicate()[1]
+    before = _state(tmp_path / "plans")
+    _roster(tmp_path / "big.csv", 3000)
+    running = _batch(tmp_path, "big.csv", "--force", "--jobs", jobs)
+    time.sleep(2.5)
+    assert running.poll() is None, "the batch ended before it could be stopped"
+    running.send_signal(signum)
+    _, err = running.communicate(timeout=120)
+    assert running.returncode == code, err
+    assert err.strip().splitlines()[-1].startswith("Error: stopped: nothing was written")
+    assert "Traceback" not in err
+    assert _state(tmp_path / "plans") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "plans", "small.csv"]
+
+
+def test_a_batch_into_a_new_folder_lands_whole(tmp_path: Path) -> None:
+    _roster(tmp_path / "small.csv", 3)
+    done = _batch(tmp_path, "small.csv")
+    assert done.wait(timeout=120) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plans", "small.csv"]
+    assert {"summary.csv", "errors.csv", "supply.csv", "P00000.json"} <= set(
+        _state(tmp_path / "plans")
+    )
