@@ -579,7 +579,8 @@ def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
     }
     drugs: dict[str, Drug] = {}
     product_ids: set[str] = set()
-    product_names: set[str] = set()
+    #: each product's name in each region it is sold in: a pharmacy tells them apart by name
+    product_names: set[tuple[str, str]] = set()
     #: each name a drug is found by (its own, its aliases), lower case, and whose it is
     called: dict[str, str] = {}
     for name, body in reader.table(data, "drugs").items():
@@ -587,12 +588,15 @@ def parse_catalog(text: str, origin: str = "catalog") -> Catalog:
         for product in drug.products:
             if product.id in product_ids:
                 raise CatalogError(origin, product.id, "product ids must be unique")
-            if product.name.lower() in product_names:
+            named = {(product.name.lower(), region) for region in product.regions}
+            if named & product_names:
                 raise CatalogError(
-                    f"drugs.{name}.products", product.name, "product names must be unique"
+                    f"drugs.{name}.products",
+                    product.name,
+                    "product names must be unique among the products of a region",
                 )
             product_ids.add(product.id)
-            product_names.add(product.name.lower())
+            product_names |= named
         for alias in drug.aliases:
             if not alias.strip():
                 raise CatalogError(f"drugs.{name}.aliases", alias, "a name, not blank")

@@ -254,3 +254,9 @@ def test_two_products_of_one_name_are_refused() -> None:
     )
     with pytest.raises(CatalogError, match="product names must be unique"):
         parse_catalog(BASE + twin)
+    # the same name in two regions is two regions' products (the built-in catalog's US and UK
+    # diazepam 2 mg tablets): read whole, it holds both
+    whole = parse_catalog(
+        (Path(__file__).parent.parent / "taper" / "data" / "catalog.toml").read_text("utf-8")
+    )
+    assert [p.name for p in whole.drug("diazepam").products].count("diazepam 2 mg tablet") == 2
