@@ -95,17 +95,24 @@ class _Outputs:
         from .textfile import printable
 
         contents = self.bundle.contents(schedule)
-        for _, path, data in contents:
-            if path == "-":
-                click.echo(data.decode("utf-8"), nl=False)
-        if "-" not in (self.bundle.csv, self.bundle.json):
-            click.echo(printable(render_text(schedule, _width())), nl=False)
-        elif self.bundle.csv == "-":
-            # the findings (and any override reasons) still reach the clinician
-            findings = render_findings(schedule.sorted_findings(), _width())
-            click.echo(printable("\n".join(findings)), err=True)
-        sys.stdout.flush()
-        files.write_all([c for c in contents if c[1] != "-"])
+        written = [c for c in contents if c[1] != "-"]
+        try:
+            for _, path, data in contents:
+                if path == "-":
+                    click.echo(data.decode("utf-8"), nl=False)
+            if "-" not in (self.bundle.csv, self.bundle.json):
+                click.echo(printable(render_text(schedule, _width())), nl=False)
+            elif self.bundle.csv == "-":
+                # the findings (and any override reasons) still reach the clinician
+                findings = render_findings(schedule.sorted_findings(), _width())
+                click.echo(printable("\n".join(findings)), err=True)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader stopped reading (taper plan ... | head): the plan is whole, so its
+            # files are written; a full disk or another failure leaves none
+            files.write_all(written)
+            raise
+        files.write_all(written)
         for _, path, _ in contents:
             if path != "-":
                 click.echo(f"Wrote {path}", err=True)
@@ -660,20 +667,21 @@ def batch_command(
 
     from .batch import Settings, prepare, summary_line
 
-    settings = Settings(out_dir, rule, catalog_path, region, formulary, pdf, paper)
-    batch = prepare(roster, settings, force)
-
     def terminated(signum: int, frame: object) -> None:
         raise _Stopped(signum)
 
     earlier = signal.signal(signal.SIGTERM, terminated)
+    batch = None
     try:
+        settings = Settings(out_dir, rule, catalog_path, region, formulary, pdf, paper)
+        batch = prepare(roster, settings, force)
         with click.progressbar(length=len(batch.rows), label="Planning", file=sys.stderr) as bar:
             outcomes = batch.run(jobs or os.cpu_count() or 1, progress=bar.update)
         batch.write_reports(outcomes)
     except (KeyboardInterrupt, _Stopped) as stop:
         # the run wrote into a fresh folder, now removed: the target is as it was
-        batch.abandon()
+        if batch is not None:
+            batch.abandon()
         code = 143 if isinstance(stop, _Stopped) else 130
         click.echo(f"\nError: stopped: nothing was written; {out_dir} is as it was", err=True)
         ctx.exit(code)

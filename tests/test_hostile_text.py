@@ -53,13 +53,35 @@ def test_a_rule_name_with_an_escape_sequence_prints_without_it(tmp_path: Path) -
     assert "\x1b" not in result.stdout and "clinic[2Jrule" in result.stdout
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_standard_output_leaves_no_file(tmp_path: Path) -> None:
-    with open("/dev/full", "w") as full:
-        result = _run(["plan", "clonazepam", "2mg", "--start", START, "--csv", "p.csv",
-                       "--json", "p.json"], tmp_path, full)  # fmt: skip
-    assert result.returncode == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+def test_a_failing_standard_output_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``taper plan ... --csv p.csv > /dev/full``: the terminal table cannot be written, so
+    neither is any file."""
+    import errno
+    import os
+
+    import click
+    from click.testing import CliRunner
+
+    from taper import cli as cli_module
+
+    real = click.echo
+
+    def full(message: object = None, *args: object, err: bool = False, **kw: object) -> None:
+        if not err:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(message, *args, err=err, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_module.click, "echo", full)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli_module.cli, ["plan", "clonazepam", "2mg", "--start", START, "--csv", "p.csv"]
+    )
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == []
 
 
 def test_the_library_output_is_unchanged_for_plain_text() -> None:
