@@ -28,6 +28,12 @@ def _state(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
+def _as_at_a_terminal() -> None:
+    # a command started in the background of a script ignores Ctrl-C, and its children
+    # inherit that; the batch is started as a terminal starts it, with Ctrl-C heeded
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _batch(tmp_path: Path, roster: str, *more: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "taper", "batch", roster, "--out-dir", "plans", *more],
@@ -35,6 +41,7 @@ def _batch(tmp_path: Path, roster: str, *more: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_at_a_terminal,
     )
 
 
@@ -51,7 +58,12 @@ def test_a_stopped_batch_leaves_the_earlier_run_as_it_was(
     before = _state(tmp_path / "plans")
     _roster(tmp_path / "big.csv", 3000)
     running = _batch(tmp_path, "big.csv", "--force", "--jobs", jobs)
-    time.sleep(2.5)
+    # stopped once it is writing its fresh folder, part-way through the rows
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
+        assert running.poll() is None, running.communicate()[1]
+        time.sleep(0.05)
+    time.sleep(1.0)
     assert running.poll() is None, "the batch ended before it could be stopped"
     running.send_signal(signum)
     _, err = running.communicate(timeout=120)
