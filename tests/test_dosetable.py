@@ -184,3 +184,10 @@ def test_a_replan_goes_on_with_the_rest_of_the_table(tmp_path: Path) -> None:
         ("1", 14),
     ]
     assert again.replan is not None and again.rule_name.endswith("(the rest of it)")
+
+
+def test_a_table_that_rises_is_refused_as_any_plan_would_be(tmp_path: Path) -> None:
+    path = _table(tmp_path, "days,dose\n14,1.75\n14,1.9\n14,1.5\n")
+    with pytest.raises(FindingsRefused) as refused:
+        taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    assert refused.value.field == "dose-rises"
