@@ -118,3 +118,42 @@ def test_a_pdf_holds_a_reason_a_rule_name_and_a_source_of_any_length() -> None:
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
     assert "the end of it" in text
     assert len(pages) > 3
+
+
+def test_text_the_pdf_font_cannot_print_is_replaced_and_said() -> None:
+    """Arabic, Chinese and emoji would print as empty boxes in Helvetica: they print as ? and
+    page 1 says so; Latin text with accents prints as given; the JSON keeps every character."""
+    import json
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from taper.reports import to_json
+    from taper.reports.pdf import pdf_bytes
+
+    schedule = taper.plan(
+        "clonazepam",
+        "40 mg",
+        start=START,
+        patient_name="محمد Zoë",
+        overrides={"dose-above-range": "transferred 転院 🙂"},
+    )
+    pages = [p.extract_text() or "" for p in PdfReader(BytesIO(pdf_bytes(schedule))).pages]
+    text = " ".join(pages)
+    assert "cannot be printed in this document's font" in pages[0]
+    assert "Zoë" in text and "????" in text and "transferred ?? ?" in " ".join(text.split())
+    assert not any(c in text for c in "محمد転院🙂")
+    document = json.loads(to_json(schedule))
+    assert document["identity"]["name"] == "محمد Zoë"
+
+
+def test_a_plan_in_latin_text_has_no_such_note() -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from taper.reports.pdf import pdf_bytes
+
+    schedule = taper.plan("clonazepam", "2 mg", start=START, patient_name="Zoë Brontë")
+    first = PdfReader(BytesIO(pdf_bytes(schedule))).pages[0].extract_text() or ""
+    assert "cannot be printed" not in first and "Zoë Brontë" in first

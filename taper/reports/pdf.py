@@ -205,7 +205,9 @@ class _Doc:
         """A paragraph of ``text`` (reportlab's mini-HTML) in ``style``, body text by default."""
         from reportlab.platypus import Paragraph
 
-        return Paragraph(text, style or self.st.body)
+        from .glyphs import in_font
+
+        return Paragraph(in_font(text), style or self.st.body)
 
     def grid(
         self, rows: list[list[Any]], widths: list[float], header: bool = False, zebra: bool = False
@@ -249,6 +251,20 @@ def _title_block(doc: _Doc) -> list[Flowable]:
     schedule, st = doc.schedule, doc.st
     drug = doc.drug
     title = drug if schedule.switch is None else (f"{schedule.switch.from_drug} to {drug}")
+    from .glyphs import MISSING, unprintable
+
+    missing = (
+        [
+            doc.para(
+                f"Some characters of the names, reasons or sources given cannot be printed in "
+                f"this document's font and are shown as {MISSING}; the plan's JSON and CSV "
+                f"hold them as given.",
+                st.small,
+            )
+        ]
+        if unprintable(schedule)
+        else []
+    )
     return [
         doc.para(f"Benzodiazepine taper plan: {escape(title)}", st.title),
         doc.para(
@@ -256,6 +272,7 @@ def _title_block(doc: _Doc) -> list[Flowable]:
             "replace clinical judgement or the product labelling.",
             st.small,
         ),
+        *missing,
         Spacer(1, 4),
     ]
 
@@ -797,6 +814,8 @@ def _numbered_canvas(
 ) -> Any:
     from reportlab.pdfgen.canvas import Canvas
 
+    from .glyphs import in_font
+
     class NumberedCanvas(Canvas):  # type: ignore[misc]
         """Holds each page until the end, so every footer can say 'page x of y'."""
 
@@ -816,7 +835,7 @@ def _numbered_canvas(
                 self.setFillColorRGB(0.35, 0.4, 0.45)
                 self.drawString(margin, margin * 0.6, footer)
                 top = size[1] - margin * 0.45
-                for k, text in enumerate(header):
+                for k, text in enumerate(in_font(line) for line in header):
                     size_pt = 8.0
                     room = size[0] - 2 * margin
                     while size_pt > 5 and self.stringWidth(text, "Helvetica", size_pt) > room:

@@ -118,9 +118,14 @@ def pdf_chart(model: Model, width: float, height: float) -> Drawing:
     def y_of(value: float) -> float:
         return bottom + plot_h * (value / y_top)
 
+    from .glyphs import in_font
+
     drawing.add(
-        String(left, height - TITLE - 2, model.title, fontName=FONT, fontSize=TITLE, fillColor=ink)
-    )
+        String(
+            left, height - TITLE - 2, in_font(model.title), fontName=FONT, fontSize=TITLE,
+            fillColor=ink,
+        )
+    )  # fmt: skip
     grey = colors.HexColor("#e0e0e0")
     for value in nice_ticks(y_top):
         y = y_of(value)
@@ -183,7 +188,7 @@ def pdf_chart(model: Model, width: float, height: float) -> Drawing:
         x = left + col * column
         y = bottom - 22 - row * ROW
         drawing.add(_key(layer, x, y + 2.5))
-        drawing.add(String(x + 20, y, label, fontName=FONT, fontSize=SMALL, fillColor=ink))
+        drawing.add(String(x + 20, y, in_font(label), fontName=FONT, fontSize=SMALL, fillColor=ink))
     return drawing
 
 
