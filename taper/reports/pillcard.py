@@ -108,7 +108,9 @@ def legend(
         for key in keyed.values()
     ]
     name = (width - 2 * ICON - 22) * 0.45
-    table = Table(rows, colWidths=[2 * ICON + 6, 16, name, width - 2 * ICON - 22 - name])
+    table = Table(
+        rows, colWidths=[2 * ICON + 6, 16, name, width - 2 * ICON - 22 - name], splitInRow=1
+    )
     table.setStyle(
         TableStyle(
             [
