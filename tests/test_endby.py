@@ -19,6 +19,8 @@ from taper.endby import cuts_in_window, even_cut, fastest_cut
 from taper.errors import FindingsRefused, InputError
 from taper.rules import build_rule, load_protocol
 
+from .test_properties import assert_invariants
+
 START = "2027-01-04"
 
 
@@ -166,6 +168,14 @@ def test_an_end_by_plan_ends_by_its_date_or_is_refused(case: tuple[str, str], we
         return
     assert schedule.steps[-1].end <= end
     assert any(f.code == "end-by" for f in schedule.findings)
+    # and the invariants every plan keeps (dispensable, never up, within the rule, one truth,
+    # complete, exact)
+    kw = {
+        "products": [p.id for p in schedule.products],
+        "max_units": schedule.max_units,
+        "at_low_doses": "stretch",
+    }
+    assert_invariants(schedule, kw)
 
 
 def test_a_roster_row_may_end_by_a_date(tmp_path: Path) -> None:
