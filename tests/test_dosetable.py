@@ -50,6 +50,42 @@ def test_the_documented_table_plans_with_every_export(tmp_path: Path) -> None:
         assert Decimal(str(step["daily_dose_mg"])) <= Decimal(dose)
 
 
+def test_the_published_nhs_scotland_table_plans_each_row_as_published(tmp_path: Path) -> None:
+    # NHS Scotland's reduction schedule from diazepam 10 mg twice daily: 1 mg a step, the
+    # morning dose to zero first, then the night dose
+    table = DOCS / "nhs-scotland-diazepam-table.toml"
+    published = [(m, Decimal(10)) for m in range(9, -1, -1)] + [(0, b) for b in range(9, 0, -1)]
+    out = {kind: tmp_path / f"plan.{kind}" for kind in ("csv", "json", "pdf", "ics")}
+    result = CliRunner().invoke(
+        cli,
+        ["plan", "diazepam", "20mg", "--rule", str(table), "--region", "uk", "--start", START,
+         "--halve", "diazepam-tab-2-uk",
+         *[arg for kind, path in out.items() for arg in (f"--{kind}", str(path))]],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert all(path.stat().st_size > 0 for path in out.values())
+    plan = json.loads(out["json"].read_text("utf-8"))
+    assert plan["rule"]["source"].startswith("Scottish Government / NHS Scotland")
+    made = [
+        tuple(
+            sum(
+                (Decimal(str(a["dose_mg"])) for a in s["administrations"] if a["time"] == time),
+                Decimal(0),
+            )
+            for time in ("morning", "bedtime")
+        )
+        for s in plan["steps"]
+    ]
+    assert made == published
+    assert {s["days"] for s in plan["steps"]} == {14}
+    # no row needed making otherwise, and the plan stops after the last row
+    codes = [f["code"] for f in plan["findings"]]
+    assert "table-row-made" not in codes
+    assert "table-rows-below-products" not in codes
+    stop = next(f for f in plan["findings"] if f["code"] == "stop")
+    assert "1 mg/day" in stop["message"]
+
+
 def test_a_table_of_shares_applies_to_any_starting_dose(tmp_path: Path) -> None:
     """75, 50, 25 and 12.5 % of the start, two weeks each: from 2 mg, 1.5, 1, 0.5 and 0.25 mg;
     from 4 mg, 3, 2, 1 and 0.5 mg (clonazepam tablets make each exactly)."""
