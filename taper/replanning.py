@@ -123,7 +123,9 @@ def replan(
     # an end date carries into the new part only where it is given again (end_by): the plan's
     # JSON keeps its fitted cut, not its date, so a plan in memory does not carry it either
     the_rule = replace(the_rule, end_by=None)
-    if rule is None and isinstance(the_rule.pace, Table) and the_rule == schedule.rule:
+    if isinstance(the_rule.pace, Table) and (
+        (rule is None and the_rule == schedule.rule) or _own_table(the_rule, schedule)
+    ):
         the_rule = _rest_of_table(the_rule, schedule, history, day)
     accepted = dict(schedule.overrides)
     accepted.update(parse_overrides(overrides))
@@ -255,6 +257,20 @@ def _identity(
         schedule.first_day,
         own.reference,
     )
+
+
+def _own_table(rule: Rule, schedule: Schedule) -> bool:
+    """Whether ``rule`` is the table the plan was made from, given again (a plan's JSON keeps
+    the table's name, not its rows): it has the plan's rule name, and every step the plan made
+    asked for its row's dose, row after row."""
+    table = rule.pace
+    assert isinstance(table, Table)
+    if rule.name != schedule.rule_name or schedule.replan is not None:
+        return False
+    start = schedule.prescription.start_dose
+    asked = [s.target for s in schedule.steps]
+    rows = [row.daily(start) for row in table.rows]
+    return len(asked) <= len(rows) and asked == rows[: len(asked)]
 
 
 def _rest_of_table(rule: Rule, schedule: Schedule, history: list[Step], day: date) -> Rule:

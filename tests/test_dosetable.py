@@ -227,3 +227,43 @@ def test_a_table_that_rises_is_refused_as_any_plan_would_be(tmp_path: Path) -> N
     with pytest.raises(FindingsRefused) as refused:
         taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
     assert refused.value.field == "dose-rises"
+
+
+def test_a_replan_from_the_json_given_its_table_again_goes_on_with_the_rest(
+    tmp_path: Path,
+) -> None:
+    """The JSON keeps the table's name, not its rows: given the same file again, the re-plan
+    goes on with the rest of the table, as a re-plan in memory does; another table starts
+    from its first row."""
+    path = _table(tmp_path, "days,dose\n14,1.75\n14,1.5\n14,1.25\n14,1\n")
+    plan_json = tmp_path / "plan.json"
+    runner = CliRunner()
+    made = runner.invoke(
+        cli,
+        ["plan", "clonazepam", "2mg", "--rule", str(path), "--start", START,
+         "--json", str(plan_json)],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    again = tmp_path / "again.json"
+    result = runner.invoke(
+        cli,
+        ["replan", str(plan_json), "--on", "2027-01-25", "--rule", str(path),
+         "--json", str(again)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    steps = json.loads(again.read_text("utf-8"))["steps"]
+    rest = [("1.75", 14), ("1.5", 7), ("1.5", 7), ("1.25", 14), ("1", 14)]
+    assert [(s["daily_dose_mg"], s["days"]) for s in steps] == rest
+    in_memory = taper.replan(taper.plan("clonazepam", "2 mg", rule=str(path), start=START),
+                             "2027-01-25")  # fmt: skip
+    assert [(str(s.dose), s.days) for s in in_memory.steps] == rest
+    other = _table(tmp_path, "days,dose\n14,1.5\n14,1.25\n", "other.csv")
+    fresh = tmp_path / "fresh.json"
+    result = runner.invoke(
+        cli,
+        ["replan", str(plan_json), "--on", "2027-01-25", "--rule", str(other),
+         "--json", str(fresh)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    steps = json.loads(fresh.read_text("utf-8"))["steps"]
+    assert [(s["daily_dose_mg"], s["days"]) for s in steps][2:] == [("1.5", 14), ("1.25", 14)]
