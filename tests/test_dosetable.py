@@ -86,6 +86,32 @@ def test_the_published_nhs_scotland_table_plans_each_row_as_published(tmp_path: 
     assert "1 mg/day" in stop["message"]
 
 
+def test_the_published_table_follows_the_published_switch_from_lorazepam() -> None:
+    """The schedule NHS Scotland publishes starts from lorazepam 1 mg twice daily: the morning
+    dose is switched first (lorazepam 1 mg and diazepam 10 mg), then both (diazepam 10 mg
+    twice daily), then the table's rows."""
+    plan = taper.plan(
+        "lorazepam",
+        "2 mg",
+        switch_to="diazepam",
+        table="nhs-scotland-2024",
+        rule=str(DOCS / "nhs-scotland-diazepam-table.toml"),
+        region="uk",
+        halve=["diazepam-tab-2-uk"],
+        start=START,
+    )
+    assert plan.switch is not None
+    stages = [
+        [(a.time, u.product.drug, u.dose) for a in stage.administrations for u in a.units]
+        for stage in plan.switch.stages
+    ]
+    assert [{(time, drug): dose for time, drug, dose in stage} for stage in stages] == [
+        {("morning", "lorazepam"): Decimal(1), ("bedtime", "diazepam"): Decimal(10)},
+        {("morning", "diazepam"): Decimal(10), ("bedtime", "diazepam"): Decimal(10)},
+    ]
+    assert [s.dose for s in plan.steps] == [Decimal(d) for d in range(19, 0, -1)]
+
+
 def test_a_table_of_shares_applies_to_any_starting_dose(tmp_path: Path) -> None:
     """75, 50, 25 and 12.5 % of the start, two weeks each: from 2 mg, 1.5, 1, 0.5 and 0.25 mg;
     from 4 mg, 3, 2, 1 and 0.5 mg (clonazepam tablets make each exactly)."""
