@@ -32,7 +32,7 @@ def plan(
     rule: Rule | str | None = None,
     per_day: int | None = None,
     start: date | str | None = None,
-    products: Sequence[str] | None = None,
+    products: str | Sequence[str] | None = None,
     region: str = "us",
     max_units: int | None = None,
     catalog: Catalog | str | Path | None = None,
@@ -48,8 +48,8 @@ def plan(
     table: str | None = None,
     stage_days: int | None = None,
     switch_order: str | None = None,
-    switch_products: Sequence[str] | None = None,
-    halve: Sequence[str] = (),
+    switch_products: str | Sequence[str] | None = None,
+    halve: str | Sequence[str] = (),
     liquid_increment: str | Decimal | None = None,
     patient_name: str | None = None,
     patient_id: str | None = None,
@@ -73,7 +73,9 @@ def plan(
     start
         The day of the first cut (the patient already takes ``dose``); today by default.
     products
-        Product ids or forms to use (default: every tablet and capsule sold in ``region``).
+        Product ids or forms to use, as a list or one string separated by commas
+        (``"tablet,odt"``; default: the fewest of those sold in ``region`` that plan as
+        closely as all of them).
     region
         ``us`` or ``uk``: which products exist.
     max_units

@@ -129,7 +129,7 @@ def resolve(
     rule: Rule | str | None = None,
     per_day: int | None = None,
     start: date | str | None = None,
-    products: Sequence[str] | None = None,
+    products: str | Sequence[str] | None = None,
     region: str = "us",
     max_units: int | None = None,
     catalog: Catalog | str | Path | None = None,
@@ -145,8 +145,8 @@ def resolve(
     table: str | None = None,
     stage_days: int | None = None,
     switch_order: str | None = None,
-    switch_products: Sequence[str] | None = None,
-    halve: Sequence[str] = (),
+    switch_products: str | Sequence[str] | None = None,
+    halve: str | Sequence[str] = (),
     liquid_increment: str | Decimal | None = None,
     start_shares: Sequence[Decimal] | None = None,
     first_step: int = 1,
@@ -171,6 +171,13 @@ def resolve(
         When the starting dose is refused by a check that is not overridden, or the products
         cannot make it within the pieces allowed.
     """
+    # a single string names one or more, separated by commas, as on the command line; a
+    # string is not taken as a sequence of one-letter names
+    products, switch_products, halve = (
+        _names(products),
+        _names(switch_products),
+        _names(halve) or (),
+    )
     asked = dict(locals())
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     if formulary is not None:
@@ -328,6 +335,15 @@ def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
     if per_day not in TIMES_BY_COUNT:
         raise InputError("per_day", per_day, "1 to 4 doses a day")
     return TIMES_BY_COUNT[per_day]
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Names given as one string (``"tablet,odt"``) or a sequence of them."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(value)
 
 
 def select_products(

@@ -90,6 +90,24 @@ def test_named_products_are_kept_as_named() -> None:
     assert "product-set" not in {f.code for f in schedule.findings}
 
 
+def test_products_named_in_one_string_are_split_at_commas_not_into_letters() -> None:
+    """A notebook user may write the names as the command line takes them: one string."""
+    named = ["clonazepam-tab-0.5", "clonazepam-tab-1", "clonazepam-odt-0.125"]
+    as_list = taper.plan("clonazepam", "2 mg", products=named, start=START)
+    as_text = taper.plan("clonazepam", "2 mg", products=" , ".join(named), start=START)
+    assert as_text.steps == as_list.steps
+    switched = taper.plan(
+        "alprazolam", "1 mg", switch_to="diazepam", switch_products="diazepam-tab-2",
+        start=START,
+    )  # fmt: skip
+    assert {p.id for p in switched.products if p.drug == "diazepam"} == {"diazepam-tab-2"}
+    halved = taper.plan(
+        "diazepam", "10 mg", region="uk", halve="diazepam-tab-2-uk", start=START,
+        rule="nhs-scotland-diazepam",
+    )  # fmt: skip
+    assert "halving-off-licence" in {f.code for f in halved.findings}
+
+
 def test_clonazepam_2_mg_is_two_odts_one_form_a_dose_one_piece_at_a_time() -> None:
     """The dispensing issue's first plan: three products and a half tablet swallowed with an
     ODT in one dose, before; two ODT strengths now, changing one piece at a time."""
