@@ -180,6 +180,7 @@ class Dispenser:
             tuple[Decimal, int, frozenset[str]], tuple[Decimal, ...] | None
         ] = {}
         self._kept_cache: dict[tuple[Any, ...], tuple[Decimal, ...] | None] = {}
+        self._steady_cache: dict[tuple[Decimal, Decimal], bool] = {}
 
     def _enumerate(self) -> dict[Decimal, Composition]:
         """The cheapest way to make each dose one administration can hold, of one way of
@@ -321,7 +322,7 @@ class Dispenser:
             shares = self._keep_bedtime(daily, caps, used)
             if shares is not None:
                 return shares
-        return self._even(daily, n, used, caps)
+        return self._even(daily, n, used, caps, tuple(previous))
 
     def _least_rise(
         self,
@@ -345,11 +346,52 @@ class Dispenser:
                 return self._kept_cache[key]
         return None
 
-    def _cost(self, shares: tuple[Decimal, ...], used: frozenset[str]) -> tuple[Decimal, ...]:
+    def steady(self, before: Decimal, after: Decimal) -> bool:
+        """Whether one administration going from ``before`` to ``after`` mg keeps its products
+        but for one piece fewer: nothing added, at most one tablet (or part of one) taken away,
+        a liquid measured again with nothing added."""
+        key = (before, after)
+        if key not in self._steady_cache:
+            old, new = self._amounts(before), self._amounts(after)
+            added = sum(max(c - old.get(k, Decimal(0)), Decimal(0)) for k, c in new.items())
+            removed = sum(max(c - new.get(k, Decimal(0)), Decimal(0)) for k, c in old.items())
+            self._steady_cache[key] = added == 0 and removed <= 1
+        return self._steady_cache[key]
+
+    def _amounts(self, dose: Decimal) -> dict[str, Decimal]:
+        # a liquid counts as the pieces it is measured in, whatever the volume
+        return {
+            u.product.id: Decimal(u.pieces) if u.product.is_liquid else u.count
+            for u in self.best[dose].units
+        }
+
+    def changes(self, before: Sequence[Decimal], after: Sequence[Decimal]) -> int:
+        """The administrations of a day that do not change :meth:`steady` from ``before``
+        (none where ``before`` is not a day these products make)."""
+        if any(normalize(b) not in self.best for b in before):
+            return 0
+        return sum(
+            not self.steady(normalize(b), normalize(a)) for b, a in zip(before, after, strict=True)
+        )
+
+    def _cost(
+        self,
+        shares: tuple[Decimal, ...],
+        used: frozenset[str],
+        previous: tuple[Decimal, ...] | None = None,
+    ) -> tuple[Decimal, ...]:
         comps = [self.best[s] for s in shares]
         products = {u.product.id for c in comps for u in c.units}
+        spread = max(shares) - min(shares)
+        uneven = spread > self.smallest
         return (
-            max(shares) - min(shares),
+            # doses of a day more than one piece apart (and how far apart, if they are), then
+            # administrations that change by more than one piece fewer from the step before,
+            # then how far apart the doses are
+            Decimal(uneven),
+            spread if uneven else Decimal(0),
+            Decimal(self.changes(previous, shares) if previous is not None else 0),
+            spread,
             Decimal(sum(c.pieces for c in comps)),
             Decimal(len(products)),
             Decimal(sum(c.splits for c in comps)),
@@ -362,9 +404,11 @@ class Dispenser:
         n: int,
         used: frozenset[str],
         caps: tuple[Decimal, ...] | None = None,
+        previous: tuple[Decimal, ...] | None = None,
     ) -> tuple[Decimal, ...] | None:
         values = self.values
         members = self.best
+        unit = self.smallest
         best: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
 
         def walk(shares: tuple[Decimal, ...], left: Decimal, k: int) -> None:
@@ -374,7 +418,7 @@ class Dispenser:
             if k == 1:
                 if left >= low and left in members and (cap is None or left <= cap):
                     full = (*shares, left)
-                    cost = self._cost(full, used)
+                    cost = self._cost(full, used, previous)
                     if best is None or cost < best[0]:
                         best = (cost, full)
                 return
@@ -386,8 +430,14 @@ class Dispenser:
                 if v < low:
                     break
                 first = shares[0] if shares else v
-                if best is not None and (left - v) / (k - 1) - first > best[0][0]:
-                    break
+                if best is not None:
+                    # the least spread any way on from here can have; it only grows as v
+                    # falls, so once no way on can beat the best, none further down can
+                    least = (left - v) / (k - 1) - first
+                    spread = Decimal(0) if least <= unit else least
+                    bound = (Decimal(least > unit), spread, Decimal(0), least)
+                    if bound > best[0][:4]:
+                        break
                 walk((*shares, v), normalize(left - v), k - 1)
 
         walk((), daily, n)

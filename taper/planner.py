@@ -749,8 +749,18 @@ def _pick(
     if not below:
         return within, None
     keeps = _keeps_times(dispenser, n, rule.cut_order, previous, used)
+    changes = None
+    if rule.cut_order == "even" and previous is not None and len(previous) == n:
+        before = tuple(previous)
+
+        def changes(v: Decimal) -> int:
+            after = dispenser.split(v, n, rule.cut_order, before, used)
+            return n + 1 if after is None else dispenser.changes(before, after)
+
     pool = within or below[-1:]
-    return within, _choose(pool, current, target, proposal.days, proposal.proportional, keeps)
+    return within, _choose(
+        pool, current, target, proposal.days, proposal.proportional, keeps, changes
+    )
 
 
 def _runs_out(
@@ -867,14 +877,29 @@ def _choose(
     days: int,
     proportional: bool = False,
     accept: Sequence[Callable[[Decimal], bool]] = (),
+    changes: Callable[[Decimal], int] | None = None,
 ) -> _Choice:
     """The makeable dose nearest the target (the gentler on a tie), with its step length.
 
     Doses the first test of ``accept`` approves come first, then the next test's; the
-    nearest of all is the fallback.
+    nearest of all is the fallback. Where that is a gentler cut than the rule's, the nearest
+    steeper dose is taken instead if its administrations ``changes`` less from the step before
+    (one piece fewer, not new pieces): the step is lengthened to keep the rule's pace, where a
+    gentler cut would slow the plan.
     """
     ranked = sorted(candidates, key=lambda v: (abs(v - target), -v))
-    dose = next((v for test in accept for v in ranked if test(v)), ranked[0])
+    dose, test = ranked[0], None
+    for each in accept:
+        found = next((v for v in ranked if each(v)), None)
+        if found is not None:
+            dose, test = found, each
+            break
+    if changes is not None and target < dose:
+        # the nearest dose is a gentler cut than asked: the nearest steeper one, lengthened to
+        # keep the pace, where its doses change less from the step before
+        steeper = next((v for v in ranked if v < target and (test is None or test(v))), None)
+        if steeper is not None and changes(steeper) < changes(dose):
+            dose = steeper
     if dose < target and current > target > 0:
         # a steeper cut than asked: stretch the step so the average pace holds, in the
         # rule's own terms (a share of the dose for a proportional rule, else milligrams)

@@ -124,6 +124,59 @@ def test_even_split_matches_an_exhaustive_search(n: int) -> None:
         assert shares[-1] - shares[0] == _brute_even(dispenser, daily, n)
 
 
+def _steady(dispenser: Dispenser, before: Decimal, after: Decimal) -> bool:
+    """One administration keeps its tablets but for one fewer (or part of one): nothing new."""
+    old = {u.product.id: u.count for u in dispenser.compose(before).units}
+    new = {u.product.id: u.count for u in dispenser.compose(after).units}
+    if any(count > old.get(pid, 0) for pid, count in new.items()):
+        return False
+    return sum(count - new.get(pid, 0) for pid, count in old.items()) <= 1
+
+
+def _day_cost(
+    dispenser: Dispenser, previous: tuple[Decimal, ...], shares: tuple[Decimal, ...]
+) -> tuple[Decimal, ...]:
+    spread = max(shares) - min(shares)
+    uneven = spread > dispenser.smallest
+    changed = sum(not _steady(dispenser, b, a) for b, a in zip(previous, shares, strict=True))
+    return (D(uneven), spread if uneven else D(0), D(changed), spread)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_cut_changes_as_few_doses_as_an_exhaustive_search_finds(n: int) -> None:
+    """Diazepam-like 2 and 5 mg tablets: of the ways to share a lower day among the times,
+    none going up, the split keeps the doses within a piece of each other, then changes the
+    fewest doses by more than one tablet fewer, then keeps them closest."""
+    dispenser = Dispenser([product("two", "2"), product("five", "5")], max_units=3)
+    values = [v for v in dispenser.values if v > 0]
+    days = list(itertools.combinations_with_replacement(values, n))
+    for previous in days[:: 7 if n == 3 else 1]:
+        for daily in [d for d in dispenser.daily_doses(n) if 0 < d < sum(previous)]:
+            found = dispenser.split_without_rise(daily, n, "even", previous)
+            ways = [
+                combo
+                for combo in itertools.combinations_with_replacement(dispenser.values, n)
+                if sum(combo) == daily and all(a <= b for a, b in zip(combo, previous, strict=True))
+            ]
+            if not ways:
+                assert found is None
+                continue
+            assert found is not None and sum(found) == daily
+            best = min(_day_cost(dispenser, previous, way) for way in ways)
+            assert _day_cost(dispenser, previous, found) == best, (previous, daily, found)
+
+
+def test_a_day_goes_down_one_tablet_at_a_time_where_the_tablets_allow() -> None:
+    """9, 9 and 9 mg (5 + 2 + 2 each) down to 25 mg a day: one 2 mg tablet fewer at one time,
+    not 8 mg (four 2 mg tablets) in place of 9 at two."""
+    dispenser = Dispenser([product("two", "2"), product("five", "5")], max_units=4)
+    assert dispenser.split(D(25), 3, "even", mg("9", "9", "9")) == mg("7", "9", "9")
+    assert dispenser.changes(mg("9", "9", "9"), mg("7", "9", "9")) == 0
+    assert dispenser.changes(mg("9", "9", "9"), mg("8", "8", "9")) == 2
+    assert dispenser.steady(D(7), D(5))  # 5 + 2 to 5: one tablet fewer
+    assert not dispenser.steady(D(5), D(4))  # 5 to 2 + 2: new tablets
+
+
 def test_an_even_cut_gives_the_larger_share_at_bedtime(dispenser: Dispenser) -> None:
     assert dispenser.split(D("2.75"), 3, "even", THREE) == mg("0.75", "1", "1")
     assert dispenser.split(D("2.5"), 2) == mg("1.25", "1.25")

@@ -10,6 +10,7 @@ from itertools import combinations
 import pytest
 
 import taper
+from taper.dispensing import dispenser_for
 from taper.errors import PlanRefused
 from taper.planner import DEPARTURES, make_plan
 from taper.request import resolve
@@ -60,11 +61,15 @@ def test_the_set_is_the_fewest_that_plan_as_closely_as_all(
     ids = [f"clonazepam-{p}" for p in pool]
     asked = resolve("clonazepam", dose, rule=rule, products=ids, start=START)
     products = asked.products
+    start = Decimal(dose.split()[0])
     chosen = make_plan(replace(asked, products_chosen=False))
     full = _measure(make_plan(asked))
     fewest = None
     for size in range(1, len(products) + 1):
         for subset in combinations(products, size):
+            # a set must make the starting dose too: the first step's doses fall from it
+            if dispenser_for(subset, asked.max_units).split(start, len(asked.times)) is None:
+                continue
             try:
                 schedule = make_plan(replace(asked, products=subset))
             except PlanRefused:
@@ -173,6 +178,44 @@ def test_a_switch_dispenses_one_set_of_the_new_drug_for_stages_and_taper() -> No
     # 60 mg/day of diazepam in three doses: four 5 mg tablets a dose, within the limit of 4
     assert [str(s.equivalent) for s in schedule.switch.stages] == ["60", "60", "60"]
     assert not [f for f in taper.check(schedule) if f.severity == "error" and not f.override]
+
+
+def _not_one_fewer(schedule: Schedule) -> list[int]:
+    """The steps where a dose of the day takes a tablet it did not, or loses more than one."""
+    found = []
+    for before, after in zip(schedule.steps, schedule.steps[1:], strict=False):
+        for admin in before.administrations:
+            now = after.at(admin.time)
+            old = {u.product.id: u.count for u in admin.units}
+            new = {u.product.id: u.count for u in now.units} if now is not None else {}
+            gained = any(c > old.get(pid, 0) for pid, c in new.items())
+            lost = sum(c - new.get(pid, 0) for pid, c in old.items())
+            if gained or lost > 1:
+                found.append(after.number)
+                break
+    return found
+
+
+def test_a_switch_to_diazepam_goes_down_one_tablet_at_a_time() -> None:
+    """The dispensing issue's fourth plan: the bedtime dose went from one 5 mg to two 2 mg
+    tablets and back at almost every step; now, once the day is in 2 mg tablets, each step
+    takes one 2 mg tablet away at one time. The 5 mg tablet comes back only for the last
+    once-a-day doses (5 mg, then 4 mg, then 2 mg), which the two tablets cannot make otherwise
+    within the cap."""
+    schedule = taper.plan(
+        "alprazolam", "3 mg", switch_to="diazepam", table="va-dod-2021", start=START
+    )
+    assert {p.id for p in schedule.products if p.drug == "diazepam"} == {
+        "diazepam-tab-2", "diazepam-tab-5",
+    }  # fmt: skip
+    assert _not_one_fewer(schedule) == [2, 12, 13]
+    assert [str(s.dose) for s in schedule.steps][:12] == [
+        "27", "24", "22", "20", "18", "16", "14", "12", "10", "8", "6", "5",
+    ]  # fmt: skip
+    # each cut the tablets make below the rule's is lengthened to keep its pace
+    for step in schedule.steps[:11]:
+        if step.dose < step.target:
+            assert step.days > 14
 
 
 def test_a_set_that_would_leave_days_lopsided_is_not_chosen() -> None:

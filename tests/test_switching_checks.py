@@ -203,8 +203,13 @@ def test_taper_check_on_a_csv_checks_the_switch_rows_in_part(tmp_path: Path) -> 
     good = tmp_path / "p.csv"
     good.write_text(csv_text(schedule), encoding="utf-8")
     found = check_file(good, ExternalOptions(drug="diazepam"))
-    # the switch rows hold; the taper's end is the forced cut from 4 to 2 mg and the stop
-    assert codes(found) == {"switch-checked-in-part", "forced-cut", "pace-above-guideline", "stop"}
+    # the switch rows hold; the taper's end is the forced cut from 4 to 2 mg and the stop; it
+    # keeps the rule's pace (302 days), so it is shorter than the guideline's fastest typical
+    # pace would take from the switch's 20 mg (306 days)
+    assert codes(found) == {
+        "switch-checked-in-part", "forced-cut", "pace-above-guideline", "stop",
+        "short-for-long-term",
+    }  # fmt: skip
     assert not [f for f in found if f.severity == "error"]
     lines = good.read_text(encoding="utf-8").splitlines()
     lines[2] = lines[2].replace("2027-01-11,2027-01-17,7", "2027-01-12,2027-01-17,6")

@@ -144,10 +144,10 @@ def test_diazepam_40_mg_by_nougg_holds_no_dose_past_the_longest_step() -> None:
     assert tail(schedule, 4) == [("6", 84), ("5", 84), ("4", 84), ("2", 84)]
     bounded = finding(schedule, "longest-step")
     assert bounded.message.startswith(
-        "Steps 17 to 20: keeping the rule's pace after the cut would need steps of 100 to 379 days"
+        "Steps 14 to 17: keeping the rule's pace after the cut would need steps of 100 to 379 days"
     )
     assert "taper's own bound" in bounded.source
-    assert forced(schedule) == [20]
+    assert forced(schedule) == [17]
 
 
 def test_zolpidem_10_mg_is_planned_not_refused() -> None:
