@@ -64,7 +64,7 @@ def make_plan(request: PlanRequest) -> Schedule:
     if request.at_low_doses == "liquid":
         one = _one_liquid(rx, rule, chosen, request.liquids, limit, request.start_shares)
         chosen = (*chosen, *(p for p in (one,) if p not in chosen))
-        liquid = dispenser_for(tuple(chosen), limit)
+        liquid = with_liquid(chosen, one, limit)
     increment = request.liquid_increment
     if increment is not None and not any(p.is_liquid and p.default_measure for p in chosen):
         raise InputError(
@@ -189,7 +189,7 @@ def _trial(
     n = len(rx.times)
     if request.start_shares is None and dispenser.split(rx.start_dose, n) is None:
         return None
-    lower = dispenser_for((*products, liquid), request.max_units) if liquid else None
+    lower = with_liquid(products, liquid, request.max_units) if liquid else None
     try:
         steps, findings = _walk(
             rx,
@@ -244,6 +244,13 @@ def _trial(
     )
 
 
+def with_liquid(products: Sequence[Product], liquid: Product, limit: int) -> Dispenser:
+    """The dispenser of the doses from where the tablets run out of small cuts: the liquid
+    first, so that a dose it measures as simply as a tablet is measured, and a patient who has
+    moved to the liquid stays on it rather than going back to a tablet for one step."""
+    return dispenser_for((liquid, *(p for p in products if p != liquid)), limit)
+
+
 def smallest_piece(products: Sequence[Product]) -> Decimal:
     """The smallest dose one administration of ``products`` can hold: their smallest piece
     (a tablet's smallest part, a liquid's one measure), as their dispenser would make it."""
@@ -264,10 +271,12 @@ def product_set(
     than a piece, then closest to the rule's doses, then with fewest changes of products from
     step to step; where a liquid is added at low doses (``at_low_doses="liquid"``), each set
     is tried with it. The finding names the set and what one product more would gain. The
-    products stay as they are where the clinician chose them, or where there are two or fewer.
+    products stay as they are where the clinician chose them, or where there are two or fewer
+    (a liquid added at low doses counted among them).
     """
     pool = tuple(p for p in request.products if p.usable)
-    if request.products_chosen or len(pool) <= 2:
+    liquid = 1 if request.at_low_doses == "liquid" and request.liquids else 0
+    if request.products_chosen or len(pool) + liquid <= 2:
         return request.products, None
     # the choice depends on the walk alone, not on the day it starts or on the patient: a
     # roster of many patients on one prescription chooses once
@@ -396,7 +405,7 @@ def _one_liquid(
     tablets = dispenser_for(tuple(chosen), limit)
 
     def score(product: Product) -> tuple[Decimal, Decimal, Decimal]:
-        with_it = dispenser_for((*chosen, product), limit)
+        with_it = with_liquid(chosen, product, limit)
         try:
             steps, _ = _walk(rx, rule, tablets, "liquid", with_it, start_shares)
         except PlanRefused:

@@ -231,3 +231,18 @@ def test_a_set_that_would_leave_days_lopsided_is_not_chosen() -> None:
         doses += [Decimal(0)] * (schedule.prescription.doses_per_day - len(doses))
         largest = max(u.product.step_mg for a in step.administrations for u in a.units)
         assert max(doses) - min(doses) <= largest, step.number
+
+
+def test_a_liquid_at_low_doses_counts_among_the_products_a_plan_dispenses() -> None:
+    """UK clonazepam 2 mg with the liquid at low doses dispensed both tablets (the 2 mg one
+    for one step only) and the liquid, and went back from the liquid to a tablet whenever a
+    dose was one tablet: now one tablet and the liquid, and once on the liquid it stays."""
+    schedule = taper.plan("clonazepam", "2 mg", region="uk", at_low_doses="liquid", start=START)
+    used = {u.product.id for s in schedule.steps for a in s.administrations for u in a.units}
+    assert used == {"clonazepam-tab-0.5-uk", "clonazepam-solution-0.1-mg-ml-uk"}
+    assert "product-set" in {f.code for f in schedule.findings}
+    forms = [
+        {u.product.is_liquid for a in s.administrations for u in a.units} for s in schedule.steps
+    ]
+    first = next(i for i, f in enumerate(forms) if True in f)
+    assert all(f == {True} for f in forms[first:])
