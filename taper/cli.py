@@ -52,7 +52,9 @@ class _Group(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(0)
         except OSError as exc:
-            click.echo(f"Error: {exc.filename or 'file'}: {exc.strerror}", err=True)
+            # a file taper reads or writes is named (its writes name their option); what has
+            # no name is the write of what the command shows
+            click.echo(f"Error: {exc.filename or 'standard output'}: {exc.strerror}", err=True)
             ctx.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise

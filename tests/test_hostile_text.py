@@ -80,7 +80,7 @@ def test_a_failing_standard_output_leaves_no_file(
     )
     monkeypatch.undo()
     assert result.exit_code == 1
-    assert "No space left on device" in result.stderr
+    assert result.stderr == "Error: standard output: No space left on device\n"
     assert sorted(os.listdir(tmp_path)) == []
 
 
