@@ -355,10 +355,28 @@ def required(data: Mapping[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
+class Number(str):
+    """A JSON number, kept as written: text, so that no dose passes through a float, but
+    known from a string."""
+
+
+def kind(value: object) -> str:
+    """What a JSON value is, in the format's words, for an error about it."""
+    if isinstance(value, Number):
+        return f"the number {value}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
 def obj(value: object, where: str) -> dict[str, Any]:
     """``value``, which must be a JSON object."""
     if not isinstance(value, dict):
-        raise InputError(where, type(value).__name__, "an object")
+        raise InputError(where, kind(value), "an object")
     return value
 
 
@@ -373,7 +391,7 @@ def listed(value: object, where: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InputError(where, type(value).__name__, "a list")
+        raise InputError(where, kind(value), "a list")
     return value
 
 
@@ -611,7 +629,7 @@ def parse(text: str, origin: str) -> dict[str, Any]:
     import json
 
     try:
-        data = json.loads(text, parse_float=str, parse_int=str)
+        data = json.loads(text, parse_float=Number, parse_int=Number)
     except json.JSONDecodeError as exc:
         raise InputError(origin, "", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except RecursionError:
@@ -619,7 +637,7 @@ def parse(text: str, origin: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(
             f"{origin}: format",
-            str(data.get("format") if isinstance(data, dict) else type(data).__name__),
+            str(data.get("format")) if isinstance(data, dict) else kind(data),
             "a taper-plan/1 JSON file",
         )
     return data
@@ -851,7 +869,7 @@ def _steps(
 ) -> tuple[Step, ...]:
     """The plan's steps, each as its units make it, refused where a stated figure disagrees."""
     if not isinstance(raw, list) or not raw:
-        raise InputError(f"{origin}: steps", "", "a list of at least one step")
+        raise InputError(f"{origin}: steps", kind(raw), "a list of at least one step")
     steps: list[Step] = []
     previous = rx.start_dose
     begins = rx.start_date

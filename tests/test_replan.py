@@ -183,3 +183,26 @@ def test_check_reads_the_replan_from_json(first: taper.Schedule, tmp_path: Path)
     path.write_text(to_json(higher), encoding="utf-8")
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("limits", 5, "limits: got 'the number 5'; an object"),
+        ("limits", "5", "limits: got 'a string'; an object"),
+        ("rule", True, "rule: got 'true'; an object"),
+        ("steps", 2.5, "steps: got 'the number 2.5'; a list of at least one step"),
+        ("steps", None, "steps: got 'null'; a list of at least one step"),
+    ],
+)
+def test_a_tampered_value_is_named_by_its_json_kind(
+    tmp_path: Path, field: str, value: object, said: str
+) -> None:
+    """A number was named 'str' (numbers are read as the text they are written in)."""
+    data = json.loads(to_json(taper.plan("clonazepam", "2 mg", start=START)))
+    data[field] = value
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["replan", str(path), "--on", "2027-02-01"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {path}: {said}\n"

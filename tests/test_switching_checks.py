@@ -470,7 +470,7 @@ def test_fidelity_reports_the_switch_and_its_fall() -> None:
     ("edit", "message"),
     [
         (lambda s: s.__setitem__("to_mg_per_from_mg", "15"), "switch.to_mg_per_from_mg: got '15'"),
-        (lambda s: s.__setitem__("ratio_mg", "1:20"), "switch.ratio_mg: got 'str'; an object"),
+        (lambda s: s.__setitem__("ratio_mg", "1:20"), "switch.ratio_mg: got 'a string'; an object"),
         (
             lambda s: s["stages"][0]["administrations"][0].__setitem__("time", "noon"),
             "administrations[1].time: got 'noon'; one of morning",
