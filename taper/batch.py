@@ -436,6 +436,10 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
     from .reports import files
 
     folder = batch.out_dir
+    if not batch.settings.out_dir.strip():
+        raise InputError("out_dir", batch.settings.out_dir, "a folder's name (. for this one)")
+    if folder.is_symlink() and not folder.exists():
+        raise InputError("out_dir", str(folder), "a folder; this is a link to nothing")
     if folder.exists() and not folder.is_dir():
         raise InputError("out_dir", str(folder), "a folder; this is a file")
     if not folder.exists():

@@ -90,3 +90,29 @@ def test_an_output_is_never_the_commands_own_input(tmp_path: Path, args: list[st
     assert code == 2
     assert "a file other than the one the command reads" in err
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["", "force"])
+@pytest.mark.parametrize(
+    ("out_dir", "make", "said"),
+    [
+        ("", None, "Error: --out-dir: got ''; a folder's name (. for this one)"),
+        ("gone", lambda p: p.symlink_to(p.parent / "nowhere"),
+         "Error: --out-dir: got 'gone'; a folder; this is a link to nothing"),
+    ],
+    ids=["empty", "dangling link"],
+)  # fmt: skip
+def test_a_batch_folder_that_cannot_be_one_is_refused(
+    tmp_path: Path, out_dir: str, make: object, said: str, force: list[str]
+) -> None:
+    """Found by the hostile command-line property: an empty --out-dir planned into the
+    current folder, and a dangling link failed on the batch's own hidden folder's name."""
+    (tmp_path / "r.csv").write_text(
+        "reference,drug,dose,per_day,start\nR1,clonazepam,2 mg,2,2027-01-04\n", "utf-8"
+    )
+    if make is not None:
+        make(tmp_path / out_dir)  # type: ignore[operator]
+    before = _snapshot(tmp_path)
+    code, err = _run(tmp_path, "batch", "r.csv", "--out-dir", out_dir, *force)
+    assert (code, err.splitlines()[-1]) == (2, said)
+    assert _snapshot(tmp_path) == before
