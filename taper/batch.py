@@ -13,7 +13,9 @@ standard library and the package's own modules (the PDF libraries load only for 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import io
 import os
 import re
@@ -169,6 +171,8 @@ class Batch:
     context: _Context | None = None
     #: the fresh folder beside the target the run writes into, moved into place at the end
     staging: Path | None = None
+    #: the open lock file that marks the fresh folder as this run's while it is written
+    _lock: int | None = field(default=None, init=False, repr=False)
 
     @property
     def out_dir(self) -> Path:
@@ -193,9 +197,11 @@ class Batch:
         if self.refused:
             tick(len(self.refused))
         parent = self.out_dir.absolute().parent
+        clear_stale(parent, self.out_dir.name)
         self.staging = Path(
             tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", suffix=".partial", dir=parent)
         )
+        self._lock = _hold(self.staging)
         staged = replace(self.settings, out_dir=str(self.staging))
         todo = self.todo
         done: dict[int, Outcome] = dict(self.refused)
@@ -217,8 +223,18 @@ class Batch:
         import shutil
 
         if self.staging is not None:
+            self._let_go()
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
+
+    def _let_go(self) -> None:
+        """Give up the fresh folder's lock, and its lock file, which is not an output."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        if self.staging is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.staging / LOCK)
 
     def _move_into_place(self, outcomes: Sequence[Outcome]) -> None:
         """The run's files into the target folder; then the files an earlier run left for
@@ -227,6 +243,7 @@ class Batch:
         staging = self.staging
         assert staging is not None, "run() first"
         target = self.out_dir
+        self._let_go()
         if not target.exists():
             os.rename(staging, target)  # the whole folder at once
         else:
@@ -255,6 +272,46 @@ class Batch:
             self.abandon()
             raise
         return self.out_dir / SUMMARY, self.out_dir / ERRORS
+
+
+#: the file in a batch's fresh folder that is locked while the batch that made it runs
+LOCK = ".lock"
+
+
+def _hold(folder: Path) -> int | None:
+    """Lock ``folder`` as this run's (None where the system has no file locks)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def clear_stale(parent: Path, name: str) -> None:
+    """Remove the fresh folders that batches into ``name`` left when they were killed
+    (SIGKILL, a power cut): those whose lock file is there and no running batch holds."""
+    import shutil
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    for folder in parent.glob(f".{glob.escape(name)}.*.partial"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            fd = os.open(folder / LOCK, os.O_RDWR)
+        except OSError:
+            continue  # no lock file: not a batch's, or one that is just starting
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass  # a running batch holds it
+        finally:
+            os.close(fd)
 
 
 def prepare(roster: str | Path, settings: Settings, force: bool = False) -> Batch:
@@ -436,7 +493,8 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
     from .reports import files
 
     folder = batch.out_dir
-    if not batch.settings.out_dir.strip():
+    if batch.settings.out_dir.strip() in ("", "-"):
+        # '-' names standard output elsewhere, which a batch's files cannot go to
         raise InputError("out_dir", batch.settings.out_dir, "a folder's name (. for this one)")
     if folder.is_symlink() and not folder.exists():
         raise InputError("out_dir", str(folder), "a folder; this is a link to nothing")

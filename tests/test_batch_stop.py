@@ -82,3 +82,48 @@ def test_a_batch_into_a_new_folder_lands_whole(tmp_path: Path) -> None:
     assert {"summary.csv", "errors.csv", "supply.csv", "P00000.json"} <= set(
         _state(tmp_path / "plans")
     )
+
+
+def test_a_killed_batch_s_fresh_folder_is_cleared_by_the_next_batch(tmp_path: Path) -> None:
+    """SIGKILL cannot be caught: the batch's fresh folder stays behind, but no running batch
+    holds its lock, so the next batch into the same folder removes it."""
+    _roster(tmp_path / "big.csv", 3000)
+    running = _batch(tmp_path, "big.csv")
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
+        assert running.poll() is None, running.communicate()[1]
+        time.sleep(0.05)
+    time.sleep(0.5)
+    running.send_signal(signal.SIGKILL)
+    running.communicate(timeout=120)
+    left = list(tmp_path.glob(".plans.*.partial"))
+    assert len(left) == 1 and (left[0] / ".lock").exists()
+    _roster(tmp_path / "small.csv", 3)
+    done = _batch(tmp_path, "small.csv")
+    assert done.wait(timeout=120) == 0, done.communicate()[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "plans", "small.csv"]
+    assert ".lock" not in {p.name for p in (tmp_path / "plans").iterdir()}
+
+
+def test_a_running_batch_s_fresh_folder_is_left_alone(tmp_path: Path) -> None:
+    """Two batches into one folder at once: the second does not take the first's fresh
+    folder for a killed one."""
+    _roster(tmp_path / "big.csv", 400)
+    first = _batch(tmp_path, "big.csv")
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
+        assert first.poll() is None, first.communicate()[1]
+        time.sleep(0.05)
+    fresh = list(tmp_path.glob(".plans.*.partial"))
+    _roster(tmp_path / "small.csv", 2)
+    second = subprocess.run(
+        [sys.executable, "-m", "taper", "batch", "small.csv", "--out-dir", "other"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    from taper.batch import clear_stale
+
+    clear_stale(tmp_path, "plans")  # as a batch into the same folder would at its start
+    assert all(folder.exists() for folder in fresh) or first.poll() is not None
+    assert first.wait(timeout=300) == 0, first.communicate()[1]
+    assert not list(tmp_path.glob(".plans.*.partial"))

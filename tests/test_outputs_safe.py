@@ -97,16 +97,18 @@ def test_an_output_is_never_the_commands_own_input(tmp_path: Path, args: list[st
     ("out_dir", "make", "said"),
     [
         ("", None, "Error: --out-dir: got ''; a folder's name (. for this one)"),
+        ("-", None, "Error: --out-dir: got '-'; a folder's name (. for this one)"),
         ("gone", lambda p: p.symlink_to(p.parent / "nowhere"),
          "Error: --out-dir: got 'gone'; a folder; this is a link to nothing"),
     ],
-    ids=["empty", "dangling link"],
+    ids=["empty", "standard output", "dangling link"],
 )  # fmt: skip
 def test_a_batch_folder_that_cannot_be_one_is_refused(
     tmp_path: Path, out_dir: str, make: object, said: str, force: list[str]
 ) -> None:
     """Found by the hostile command-line property: an empty --out-dir planned into the
-    current folder, and a dangling link failed on the batch's own hidden folder's name."""
+    current folder, '-' made a folder of that name, and a dangling link failed on the
+    batch's own hidden folder's name."""
     (tmp_path / "r.csv").write_text(
         "reference,drug,dose,per_day,start\nR1,clonazepam,2 mg,2,2027-01-04\n", "utf-8"
     )
