@@ -1,4 +1,5 @@
-"""Fuzzing the parsers: whatever they are given, a value or a TaperError, nothing else."""
+"""Fuzzing the parsers: whatever they are given, a value or a TaperError, nothing else; and
+the plan JSON and protocol readers, given a valid document with one key changed at any depth."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from taper.doses import parse_days, parse_dose, parse_percent
@@ -192,3 +193,60 @@ def test_plan_json_reader(path: tuple[object, ...], value: object, drop: bool) -
         with contextlib.suppress(TaperError):
             schedule = read_plan(target)
             taper.replan(schedule, "2027-03-01")
+
+
+def _protocol_documents() -> list[tuple[str, dict[str, object]]]:
+    """The documented protocols (each valid), with the drug each is planned for."""
+    import tomllib
+
+    folder = Path(__file__).parent.parent / "docs" / "protocols"
+    out = []
+    for path in sorted(folder.glob("*.toml")):
+        data = tomllib.loads(path.read_text("utf-8"))
+        drugs = data.get("drugs") or ["clonazepam"]
+        out.append((str(drugs[0]), data))
+    return out
+
+
+_PROTOCOLS = _protocol_documents()
+_PROTOCOL_PATHS = [(i, path) for i, (_, doc) in enumerate(_PROTOCOLS) for path in _paths(doc)[1:]]
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None)
+@given(st.sampled_from(_PROTOCOL_PATHS), ODD_VALUES, st.booleans())
+def test_protocol_reader_on_changed_protocols(
+    where: tuple[int, tuple[object, ...]], value: object, drop: bool
+) -> None:
+    """A documented protocol with one key changed (or dropped), at any depth: a rule that
+    plans (or is refused as any plan may be), or a clean one-line refusal naming the key,
+    never another error."""
+    import copy
+
+    import taper
+    from taper.errors import PlanRefused
+
+    index, path = where
+    drug, document = copy.deepcopy(_PROTOCOLS[index])
+    node: object = document
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    if drop and isinstance(node, dict):
+        node.pop(path[-1], None)  # type: ignore[arg-type]
+    elif value is not None:  # TOML has no null
+        node[path[-1]] = value  # type: ignore[index]
+    try:
+        rule = parse_protocol(document, "p.toml")
+    except TaperError as exc:
+        assert "\n" not in str(exc)
+        event("refused")
+        return
+    dose = "20 mg" if drug == "diazepam" else "2 mg"
+    try:
+        schedule = taper.plan(drug, dose, rule=rule, region="uk", start="2027-01-04")
+    except (PlanRefused, TaperError) as exc:
+        assert "\n" not in str(exc)
+        event("plan refused")
+        return
+    event("planned")
+    # never up (a table's row the products cannot make may repeat the dose before it)
+    assert schedule.steps and all(s.dose <= s.previous_dose for s in schedule.steps)
