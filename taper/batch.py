@@ -339,19 +339,13 @@ def read_roster(path: str | Path) -> list[Row]:
         Naming the file and what is wrong with it as a whole: unreadable, empty, not
         UTF-8, not CSV, a column missing, unknown or given twice, or no rows.
     """
-    from .textfile import read_text
+    from .textfile import csv_records, read_text
 
     name = str(path)
     text = read_text(path, name, "CSV", lambda field, _, why: RosterError(field, why))
     if not text.strip():
         raise RosterError(name, "the file is empty; a CSV file with a header row is needed")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise RosterError(
-            name, f"not a readable CSV file (line {reader.line_num}: {exc})"
-        ) from None
+    records = csv_records(text, lambda why: RosterError(name, why))
     if not records:
         raise RosterError(name, "the file is empty; a CSV file with a header row is needed")
     columns = _columns(name, records[0])

@@ -755,6 +755,20 @@ def load_protocol(path: str | Path) -> Rule:
 
 
 _PACE_KEYS = ("cut", "bands", "phases", "hyperbolic", "steps")
+#: the most tables a protocol's [[bands]], [[phases]], [[holds]] or [[steps]] may hold, and the
+#: most rows of a table of doses: taper's own bound, not a clinical figure (a plan makes at
+#: most 1,000 steps; a published schedule has tens of rows)
+MOST_ROWS = 500
+
+
+def _at_most(items: list[Any], where: str, kind: str) -> list[Any]:
+    if len(items) > MOST_ROWS:
+        raise CatalogError(
+            where, f"{len(items)} {kind}", f"at most {MOST_ROWS} (taper's own bound)"
+        )
+    return items
+
+
 _TOP_KEYS = {
     *_PACE_KEYS,
     "name",
@@ -821,6 +835,7 @@ def parse_protocol(data: Mapping[str, Any], origin: str = "protocol") -> Rule:
         holds_raw = data.get("holds", [])
         if not isinstance(holds_raw, list):
             raise CatalogError(f"{origin}: holds", holds_raw, "a list of [[holds]] tables")
+        _at_most(holds_raw, f"{origin}: holds", "holds")
         holds = tuple(_hold_from(h, f"{origin}: holds[{i + 1}]") for i, h in enumerate(holds_raw))
         from pathlib import Path
 
@@ -927,21 +942,20 @@ def load_table(path: str | Path) -> Rule:
     """A rule from a CSV table of doses: a row per step, with ``days`` and one of ``dose``
     (mg a day), ``share`` (of the starting dose, ``75%``) or a dose at each time of day
     (``morning``, ``bedtime``...). The rule is named after the file."""
-    import csv
     from pathlib import Path as P
 
-    from .textfile import comma_hint, one_column_header, read_text
+    from .textfile import comma_hint, csv_records, one_column_header, read_text
 
     name = str(path)
     text = read_text(path, "rule", "CSV", CatalogError)
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip().lower() for h in reader.fieldnames or ()]
+    records = [r for r in csv_records(text, lambda why: CatalogError(name, "", why)) if r]
+    header = [h.strip().lower() for h in (records[0] if records else [])]
     if "days" not in header:
         hint = f"; {comma_hint(header)}" if header and one_column_header(header) else ""
         raise CatalogError(f"{name}: days", ",".join(header), f"a days column{hint}")
     rows = []
-    for number, cells in enumerate(reader, start=2):
-        clean = {k.strip().lower(): (v or "").strip() for k, v in cells.items() if k}
+    for number, cells in enumerate(records[1:], start=2):
+        clean = {k: cells[i].strip() if i < len(cells) else "" for i, k in enumerate(header) if k}
         if not any(clean.values()):
             continue
         try:
@@ -950,6 +964,7 @@ def load_table(path: str | Path) -> Rule:
             raise CatalogError(exc.field, exc.given, exc.allowed, exc.hint) from None
     if not rows:
         raise CatalogError(name, "", "a table of at least one row of doses")
+    _at_most(rows, name, "rows")
     return Rule(
         name=P(name).stem,
         pace=Table(tuple(rows)),
@@ -964,6 +979,7 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
         items = data["steps"]
         if not isinstance(items, list) or not items:
             raise CatalogError(f"{origin}: steps", items, "a list of [[steps]] tables")
+        _at_most(items, f"{origin}: steps", "steps")
         rows = []
         for i, item in enumerate(items):
             where = f"{origin}: steps[{i + 1}]"
@@ -995,6 +1011,7 @@ def _pace_from(data: Mapping[str, Any], kind: str, origin: str) -> Pace:
     items = data[kind]
     if not isinstance(items, list) or not items:
         raise CatalogError(f"{origin}: {kind}", items, f"a list of [[{kind}]] tables")
+    _at_most(items, f"{origin}: {kind}", kind)
     if kind == "bands":
         bands = []
         for i, b in enumerate(items):

@@ -277,10 +277,10 @@ def read_csv(
     text: str, origin: str, options: ExternalOptions, cat: Catalog
 ) -> tuple[Timeline, list[Finding]]:
     """A CSV schedule's text as a :class:`~taper.validation.Timeline`, with reading notes."""
-    import csv
+    from .textfile import csv_records
 
-    reader = csv.DictReader(io.StringIO(text, newline=""))  # a lone \r ends a row, as in a file
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    records = [r for r in csv_records(text, lambda why: InputError(origin, "", why)) if r]
+    header = [h.strip() for h in (records[0] if records else [])]
     if one_column_header(header):
         raise InputError(f"{origin}: columns", header[0], comma_hint(header).split("; ", 1)[1])
     if len(set(header)) != len(header):
@@ -297,12 +297,12 @@ def read_csv(
     times = [t for t in TIMES if f"{t}_mg" in header]
     rows: list[dict[str, str]] = []
     switch_rows: list[tuple[int, dict[str, str]]] = []
-    for i, raw in enumerate(reader, start=2):
+    for i, record in enumerate(records[1:], start=2):
         if i - 1 > MAX_ROWS:
             raise InputError(origin, f"{i - 1} rows", f"at most {MAX_ROWS} rows")
-        if None in raw or any(v is None for v in raw.values()):
+        if len(record) != len(header):
             raise InputError(f"{origin}: row {i}", "", "every row needs one cell per column")
-        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
+        row = {k: v.strip() for k, v in zip(header, record, strict=True)}
         if row.get("phase", "taper") == "switch":
             switch_rows.append((i, row))
         else:

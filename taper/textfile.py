@@ -105,6 +105,20 @@ def parse_toml(
         raise error(origin, "", "not valid TOML: nested too deeply") from None
 
 
+def csv_records(text: str, fail: Callable[[str], Exception]) -> list[list[str]]:
+    """Every record of a CSV text, a blank line as an empty one (so that a record's place
+    is its line's; a lone carriage return ends a row, as in a file); ``fail(why)`` is raised
+    for text the csv module cannot read (a cell past its size limit, a stray NUL)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise fail(f"not a readable CSV file (line {reader.line_num}: {exc})") from None
+
+
 def one_column_header(header: Sequence[str]) -> str | None:
     """The separator a CSV's header seems to use in place of commas (``;``, a tab or ``|``),
     where the header reads as a single column; else ``None``."""

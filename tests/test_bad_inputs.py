@@ -30,7 +30,11 @@ def test_the_corpus_is_large_and_varied() -> None:
 
 def _lay_out(folder: Path, files: dict[str, object]) -> None:
     for name, content in files.items():
-        if isinstance(content, dict):
+        if isinstance(content, dict) and "repeat" in content:
+            # a large file written out: before, then repeat times times, then after
+            text = content.get("before", "") + content["repeat"] * content["times"]  # type: ignore[operator]
+            (folder / name).write_text(text + content.get("after", ""), encoding="utf-8")  # type: ignore[operator]
+        elif isinstance(content, dict):
             (folder / name).write_bytes(base64.b64decode(str(content["base64"])))
         else:
             (folder / name).write_text(str(content), encoding="utf-8")

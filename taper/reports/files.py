@@ -35,6 +35,9 @@ def check_writable(
     import stat
 
     target = _path(path)
+    if str(path).endswith(("/", os.sep)):
+        # Path() drops the slash: nodir/ would be written as a file named nodir
+        raise InputError(field, str(path), "a file name is needed, not a folder")
     if target.is_symlink():
         raise InputError(
             field, str(path), "a symbolic link; give the path of a regular file itself"
