@@ -39,6 +39,7 @@ from .validation import (
     check_prescription,
     check_switch,
     check_timeline,
+    finding,
     rule_is_faster,
     timeline_of,
 )
@@ -83,11 +84,12 @@ def read_file(path: str | Path, options: ExternalOptions, catalog: Catalog) -> R
         timeline, notes = read_csv(text, origin, options, catalog)
         return Read(timeline, notes, overrides=sidecar_overrides(path))
     data = parse(text, origin)
+    unread: InputError | None = None
     if options.reads_as_written:
         try:
             schedule = load_plan(data, catalog, origin)
-        except InputError:
-            schedule = None  # checked as a schedule made elsewhere: each problem a finding
+        except InputError as exc:
+            schedule, unread = None, exc  # checked as a schedule made elsewhere
         if schedule is not None:
             rx = schedule.prescription
             patient = options.patient.merged(rx.patient)
@@ -101,6 +103,17 @@ def read_file(path: str | Path, options: ExternalOptions, catalog: Catalog) -> R
                 dict(schedule.overrides),
             )
     timeline, notes = _from_json(data, origin, options, catalog)
+    if unread is not None:
+        # what taper would not read back is said, not passed over: a re-plan refuses it
+        notes = [
+            finding(
+                "not-as-written",
+                f"The file is not a plan as taper writes it ({unread}); it is checked as a "
+                f"schedule made elsewhere, from its dates and doses.",
+                "taper: the plan JSON format (taper-plan/1, docs/plan-json.md)",
+            ),
+            *notes,
+        ]
     switch = None
     if data.get("switch") is not None:
         switch, more = read_switch(

@@ -305,6 +305,13 @@ CODES: dict[str, Code] = {
         "a checked schedule gave no starting dose, so its first row is taken as the dose before "
         "the first cut",
     ),
+    "not-as-written": Code(
+        "warning",
+        True,
+        "a checked plan JSON that taper would not read back (a field changed, missing or out "
+        "of range, named by its path): it is checked as a schedule made elsewhere, from its "
+        "dates and doses, and a re-plan refuses it",
+    ),
     "switch-checked-in-part": Code(
         "info",
         True,

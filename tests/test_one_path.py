@@ -6,10 +6,12 @@ import codecs
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -423,3 +425,38 @@ def test_a_switch_with_a_halved_tablet_is_read_back(tmp_path: Path) -> None:
     path = tmp_path / "switch.json"
     path.write_text(to_json(schedule), encoding="utf-8")
     assert not [f for f in taper.check(path) if f.severity == "error" and not f.override]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda d: d.__setitem__("times", ["noon", "midnight"]),
+        lambda d: d["steps"][0]["administrations"][0].__setitem__("time", "noon"),
+        lambda d: [s.__setitem__("step", 1) for s in d["steps"]],
+        lambda d: d["steps"][0].__setitem__("daily_dose_mg", "20"),
+    ],
+    ids=["times", "a time", "step numbers", "a stated dose"],
+)
+def test_check_says_what_replan_refuses_in_a_tampered_plan(
+    tmp_path: Path, tamper: Callable[[dict[str, Any]], object]
+) -> None:
+    """Regression: taper check passed a plan JSON with times 'noon' and 'midnight', or every
+    step numbered 1, in silence, while taper replan refused it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from taper.cli import cli
+    from taper.reports import to_json
+
+    data = json.loads(to_json(taper.plan("clonazepam", "2 mg", start="2027-01-04")))
+    tamper(data)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data), "utf-8")
+    refused = CliRunner().invoke(cli, ["replan", str(path), "--on", "2027-03-01"])
+    assert refused.exit_code == 2
+    why = refused.stderr.strip().removeprefix("Error: ")
+    found = taper.check(path)
+    said = [f for f in found if f.code == "not-as-written"]
+    assert len(said) == 1 and said[0].severity == "warning"
+    assert f"({why})" in said[0].message
