@@ -83,16 +83,20 @@ def plan_table(request: PlanRequest) -> Schedule:
             if s > 0
         )
         # numbered on from the steps before it (the new part of a re-plan)
+        made_dose = sum(shares, Decimal(0))
+        # a row the products make no lower than the dose before holds that dose
+        held = made_dose >= before
         step = Step(
             request.first_step + number - 1, day, row.days, administrations, asked, before,
-            row.days,
+            row.days, held,
         )  # fmt: skip
         if step.dose != asked:
+            kept = ", so the dose before is held" if held else ""
             findings.append(
                 finding(
                     "table-row-made",
                     f"Row {number} of the table asks for {format_mg(asked)}/day; the products "
-                    f"make {format_mg(step.dose)}/day, the largest dose not above it.",
+                    f"make {format_mg(step.dose)}/day, the largest dose not above it{kept}.",
                     request.rule.source,
                     step.number,
                 )

@@ -493,6 +493,8 @@ class Rule:
             return self.final_mg
         if self.final_fraction is not None:
             return quantize_target(self.final_fraction * start)
+        if isinstance(self.pace, Table):
+            return self.pace.rows[-1].daily(start)  # a table's last row is its last dose
         return None
 
     def propose(self, current: Decimal, start: Decimal, holds_done: frozenset[int]) -> Proposal:

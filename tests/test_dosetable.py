@@ -4,16 +4,22 @@ products and never above the row's, checked like any plan and written to every e
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import taper
 from taper.cli import cli
-from taper.errors import CatalogError, FindingsRefused, InputError
+from taper.errors import CatalogError, FindingsRefused, InputError, PlanRefused
+
+from .test_properties import assert_invariants
 
 START = "2027-01-04"
 DOCS = Path(__file__).parent.parent / "docs" / "protocols"
@@ -293,3 +299,50 @@ def test_a_replan_from_the_json_given_its_table_again_goes_on_with_the_rest(
     assert result.exit_code == 0, result.output
     steps = json.loads(fresh.read_text("utf-8"))["steps"]
     assert [(s["daily_dose_mg"], s["days"]) for s in steps][2:] == [("1.5", 14), ("1.25", 14)]
+
+
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    drug=st.sampled_from([("clonazepam", "2 mg", "us"), ("diazepam", "20 mg", "uk")]),
+    cuts=st.lists(st.integers(min_value=3, max_value=26), min_size=1, max_size=12),
+    days=st.lists(st.sampled_from([7, 14, 21, 28]), min_size=12, max_size=12),
+    shares=st.booleans(),
+)
+def test_a_table_plans_keeping_every_invariant_or_is_refused(
+    drug: tuple[str, str, str], cuts: list[int], days: list[int], shares: bool
+) -> None:
+    """A table of falling doses (each a cut of 3 to 26 % of the row before), as doses or as
+    shares of the start: the plan keeps the invariants every plan keeps (dispensable, never
+    up, within the cap or refused, one truth, complete, down to its last row), or it is
+    refused in the words of a refusal."""
+    name, dose, region = drug
+    start = Decimal(dose.split()[0])
+    level, lines = start, ["days," + ("share" if shares else "dose")]
+    for cut, length in zip(cuts, days, strict=False):
+        level = level * (100 - cut) / 100
+        value = f"{level / start * 100:.1f}%" if shares else f"{level:.3f}"
+        lines.append(f"{length},{value}")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "table.csv"
+        path.write_text("\n".join(lines) + "\n", "utf-8")
+        try:
+            schedule = taper.plan(name, dose, rule=str(path), region=region, start=START)
+        except (FindingsRefused, PlanRefused) as refused:
+            assert "\n" not in str(refused)
+            event(f"refused: {refused.field}")
+            return
+    event("planned")
+    kw = {
+        "products": [p.id for p in schedule.products],
+        "max_units": schedule.max_units,
+        "at_low_doses": "stretch",
+        "halve": [],
+    }
+    assert_invariants(schedule, kw)
+    # never above a row's dose, each step as long as its row
+    assert all(s.dose <= s.target for s in schedule.steps)
+    assert [s.days for s in schedule.steps] == days[: len(schedule.steps)]

@@ -140,8 +140,9 @@ def assert_invariants(schedule: Schedule, kw: dict[str, object]) -> None:
                     assert unit.product.id in kw["halve"] or not unit.product.break_line  # type: ignore[operator]
                 if unit.product.form in ("odt", "er-tablet", "capsule"):
                     assert unit.count == int(unit.count)
-        # 2. never up
-        assert 0 < step.dose < previous
+        # 2. never up (a table's row the products make no lower than the row before holds
+        # that dose, said as a hold)
+        assert 0 < step.dose < previous or (step.held and step.dose == previous), step.number
         # 3. within the rule's cap, or a cut the products force (nothing they make lies
         # between the dose before and after it), named in a warning
         if (previous - step.dose) / previous > schedule.max_cut:
