@@ -292,6 +292,7 @@ def product_set(
         request.first_step,
         pool,
         request.liquids,
+        request.asked.get("products"),  # forms the clinician named, said in the finding
         words(),
     )
     if key not in _SETS:
@@ -368,10 +369,14 @@ def _choose_set(
         else f"{chosen.forced} forced cut{'s' if chosen.forced != 1 else ''}"
     )
     lower = f", with the {liquid.name} where they run out of small cuts," if liquid else ""
+    forms = request.asked.get("products")
+    among = f"listed for {rx.region.upper()}"
+    if forms:  # the clinician named forms: the set is chosen among those
+        among = f"in {rx.region.upper()} of the forms asked ({', '.join(forms)})"
     message = (
         f"The plan dispenses {names} for the whole course: the fewest of the {len(pool)} "
-        f"{rx.drug} products listed for {rx.region.upper()}{lower} that plan it as closely as "
-        f"all of them (down to {format_mg(chosen.stop)}/day, {forced})"
+        f"{rx.drug} products {among}{lower} that plan it as closely as all of them (down to "
+        f"{format_mg(chosen.stop)}/day, {forced})"
     )
     if more is not None and more.gap < chosen.gap:
         extra = [p for p in more.products if p not in chosen.products]

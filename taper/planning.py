@@ -74,8 +74,9 @@ def plan(
         The day of the first cut (the patient already takes ``dose``); today by default.
     products
         Product ids or forms to use, as a list or one string separated by commas
-        (``"tablet,odt"``; default: the fewest of those sold in ``region`` that plan as
-        closely as all of them).
+        (``"tablet,odt"``). Ids (and ``form:strength``) fix the products; forms alone, or
+        none, let the plan dispense the fewest of those sold in ``region`` that plan as
+        closely as all of them.
     region
         ``us`` or ``uk``: which products exist.
     max_units

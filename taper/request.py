@@ -267,7 +267,9 @@ def resolve(
         patient=patient,
         rule=the_rule,
         products=chosen,
-        products_chosen=bool(products),
+        # forms alone (tablet, odt) name a kind of product, not the products: the plan
+        # chooses its set among them, as among all of the drug's
+        products_chosen=bool(products) and not all(_a_form(t, the_drug) for t in products or ()),
         max_units=limit,
         units_raised=raised,
         overrides=tuple(sorted(accepted.items())),
@@ -376,6 +378,14 @@ def select_products(
             )
         picked.extend(p for p in matches if p not in picked)
     return tuple(p for p in available if p in picked)
+
+
+def _a_form(token: str, drug: Drug) -> bool:
+    """Whether ``token`` names a form (``tablet``, ``odt``), not a product or a strength."""
+    token = token.strip().lower()
+    return ":" not in token and token in {p.form for p in drug.products} - {
+        p.id for p in drug.products
+    }
 
 
 def _match_products(

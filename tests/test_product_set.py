@@ -246,3 +246,21 @@ def test_a_liquid_at_low_doses_counts_among_the_products_a_plan_dispenses() -> N
     ]
     first = next(i for i, f in enumerate(forms) if True in f)
     assert all(f == {True} for f in forms[first:])
+
+
+def test_forms_alone_let_the_plan_choose_its_set_among_them() -> None:
+    """--products tablet,odt made clonazepam doses of three ODT strengths at once (1 A + 1 B
+    + 1 C): forms name a kind of product, so the plan chooses the fewest among them; ids
+    fix the products."""
+    by_form = taper.plan("clonazepam", "2 mg", products="tablet,odt", start=START)
+    said = next(f for f in by_form.findings if f.code == "product-set")
+    assert "of the forms asked (tablet, odt)" in said.message
+    assert len(by_form.products) == 2
+    for step in by_form.steps:
+        for admin in step.administrations:
+            assert len({u.product.id for u in admin.units}) <= 2
+    tablets = taper.plan("clonazepam", "2 mg", products="tablet", start=START)
+    assert {p.form for p in tablets.products} == {"tablet"}
+    assert "product-set" in {f.code for f in tablets.findings}
+    named = taper.plan("clonazepam", "2 mg", products="tablet:0.5mg,odt", start=START)
+    assert "product-set" not in {f.code for f in named.findings}

@@ -512,8 +512,10 @@ def test_a_listed_count_within_the_limit_is_not_checked_again() -> None:
 
 @pytest.fixture(scope="module")
 def clonazepam_2mg() -> Schedule:
-    # every tablet and ODT allowed, so a step may be edited to any of them
-    return plan("clonazepam", "2 mg", products=["tablet", "odt"], start=START)
+    # every tablet and ODT allowed, so a step may be edited to any of them (named one by
+    # one: forms alone let the plan choose its set among them)
+    every = [p.id for p in CATALOG.drug("clonazepam").products_in("us") if p.is_solid]
+    return plan("clonazepam", "2 mg", products=every, start=START)
 
 
 def _edited(schedule: Schedule, *units: tuple) -> Schedule:
