@@ -201,11 +201,11 @@ class Batch:
         self.staging = Path(
             tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", suffix=".partial", dir=parent)
         )
-        self._lock = _hold(self.staging)
         staged = replace(self.settings, out_dir=str(self.staging))
         todo = self.todo
         done: dict[int, Outcome] = dict(self.refused)
         try:
+            self._lock = _hold(self.staging)
             if jobs <= 1 or len(todo) <= 1:
                 context = self.context or _Context(self.settings)
                 for outcome in _plan_rows(todo, staged, context, tick):
@@ -229,12 +229,14 @@ class Batch:
 
     def _let_go(self) -> None:
         """Give up the fresh folder's lock, and its lock file, which is not an output."""
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        # the lock file goes first, while the lock is held: a batch clearing stale folders
+        # that opened it a moment before finds it gone and leaves the folder
         if self.staging is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.staging / LOCK)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def _move_into_place(self, outcomes: Sequence[Outcome]) -> None:
         """The run's files into the target folder; then the files an earlier run left for
@@ -284,8 +286,16 @@ def _hold(folder: Path) -> int | None:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return None
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    # locked under another name, then named: a lock file is never seen unlocked
+    making = folder / f"{LOCK}.new"
+    fd = os.open(making, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks (some network shares): none is taken
+        os.close(fd)
+        os.unlink(making)
+        return None
+    os.rename(making, folder / LOCK)
     return fd
 
 
@@ -307,9 +317,11 @@ def clear_stale(parent: Path, name: str) -> None:
             continue  # no lock file: not a batch's, or one that is just starting
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            shutil.rmtree(folder, ignore_errors=True)
+            # still that folder's lock file (not one its batch removed as it finished)
+            if os.fstat(fd).st_ino == os.stat(folder / LOCK).st_ino:
+                shutil.rmtree(folder, ignore_errors=True)
         except OSError:
-            pass  # a running batch holds it
+            pass  # a running batch holds it, or it is gone
         finally:
             os.close(fd)
 

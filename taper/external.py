@@ -205,7 +205,8 @@ def _faster_preset(data: Mapping[str, Any], start: Decimal, periods: Sequence[Pe
     """The plan's rule, where it is a preset whose own doses go faster than the guideline."""
     from .rules import PRESETS
 
-    rule = PRESETS.get(str((data.get("rule") or {}).get("name", "")))
+    stated = data.get("rule")
+    rule = PRESETS.get(str(stated.get("name", ""))) if isinstance(stated, dict) else None
     if rule is None or not rule_is_faster(rule, start, sum(p.days for p in periods)):
         return ""
     return f"{rule.name}: {rule.source}"

@@ -127,3 +127,28 @@ def test_a_running_batch_s_fresh_folder_is_left_alone(tmp_path: Path) -> None:
     assert all(folder.exists() for folder in fresh) or first.poll() is not None
     assert first.wait(timeout=300) == 0, first.communicate()[1]
     assert not list(tmp_path.glob(".plans.*.partial"))
+
+
+def test_a_batch_runs_where_the_file_system_has_no_locks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some network shares refuse file locks (ENOLCK): the batch runs without one, and
+    leaves no fresh folder behind."""
+    import errno
+    import fcntl
+
+    from click.testing import CliRunner
+
+    from taper.cli import cli
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    _roster(tmp_path / "small.csv", 2)
+    result = CliRunner().invoke(
+        cli, ["batch", str(tmp_path / "small.csv"), "--out-dir", str(tmp_path / "plans")]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plans", "small.csv"]
+    assert not [p for p in (tmp_path / "plans").iterdir() if p.name.startswith(".")]

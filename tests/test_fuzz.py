@@ -250,3 +250,28 @@ def test_protocol_reader_on_changed_protocols(
     event("planned")
     # never up (a table's row the products cannot make may repeat the dose before it)
     assert schedule.steps and all(s.dose <= s.previous_dose for s in schedule.steps)
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None)
+@given(st.sampled_from(_PLAN_PATHS), ODD_VALUES, st.booleans())
+def test_check_of_a_changed_plan_json(path: tuple[object, ...], value: object, drop: bool) -> None:
+    """taper check of a valid plan with one field changed (or dropped): findings (what taper
+    would not read back among them), or a clean refusal, never another error."""
+    import copy
+    import json
+
+    import taper
+
+    document = copy.deepcopy(_PLAN)
+    node: object = document
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    if drop and isinstance(node, dict):
+        node.pop(path[-1], None)  # type: ignore[arg-type]
+    else:
+        node[path[-1]] = value  # type: ignore[index]
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "plan.json"
+        target.write_text(json.dumps(document), "utf-8")
+        with contextlib.suppress(TaperError):
+            taper.check(target)
