@@ -434,8 +434,9 @@ def test_a_switch_with_a_halved_tablet_is_read_back(tmp_path: Path) -> None:
         lambda d: d["steps"][0]["administrations"][0].__setitem__("time", "noon"),
         lambda d: [s.__setitem__("step", 1) for s in d["steps"]],
         lambda d: d["steps"][0].__setitem__("daily_dose_mg", "20"),
+        lambda d: d.__setitem__("rule", "zzz"),
     ],
-    ids=["times", "a time", "step numbers", "a stated dose"],
+    ids=["times", "a time", "step numbers", "a stated dose", "a rule as text"],
 )
 def test_check_says_what_replan_refuses_in_a_tampered_plan(
     tmp_path: Path, tamper: Callable[[dict[str, Any]], object]
