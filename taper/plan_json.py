@@ -370,7 +370,14 @@ def kind(value: object) -> str:
         return "null"
     if isinstance(value, str):
         return "a string"
-    return "a list" if isinstance(value, list) else "an object"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return "an object"
+
+
+def _said(value: object) -> str:
+    """A value as given, where it is text; else what kind of JSON value it is."""
+    return value if isinstance(value, str) and not isinstance(value, Number) else kind(value)
 
 
 def obj(value: object, where: str) -> dict[str, Any]:
@@ -637,7 +644,7 @@ def parse(text: str, origin: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(
             f"{origin}: format",
-            str(data.get("format")) if isinstance(data, dict) else kind(data),
+            _said(data.get("format")) if isinstance(data, dict) else kind(data),
             "a taper-plan/1 JSON file",
         )
     return data

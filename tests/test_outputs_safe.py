@@ -118,3 +118,14 @@ def test_a_batch_folder_that_cannot_be_one_is_refused(
     code, err = _run(tmp_path, "batch", "r.csv", "--out-dir", out_dir, *force)
     assert (code, err.splitlines()[-1]) == (2, said)
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", ["nodir/", "nodir/.", "nodir/.."])
+def test_an_output_named_as_a_folder_is_refused(tmp_path: Path, name: str) -> None:
+    """--json nodir/ wrote a file named nodir (and nodir/. did, after the first mend)."""
+    code, err = _run(tmp_path, "plan", "clonazepam", "2mg", "--json", name)
+    assert (code, err.splitlines()[-1]) == (
+        2,
+        f"Error: --json: got '{name}'; a file name is needed, not a folder",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -35,7 +35,7 @@ def check_writable(
     import stat
 
     target = _path(path)
-    if str(path).endswith(("/", os.sep)):
+    if str(path).endswith(("/", os.sep)) or os.path.basename(str(path)) in ("", ".", ".."):
         # Path() drops the slash: nodir/ would be written as a file named nodir
         raise InputError(field, str(path), "a file name is needed, not a folder")
     if target.is_symlink():
