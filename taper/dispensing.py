@@ -485,6 +485,13 @@ def dispenser_for(products: tuple[Product, ...], max_units: int = DEFAULT_MAX_UN
     return Dispenser(products, max_units)
 
 
+def with_liquid(products: Sequence[Product], liquid: Product, limit: int) -> Dispenser:
+    """The dispenser of the doses from where the tablets run out of small cuts: the liquid
+    first, so that a dose it measures as simply as a tablet is measured, and a patient who has
+    moved to the liquid stays on it rather than going back to a tablet for one step."""
+    return dispenser_for((liquid, *(p for p in products if p != liquid)), limit)
+
+
 def _gcd(a: Decimal, b: Decimal) -> Decimal:
     while b:
         a, b = b, a % b

@@ -24,7 +24,7 @@ from itertools import combinations, pairwise
 from typing import Any
 
 from .catalog import TIMES, Product
-from .dispensing import Composition, Dispenser, dispenser_for
+from .dispensing import Composition, Dispenser, dispenser_for, with_liquid
 from .doses import ceil_int, format_mg, format_percent, normalize
 from .errors import InputError, PlanRefused
 from .request import PlanRequest
@@ -63,6 +63,9 @@ def make_plan(request: PlanRequest) -> Schedule:
     liquid = None
     if request.at_low_doses == "liquid":
         one = _one_liquid(rx, rule, chosen, request.liquids, limit, request.start_shares)
+        if one in chosen:
+            # taken already (the new part of a re-plan on its liquid): it stays first
+            dispenser = with_liquid(chosen, one, limit)
         chosen = (*chosen, *(p for p in (one,) if p not in chosen))
         liquid = with_liquid(chosen, one, limit)
     increment = request.liquid_increment
@@ -242,13 +245,6 @@ def _trial(
         changes=changes,
         pieces=sum(u.pieces for s in steps for a in s.administrations for u in a.units),
     )
-
-
-def with_liquid(products: Sequence[Product], liquid: Product, limit: int) -> Dispenser:
-    """The dispenser of the doses from where the tablets run out of small cuts: the liquid
-    first, so that a dose it measures as simply as a tablet is measured, and a patient who has
-    moved to the liquid stays on it rather than going back to a tablet for one step."""
-    return dispenser_for((liquid, *(p for p in products if p != liquid)), limit)
 
 
 def smallest_piece(products: Sequence[Product]) -> Decimal:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .catalog import Catalog, Product, load_catalog
-from .dispensing import dispenser_for
+from .dispensing import dispenser_for, with_liquid
 from .doses import format_mg, parse_dose
 from .endby import plan_taper
 from .errors import InputError, PlanRefused
@@ -140,7 +140,12 @@ def replan(
         for p in schedule.products
         if not (schedule.at_low_doses == "liquid" and p.is_liquid and p.id not in taking)
     )
-    dispenser = dispenser_for(base, schedule.max_units)
+    taken = [p for p in base if p.is_liquid and p.id in taking]
+    if schedule.at_low_doses == "liquid" and taken:
+        # on the liquid already: the days held and the new part keep to it
+        dispenser = with_liquid(base, taken[0], schedule.max_units)
+    else:
+        dispenser = dispenser_for(base, schedule.max_units)
     shares = dispenser.split(begin, len(times))
     if shares is None:
         raise PlanRefused(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -206,3 +207,22 @@ def test_a_tampered_value_is_named_by_its_json_kind(
     result = CliRunner().invoke(cli, ["replan", str(path), "--on", "2027-02-01"])
     assert result.exit_code == 2, result.output
     assert result.stderr == f"Error: {path}: {said}\n"
+
+
+@pytest.mark.parametrize("hold", [0, 14])
+def test_a_replan_of_a_plan_on_its_liquid_stays_on_it(hold: int) -> None:
+    """Regression: re-planned after the move to the liquid, the days held and the new part
+    went back to a tablet where one made the dose (then mixed a tablet and the liquid)."""
+    first = taper.plan("clonazepam", "2 mg", region="uk", at_low_doses="liquid", start=START)
+    liquid = [
+        s
+        for s in first.steps
+        if any(u.product.is_liquid for a in s.administrations for u in a.units)
+    ]
+    day = liquid[2].start + timedelta(days=3)  # a few days into the third step on the liquid
+    again = replan(first, day.isoformat(), hold_days=hold)
+    after = [s for s in again.steps if s.start >= liquid[0].start]
+    assert after
+    for step in after:
+        for admin in step.administrations:
+            assert all(u.product.is_liquid for u in admin.units), (step.number, admin)
