@@ -350,3 +350,23 @@ def test_the_products_row_lists_what_the_plan_dispenses() -> None:
     dispensed = [p.name for p, _ in switched.dispensing()]
     assert {p.drug for p, _ in switched.dispensing()} == {"alprazolam", "diazepam"}
     assert row == ", ".join(dispensed) + " (US)"
+
+
+def test_the_dispensing_note_says_what_is_supplied() -> None:
+    """It said "Whole tablets to supply" above a liquid's millilitres, and spoke of halves in
+    a plan that halves nothing."""
+
+    def note(schedule: taper.Schedule) -> str:
+        text = re.sub(r"\s+", " ", " ".join(pdf_text(pdf_bytes(schedule))))
+        found = re.search(r"Dispensing (.*? in all\.[^.]*\.?)", text)
+        assert found, text[:500]
+        return found.group(1)
+
+    odts = taper.plan("clonazepam", "2 mg", start="2027-01-04")
+    assert note(odts).startswith("Whole tablets to supply, for every 28 days and in all.")
+    assert "A half tablet" not in note(odts)
+    liquid = taper.plan("clonazepam", "2 mg", region="uk", at_low_doses="liquid",
+                        start="2027-01-04")  # fmt: skip
+    said = note(liquid)
+    assert said.startswith("Whole tablets, and millilitres of a liquid, to supply")
+    assert "A half tablet is half of a tablet supplied whole." in said

@@ -515,17 +515,25 @@ def _dispensing(doc: _Doc) -> list[Flowable]:
     from reportlab.platypus import CondPageBreak, Spacer
 
     schedule, st, para, fill_days = doc.schedule, doc.st, doc.para, doc.fill_days
+    supplied = [p for p, _ in schedule.dispensing()]
+    what = "Whole tablets"
+    if any(p.is_liquid for p in supplied):
+        what = (
+            "Millilitres of a liquid"
+            if all(p.is_liquid for p in supplied)
+            else ("Whole tablets, and millilitres of a liquid,")
+        )
+    halves = (
+        " A half tablet is half of a tablet supplied whole."
+        if any(u.is_split for s in schedule.periods() for a in s.administrations for u in a.units)
+        else ""
+    )
     story: list[Flowable] = [
         CondPageBreak(60 * mm),
         para("Dispensing", st.h2),
-        para(
-            f"Whole tablets to supply, for every {fill_days} days and in all. A half "
-            f"tablet is half of a tablet supplied whole.",
-            st.small,
-        ),
+        para(f"{what} to supply, for every {fill_days} days and in all.{halves}", st.small),
         Spacer(1, 3),
     ]
-    supplied = [p for p, _ in schedule.dispensing()]
     fill_rows: list[list[Any]] = [
         [
             para("<b>Supply for</b>", st.cell),
