@@ -22,6 +22,7 @@ from taper.errors import CatalogError, FindingsRefused, InputError, PlanRefused
 from .test_properties import assert_invariants
 
 START = "2027-01-04"
+D = Decimal
 DOCS = Path(__file__).parent.parent / "docs" / "protocols"
 
 
@@ -346,3 +347,87 @@ def test_a_table_plans_keeping_every_invariant_or_is_refused(
     # never above a row's dose, each step as long as its row
     assert all(s.dose <= s.target for s in schedule.steps)
     assert [s.days for s in schedule.steps] == days[: len(schedule.steps)]
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        ({"dose": "1 mg"}, "r.days: got ''; the days the row lasts, such as 14d"),
+        ({"days": "", "dose": "1 mg"}, "r.days: got ''; the days the row lasts, such as 14d"),
+        ({"days": "soon", "dose": "1 mg"}, "r.days: got 'soon'"),
+        ({"days": "14", "dose": "1 mg", "share": "50%"},
+         "r: got 'dose, share'; one of dose, share, or a dose at each time of day (morning, "
+         "bedtime...)"),
+        ({"days": "14", "share": "50%", "morning": "1 mg"}, "r: got 'share, times of day'; one of"),
+        ({"days": "14"}, "r: got 'none'; one of dose, share"),
+        ({"days": "14", "dose": None}, "r: got 'none'; one of dose, share"),
+        ({"days": "14", "dosage": "1 mg"}, "r.dosage: got 'dosage'; known keys: days, dose, share"),
+        ({"days": "14", "dose": "x"}, "r.dose: got 'x'; give a dose with a unit"),
+        ({"days": "14", "morning": "0 mg", "bedtime": "0"}, None),
+    ],
+)  # fmt: skip
+def test_each_malformed_row_is_refused_naming_its_key(
+    cells: dict[str, object], said: str | None
+) -> None:
+    from taper.rules import table_row
+
+    if said is None:  # a dose of nothing at every time parses; the plan refuses the day
+        row = table_row(cells, "r")
+        assert row.daily(Decimal(2)) == 0
+        return
+    with pytest.raises(InputError) as refused:
+        table_row(cells, "r")
+    assert str(refused.value).startswith(said)
+
+
+def test_a_row_read_as_days_a_share_and_doses_at_times() -> None:
+    from taper.rules import table_row
+
+    assert table_row({"days": "14", "dose": "1.5"}, "r").dose_mg == D("1.5")
+    assert table_row({"days": "2w", "share": "75"}, "r").share == D("0.75")
+    at = table_row({"days": 7, "morning": "0", "bedtime": "1 mg"}, "r")
+    assert (at.days, at.at) == (7, (("morning", D(0)), ("bedtime", D(1))))
+
+
+def test_a_table_describes_its_rows_and_days() -> None:
+    from taper.rules import Table, TableRow
+
+    doses = Table((TableRow(14, D("1.5")), TableRow(21, D(1))))
+    assert doses.describe() == "a table of 2 doses over 35 days, then the stop"
+    shares = Table((TableRow(14, share=D("0.75")), TableRow(14, share=D("0.5"))))
+    assert (
+        shares.describe() == "a table of 2 shares of the starting dose over 28 days, then the stop"
+    )
+    mixed = Table((TableRow(14, share=D("0.75")), TableRow(14, D(1))))
+    assert mixed.describe() == "a table of 2 doses over 28 days, then the stop"
+    with pytest.raises(InputError) as empty:
+        Table(())
+    assert str(empty.value) == "steps: got ''; a table of at least one dose"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("2027-07-01", None),
+        (date(2027, 7, 1), None),
+        (" 2027-07-01 ", None),
+        ("1 July 2027", "p.toml: end_by: got '1 July 2027'; a date written YYYY-MM-DD"),
+        (
+            "2027-07-01T00:00",
+            "p.toml: end_by: got '2027-07-01 00:00:00'; a date written YYYY-MM-DD",
+        ),
+    ],
+)
+def test_a_protocol_end_date_is_a_date(value: object, said: str | None) -> None:
+    from datetime import datetime
+
+    from taper.rules import parse_protocol
+
+    given = datetime.fromisoformat(value) if str(value).count("T") else value
+    data = {"cut": "10%", "every": "14d", "end_by": given}
+    if said is None:
+        assert parse_protocol(data, "p.toml").end_by == date(2027, 7, 1)
+        return
+    with pytest.raises(CatalogError) as refused:
+        parse_protocol(data, "p.toml")
+    assert str(refused.value) == said
