@@ -624,3 +624,49 @@ def test_a_refusal_names_the_first_error_its_source_and_how_many_more() -> None:
     with pytest.raises(PlanRefused) as bare:
         refuse_errors([Finding("error", "dose-rises", "Up.", "")])
     assert refusal(bare.value) == ("dose-rises", "Up;", [])
+
+
+THREE_TIMES = ("morning", "midday", "bedtime")
+
+
+@pytest.mark.parametrize(
+    ("order", "previous", "shares", "wrong"),
+    [
+        # morning-first: a later dose may fall only once every earlier one is gone
+        ("morning-first", ("1", "1", "1"), ("0.5", "1", "1"), []),
+        ("morning-first", ("1", "1", "1"), ("1", "0.5", "1"), ["midday"]),
+        ("morning-first", ("1", "1", "1"), ("1", "1", "0.5"), ["bedtime"]),
+        ("morning-first", ("1", "1", "1"), ("0.5", "0.5", "1"), ["midday"]),
+        ("morning-first", ("0", "1", "1"), ("0", "0.5", "1"), []),
+        ("morning-first", ("0", "0", "1"), ("0", "0", "0.5"), []),
+        ("morning-first", ("1", "1", "1"), ("1", "1", "1"), []),
+        # bedtime-last: the bedtime dose may fall only once the others are gone
+        ("bedtime-last", ("1", "1", "1"), ("1", "1", "0.5"), ["bedtime"]),
+        ("bedtime-last", ("1", "1", "1"), ("0.5", "0.5", "1"), []),
+        ("bedtime-last", ("0", "0", "1"), ("0", "0", "0.5"), []),
+        ("bedtime-last", ("0", "1", "1"), ("0", "1", "0.5"), ["bedtime"]),
+    ],
+)
+def test_a_step_out_of_the_cut_order_names_the_dose_that_fell(
+    order: str, previous: tuple[str, ...], shares: tuple[str, ...], wrong: list[str]
+) -> None:
+    found = planner._out_of_order(
+        7, THREE_TIMES, tuple(map(D, previous)), tuple(map(D, shares)), order
+    )
+    assert found == [(7, t) for t in wrong]
+
+
+def test_a_per_dose_rule_not_kept_says_both_days() -> None:
+    found = planner._per_dose_missed(
+        3, THREE_TIMES, (D("0.5"), D("0.5"), D(0)), (D("0.25"), D("0.75"), D(0))
+    )
+    assert (found.code, found.severity, found.step, found.source) == (
+        "per-dose-not-kept", "warning", 3, "the rule's own method",
+    )  # fmt: skip
+    assert found.message == (
+        "The rule lowers each dose by the same amount, to 0.5 mg in the morning, 0.5 mg at "
+        "midday, none at bedtime; the products cannot make that, so the step takes 0.25 mg in "
+        "the morning, 0.75 mg at midday, none at bedtime."
+    )
+    evening = planner._per_dose_missed(1, ("evening",), (D(1),), (D("0.5"),))
+    assert "1 mg in the evening" in evening.message and "0.5 mg in the evening" in evening.message
