@@ -871,3 +871,73 @@ def test_inline_holds_at_a_dose_and_at_a_share_of_the_start() -> None:
     assert share == Hold(28, at_fraction=D("0.375"))
     assert share.level(D(2)) == D("0.75")
     assert share.describe() == "hold at 37.5 % of the starting dose for at least 28 days"
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({'cut': '10%', 'every': '14d', 'halve': 'x'},
+         'p.toml: halve: got \'x\'; a list of tablets, e.g. ["diazepam-tab-2"]'),
+        ({'cut': '10%', 'every': '14d', 'halve': ['']},
+         'p.toml: halve: got [\'\']; a list of tablets, e.g. ["diazepam-tab-2"]'),
+        ({'cut': '10%', 'every': '14d', 'halve': [1]},
+         'p.toml: halve: got [1]; a list of tablets, e.g. ["diazepam-tab-2"]'),
+        ({'steps': 'x'},
+         "p.toml: steps: got 'x'; a list of [[steps]] tables"),
+        ({'steps': []},
+         'p.toml: steps: got []; a list of [[steps]] tables'),
+        ({'steps': ['x']},
+         "p.toml: steps[1]: got 'x'; a table"),
+        ({'bands': ['x']},
+         "p.toml: bands[1]: got 'x'; a table"),
+        ({'bands': [{'cut': 'x', 'every': '14d'}]},
+         "p.toml: bands[1]: cut: got 'x'; give a dose with a unit, such as 2 mg or 500 mcg"),
+        ({'phases': [{'cut': 'x', 'every': '14d'}]},
+         "p.toml: phases[1]: cut: got 'x'; give a dose with a unit, such as 2 mg or 500 mcg"),
+        ({'phases': ['x']},
+         "p.toml: phases[1]: got 'x'; a table"),
+        ({'hyperbolic': {'ed50': '1 mg', 'ed50_source': 's', 'points': '0', 'every': '28d'}},
+         "p.toml: hyperbolic.points: got '0'; occupancy points above 0 and below 100, "
+         'e.g. "2.5"'),
+        ({'hyperbolic': {'ed50': '1 mg', 'ed50_source': 's', 'points': 'nan', 'every': '28d'}},
+         "p.toml: hyperbolic.points: got 'nan'; occupancy points above 0 and below 100, "
+         'e.g. "2.5"'),
+        ({'hyperbolic': {'ed50': 'x', 'ed50_source': 's', 'points': '5', 'every': '28d'}},
+         "p.toml: hyperbolic.ed50: got 'x'; give a dose with a unit, such as 2 mg or 500 mcg"),
+        ({'hyperbolic': {'ed50': '1 mg', 'ed50_source': 's', 'points': '5', 'every': 'x'}},
+         "p.toml: hyperbolic.every: got 'x'; give whole days or weeks, such as 14d or 2w"),
+        ({'cut': '10%', 'every': '14d', 'cut_order': 'x'},
+         "p.toml: cut_order: got 'x'; one of even, morning-first, bedtime-last"),
+        ({'cut': '10%', 'every': '14d', 'cut_order': 5},
+         'p.toml: cut_order: got 5; text is required, e.g. "10%" or "14d"'),
+        ({'cut': '10%', 'every': '14d', 'final_dose': 'x'},
+         "p.toml: final_dose: got 'x'; give a dose with a unit, such as 2 mg or 500 mcg"),
+        ({'cut': '10%', 'every': '14d', 'longest_step': 'x'},
+         "p.toml: longest_step: got 'x'; give whole days or weeks, such as 14d or 2w"),
+        ({'steps': [{'days': 'x', 'dose': '1 mg'}]},
+         "p.toml: steps[1].days: got 'x'; give whole days or weeks, such as 14d or 2w"),
+    ],
+)  # fmt: skip
+def test_each_malformed_protocol_part_is_refused_naming_it(
+    data: dict[str, object], said: str
+) -> None:
+    with pytest.raises(CatalogError) as refused:
+        parse_protocol(data, "p.toml")
+    assert str(refused.value) == said
+
+
+def test_the_protocol_keys_that_are_allowed_are_read() -> None:
+    half_a_point = {"ed50": "1 mg", "ed50_source": "s", "points": "0.5", "every": "28d"}
+    assert (
+        parse_protocol({"hyperbolic": half_a_point}, "p.toml")
+        .describe()
+        .startswith("lower receptor occupancy by 0.5 percentage points every 28 days")
+    )
+    of_start = {"above": "0 mg", "cut": "10%", "every": "14d", "of": "start"}
+    assert (
+        parse_protocol({"bands": [of_start]}, "p.toml")
+        .describe()
+        .startswith("at any dose: cut 10 % of the starting dose every 14 days")
+    )
+    final = parse_protocol({"cut": "10%", "every": "14d", "final_dose": "0.5 mg"}, "p.toml")
+    assert (final.final_mg, final.final_note) == (D("0.5"), "the protocol's final dose")
