@@ -68,6 +68,7 @@ def plan_table(request: PlanRequest) -> Schedule:
         )
         rows, made = rows[:unmade], made[:unmade]
     day, before = rx.start_date, rx.start_dose
+    asked_before = rx.start_dose
     for number, (row, shares) in enumerate(zip(rows, made, strict=True), start=1):
         asked = row.daily(rx.start_dose)
         if shares is None:
@@ -84,8 +85,10 @@ def plan_table(request: PlanRequest) -> Schedule:
         )
         # numbered on from the steps before it (the new part of a re-plan)
         made_dose = sum(shares, Decimal(0))
-        # a row the products make no lower than the dose before holds that dose
-        held = made_dose >= before
+        # a row asking for less than the row before, which the products make no lower than
+        # the dose before, holds that dose (the rest of a row, after a re-plan, asks no less)
+        held = made_dose >= before and asked < asked_before
+        asked_before = asked
         step = Step(
             request.first_step + number - 1, day, row.days, administrations, asked, before,
             row.days, held,

@@ -285,14 +285,19 @@ def _rest_of_table(rule: Rule, schedule: Schedule, history: list[Step], day: dat
     assert isinstance(table, Table)
     start = schedule.prescription.start_dose
     rows = [row if row.at else TableRow(row.days, dose_mg=row.daily(start)) for row in table.rows]
-    done = len(history)
-    rest = rows[done:]
-    if history and done <= len(rows):
+    # the table's rows are the steps from where it began: after a re-plan's history and hold
+    offset = 0
+    if schedule.replan is not None:
+        offset = schedule.replan.history + (1 if schedule.replan.hold_days else 0)
+    done = len(history) - offset
+    rest = rows[max(done, 0) :]
+    if done > 0 and done <= len(rows):
         # where ``day`` falls within a step, the rest of its row comes first
-        left = schedule.steps[done - 1].days - history[-1].days
+        left = schedule.steps[len(history) - 1].days - history[-1].days
         if left > 0:
             rest = [replace(rows[done - 1], days=left), *rest]
-    return replace(rule, pace=Table(tuple(rest)), name=f"{rule.name} (the rest of it)")
+    name = rule.name.removesuffix(" (the rest of it)")
+    return replace(rule, pace=Table(tuple(rest)), name=f"{name} (the rest of it)")
 
 
 def _rule(

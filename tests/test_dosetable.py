@@ -431,3 +431,24 @@ def test_a_protocol_end_date_is_a_date(value: object, said: str | None) -> None:
     with pytest.raises(CatalogError) as refused:
         parse_protocol(data, "p.toml")
     assert str(refused.value) == said
+
+
+def test_a_second_replan_goes_on_with_the_rest_of_the_table(tmp_path: Path) -> None:
+    """Regression: a re-plan of a re-plan counted the first part's steps against the rest of
+    the table, jumped from 1 mg to 0.5 mg and was refused for the cut."""
+    path = _table(tmp_path, "days,dose\n14,1.75\n14,1.5\n14,1.25\n14,1\n14,0.75\n14,0.5\n")
+    first = taper.plan("clonazepam", "2 mg", rule=str(path), start=START)
+    second = taper.replan(first, "2027-01-25")
+    third = taper.replan(second, "2027-02-20", hold_days=7)
+    assert [(str(s.dose), s.days, s.held) for s in third.steps] == [
+        ("1.75", 14, False),
+        ("1.5", 7, False),
+        ("1.5", 7, False),  # the rest of the row, not a hold
+        ("1.25", 14, False),
+        ("1", 5, False),
+        ("1", 7, True),  # the hold asked for
+        ("1", 9, False),
+        ("0.75", 14, False),
+        ("0.5", 14, False),
+    ]
+    assert third.rule_name == "table (the rest of it)"
