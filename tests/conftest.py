@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from taper import doses, validation
 from taper.alternatives import _FOUND
 from taper.catalog import Catalog, load_catalog
 from taper.dispensing import dispenser_for
@@ -42,11 +43,16 @@ def _fresh_dispensers() -> None:
     """Under mutation testing, start each test with no dispenser left by an earlier one.
 
     mutmut runs each mutant in a process forked after the clean run; the dispensers cached
-    there (and the shares each remembers), the alternatives found for a prescription and the
-    product sets chosen for one would otherwise hide a mutant in the code that fills those
-    caches.
+    there (and the shares each remembers), the alternatives found for a prescription, the
+    product sets chosen for one and the values of the functions kept in an lru_cache would
+    otherwise hide a mutant in the code that fills those caches.
     """
     if os.environ.get("MUTANT_UNDER_TEST"):
         dispenser_for.cache_clear()
         _FOUND.clear()
         _SETS.clear()
+        # and the values kept by what they depend on: a rule's own pace against the
+        # guideline's (which runs rules.ideal_steps), a drug's diazepam range, a number's words
+        validation.rule_is_faster.cache_clear()
+        validation._builtin_range.cache_clear()
+        doses.format_number.cache_clear()
