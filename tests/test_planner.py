@@ -670,3 +670,40 @@ def test_a_per_dose_rule_not_kept_says_both_days() -> None:
     )
     evening = planner._per_dose_missed(1, ("evening",), (D(1),), (D("0.5"),))
     assert "1 mg in the evening" in evening.message and "0.5 mg in the evening" in evening.message
+
+
+def test_a_kept_dose_raised_is_named_with_each_dose_it_raised() -> None:
+    """A dose taken before that rises is named (one that was none is not: it was stopped)."""
+    rule = build_rule("nhs-scotland-diazepam")
+    found = planner._raised_times(
+        5, THREE_TIMES, (D("0.5"), D(0), D(1)), (D(1), D("0.5"), D("1.5")), rule
+    )
+    assert [(f.code, f.severity, f.step) for f in found] == [("kept-dose-raised", "warning", 5)]
+    assert found[0].message == (
+        "With the cut order morning-first, the products cannot make 3 mg/day without raising "
+        "the morning dose from 0.5 mg to 1 mg, the bedtime dose from 1 mg to 1.5 mg while the "
+        "day's total falls; the other doses were cut further to make up for it."
+    )
+    assert planner._raised_times(5, ("morning", "bedtime"), (D(2), D(2)), (D(1), D(2)), rule) == []
+
+
+@pytest.mark.parametrize(
+    ("given", "made"),
+    [("0.01ml", "0.01"), ("1 mL", "1"), ("0.25", "0.25"), (D("0.5"), "0.5")],
+)
+def test_a_liquid_increment_divides_the_syringe(given: object, made: str) -> None:
+    from taper.request import parse_increment
+
+    assert parse_increment(given) == D(made)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("given", ["0.009ml", "1.5ml", "0.3ml", "0", "-0.1", "x", "nan"])
+def test_a_liquid_increment_that_does_not_divide_the_syringe_is_refused(given: str) -> None:
+    from taper.request import parse_increment
+
+    with pytest.raises(InputError) as refused:
+        parse_increment(given)
+    assert str(refused.value) == (
+        f"liquid_increment: got {given!r}; marks of 0.01 mL or more that divide the 1 mL "
+        f"syringe evenly, such as 0.1ml, 0.2ml or 0.25ml"
+    )
