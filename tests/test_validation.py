@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import taper
 from taper import plan
 from taper.catalog import Catalog, Product, load_catalog
 from taper.dispensing import Unit
@@ -1042,3 +1043,24 @@ def test_a_weight_banded_range_without_a_weight_holds_to_the_lowest_maximum() ->
     assert above in said
     heavier = _prescribed("clobazam", "30", 2, Patient(age=10, weight_kg=D(40)))
     assert [f[1] for f in heavier] == []  # within the 40 mg/day of the band above 30 kg
+
+
+@pytest.mark.parametrize(
+    ("text", "dose"),
+    [
+        ("start_date,days,daily_dose_mg,morning_mg,bedtime_mg\n2027-01-04,14,1.5,0.75,0.75\n"
+         "2027-01-18,14,0.3,0.15,0.15\n2027-02-01,14,0,0,0\n", "0.15 mg"),
+        ("start_date,days,daily_dose_mg\n2027-01-04,14,1.5\n2027-01-18,14,0.3\n"
+         "2027-02-01,14,0\n", "0.3 mg/day"),
+    ],
+    ids=["at each time", "a day's dose"],
+)  # fmt: skip
+def test_a_dose_no_product_makes_names_every_product_and_the_dose(
+    tmp_path: Path, text: str, dose: str
+) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(text, "utf-8")
+    found = [f for f in taper.check(path, drug="clonazepam") if f.code == "not-dispensable"]
+    names = ", ".join(p.name for p in CATALOG.drug("clonazepam").products_in("us") if p.is_solid)
+    assert found and all(f.step == 2 and f.severity == "error" for f in found)
+    assert {f.message for f in found} == {f"No combination of {names} makes {dose}."}
