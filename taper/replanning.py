@@ -8,6 +8,7 @@ allowed only as a stated choice (``reinstate``), and is said in a finding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -266,36 +267,65 @@ def _identity(
 
 def _own_table(rule: Rule, schedule: Schedule) -> bool:
     """Whether ``rule`` is the table the plan was made from, given again (a plan's JSON keeps
-    the table's name, not its rows): it has the plan's rule name, and every step the plan made
-    asked for its row's dose, row after row."""
+    the table's name, not its rows): it has the plan's rule name (a re-plan's, "... (the rest
+    of it)", included), and the plan's steps asked for its rows' doses, row after row."""
     table = rule.pace
     assert isinstance(table, Table)
-    if rule.name != schedule.rule_name or schedule.replan is not None:
+    if rule.name != schedule.rule_name.removesuffix(" (the rest of it)"):
         return False
+    return _place(_daily_rows(table, schedule), schedule.steps) is not None
+
+
+def _daily_rows(table: Table, schedule: Schedule) -> list[TableRow]:
+    """The table's rows, each as a dose in mg (a share of the first start stays a share of
+    it)."""
     start = schedule.prescription.start_dose
-    asked = [s.target for s in schedule.steps]
-    rows = [row.daily(start) for row in table.rows]
-    return len(asked) <= len(rows) and asked == rows[: len(asked)]
+    return [row if row.at else TableRow(row.days, dose_mg=row.daily(start)) for row in table.rows]
+
+
+def _place(rows: list[TableRow], steps: Sequence[Step]) -> list[int | None] | None:
+    """The row each step was made from, in order (``None`` for a re-plan's hold, which asks
+    for no cut); a row a re-plan split goes on in the step after. ``None`` where the steps do
+    not follow the rows."""
+    placed: list[int | None] = []
+    row, used = -1, 0
+    for step in steps:
+        if step.held and step.target == step.previous_dose:
+            placed.append(None)  # a hold before a re-plan's new part
+            continue
+        if row >= 0 and used < rows[row].days and step.target == rows[row].daily(Decimal(0)):
+            used += step.days  # the rest of a row a re-plan split
+        elif row + 1 < len(rows) and step.target == rows[row + 1].daily(Decimal(0)):
+            row, used = row + 1, step.days
+        else:
+            return None
+        placed.append(row)
+    return placed
 
 
 def _rest_of_table(rule: Rule, schedule: Schedule, history: list[Step], day: date) -> Rule:
     """The plan's own table from ``day`` on: the rest of the row it falls in, then the rows
-    after it, each as a dose in mg (a share of the first start stays a share of it)."""
+    after it, each as a dose in mg."""
     table = rule.pace
     assert isinstance(table, Table)
-    start = schedule.prescription.start_dose
-    rows = [row if row.at else TableRow(row.days, dose_mg=row.daily(start)) for row in table.rows]
-    # the table's rows are the steps from where it began: after a re-plan's history and hold
-    offset = 0
-    if schedule.replan is not None:
+    rows = _daily_rows(table, schedule)
+    steps: Sequence[Step] = schedule.steps
+    placed = _place(rows, steps)
+    if placed is None and schedule.replan is not None:
+        # the rule is the rest of a table, from a re-plan's new part on
         offset = schedule.replan.history + (1 if schedule.replan.hold_days else 0)
-    done = len(history) - offset
-    rest = rows[max(done, 0) :]
-    if done > 0 and done <= len(rows):
-        # where ``day`` falls within a step, the rest of its row comes first
-        left = schedule.steps[len(history) - 1].days - history[-1].days
-        if left > 0:
-            rest = [replace(rows[done - 1], days=left), *rest]
+        tail = _place(rows, steps[offset:])
+        nothing: list[int | None] = [None] * offset
+        placed = None if tail is None else nothing + tail
+    assert placed is not None, "a table the plan's steps follow"
+    done = [p for p in placed[: len(history)] if p is not None]
+    rest = rows if not done else rows[done[-1] + 1 :]
+    if done:
+        # where ``day`` falls within a row, the rest of it comes first
+        last = done[-1]
+        spent = sum(h.days for h, p in zip(history, placed, strict=False) if p == last)
+        if spent < rows[last].days:
+            rest = [replace(rows[last], days=rows[last].days - spent), *rest]
     name = rule.name.removesuffix(" (the rest of it)")
     return replace(rule, pace=Table(tuple(rest)), name=f"{name} (the rest of it)")
 

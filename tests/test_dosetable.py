@@ -452,3 +452,35 @@ def test_a_second_replan_goes_on_with_the_rest_of_the_table(tmp_path: Path) -> N
         ("0.5", 14, False),
     ]
     assert third.rule_name == "table (the rest of it)"
+
+
+def test_a_second_replan_from_the_json_given_the_table_again_goes_on_with_the_rest(
+    tmp_path: Path,
+) -> None:
+    """Regression: re-planned from a re-plan's JSON with the table given again, the table
+    started again from its first row and was refused as a rise."""
+    path = _table(tmp_path, "days,dose\n14,1.75\n14,1.5\n14,1.25\n14,1\n14,0.75\n14,0.5\n")
+    runner = CliRunner()
+    first, second, third = (tmp_path / f"{n}.json" for n in ("a", "b", "c"))
+    steps = [
+        ["plan", "clonazepam", "2mg", "--rule", str(path), "--start", START, "--json", str(first)],
+        ["replan", str(first), "--on", "2027-01-25", "--rule", str(path), "--json", str(second)],
+        ["replan", str(second), "--on", "2027-02-20", "--rule", str(path), "--hold", "7d",
+         "--json", str(third)],
+    ]  # fmt: skip
+    for args in steps:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    made = json.loads(third.read_text("utf-8"))["steps"]
+    assert [(s["daily_dose_mg"], s["days"]) for s in made] == [
+        ("1.75", 14), ("1.5", 7), ("1.5", 7), ("1.25", 14), ("1", 5), ("1", 7), ("1", 9),
+        ("0.75", 14), ("0.5", 14),
+    ]  # fmt: skip
+    in_memory = taper.replan(
+        taper.replan(taper.plan("clonazepam", "2 mg", rule=str(path), start=START), "2027-01-25"),
+        "2027-02-20",
+        hold_days=7,
+    )
+    assert [(str(s.dose), s.days) for s in in_memory.steps] == [
+        (s["daily_dose_mg"], s["days"]) for s in made
+    ]
