@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,16 +169,12 @@ ODD_VALUES = st.one_of(
 )
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None)
-@given(st.sampled_from(_PLAN_PATHS), ODD_VALUES, st.booleans())
-def test_plan_json_reader(path: tuple[object, ...], value: object, drop: bool) -> None:
-    """A valid plan with one field changed (or dropped): read back and re-planned, or a clean
-    refusal naming what is wrong, never another error."""
+@contextlib.contextmanager
+def _changed_plan(path: tuple[object, ...], value: object, drop: bool) -> Iterator[Path]:
+    """The valid plan's JSON with the field at ``path`` set to ``value`` (or dropped), in a
+    file of its own for as long as it is used."""
     import copy
     import json
-
-    import taper
-    from taper.plan_json import read_plan
 
     document = copy.deepcopy(_PLAN)
     node: object = document
@@ -190,9 +187,21 @@ def test_plan_json_reader(path: tuple[object, ...], value: object, drop: bool) -
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "plan.json"
         target.write_text(json.dumps(document), "utf-8")
-        with contextlib.suppress(TaperError):
-            schedule = read_plan(target)
-            taper.replan(schedule, "2027-03-01")
+        yield target
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None)
+@given(st.sampled_from(_PLAN_PATHS), ODD_VALUES, st.booleans())
+def test_plan_json_reader(path: tuple[object, ...], value: object, drop: bool) -> None:
+    """A valid plan with one field changed (or dropped): read back and re-planned, or a clean
+    refusal naming what is wrong, never another error."""
+
+    import taper
+    from taper.plan_json import read_plan
+
+    with _changed_plan(path, value, drop) as target, contextlib.suppress(TaperError):
+        schedule = read_plan(target)
+        taper.replan(schedule, "2027-03-01")
 
 
 def _protocol_documents() -> list[tuple[str, dict[str, object]]]:
@@ -257,21 +266,8 @@ def test_protocol_reader_on_changed_protocols(
 def test_check_of_a_changed_plan_json(path: tuple[object, ...], value: object, drop: bool) -> None:
     """taper check of a valid plan with one field changed (or dropped): findings (what taper
     would not read back among them), or a clean refusal, never another error."""
-    import copy
-    import json
 
     import taper
 
-    document = copy.deepcopy(_PLAN)
-    node: object = document
-    for key in path[:-1]:
-        node = node[key]  # type: ignore[index]
-    if drop and isinstance(node, dict):
-        node.pop(path[-1], None)  # type: ignore[arg-type]
-    else:
-        node[path[-1]] = value  # type: ignore[index]
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "plan.json"
-        target.write_text(json.dumps(document), "utf-8")
-        with contextlib.suppress(TaperError):
-            taper.check(target)
+    with _changed_plan(path, value, drop) as target, contextlib.suppress(TaperError):
+        taper.check(target)
