@@ -45,6 +45,14 @@ def _batch(tmp_path: Path, roster: str, *more: str) -> subprocess.Popen[str]:
     )
 
 
+def _wait_for_fresh_folder(tmp_path: Path, running: subprocess.Popen[str]) -> None:
+    """Until the batch is writing its fresh folder (two minutes at most)."""
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
+        assert running.poll() is None, running.communicate()[1]
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"]
@@ -59,10 +67,7 @@ def test_a_stopped_batch_leaves_the_earlier_run_as_it_was(
     _roster(tmp_path / "big.csv", 3000)
     running = _batch(tmp_path, "big.csv", "--force", "--jobs", jobs)
     # stopped once it is writing its fresh folder, part-way through the rows
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
-        assert running.poll() is None, running.communicate()[1]
-        time.sleep(0.05)
+    _wait_for_fresh_folder(tmp_path, running)
     time.sleep(1.0)
     assert running.poll() is None, "the batch ended before it could be stopped"
     running.send_signal(signum)
@@ -89,10 +94,7 @@ def test_a_killed_batch_s_fresh_folder_is_cleared_by_the_next_batch(tmp_path: Pa
     holds its lock, so the next batch into the same folder removes it."""
     _roster(tmp_path / "big.csv", 3000)
     running = _batch(tmp_path, "big.csv")
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
-        assert running.poll() is None, running.communicate()[1]
-        time.sleep(0.05)
+    _wait_for_fresh_folder(tmp_path, running)
     time.sleep(0.5)
     running.send_signal(signal.SIGKILL)
     running.communicate(timeout=120)
@@ -110,10 +112,7 @@ def test_a_running_batch_s_fresh_folder_is_left_alone(tmp_path: Path) -> None:
     folder for a killed one."""
     _roster(tmp_path / "big.csv", 400)
     first = _batch(tmp_path, "big.csv")
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".plans.*.partial")) and time.monotonic() < deadline:
-        assert first.poll() is None, first.communicate()[1]
-        time.sleep(0.05)
+    _wait_for_fresh_folder(tmp_path, first)
     fresh = list(tmp_path.glob(".plans.*.partial"))
     _roster(tmp_path / "small.csv", 2)
     second = subprocess.run(
