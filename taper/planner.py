@@ -43,6 +43,9 @@ MAX_PLAN_DAYS = 7305
 #: less than half keeps the pace. taper's own bound, not a figure from a source.
 RUN_OUT_FACTOR = Decimal("1.5")
 
+#: the source of the choice of a plan's products: taper's own, not a clinical figure
+PRODUCT_SET_SOURCE = "taper: a pharmacy dispenses few products for a course"
+
 #: a plan longer than this is almost certainly a rule that barely cuts
 MAX_STEPS = 1000
 
@@ -58,7 +61,7 @@ def make_plan(request: PlanRequest) -> Schedule:
     computes (a switch is :func:`taper.switching.plan_switch`'s)."""
     rx = prescription_of(request)
     rule, limit = request.rule, request.max_units
-    chosen, chose = product_set(request, rx)
+    chosen, then, chose = product_set(request, rx)
     dispenser = dispenser_for(tuple(chosen), limit)
     liquid = None
     if request.at_low_doses == "liquid":
@@ -77,8 +80,16 @@ def make_plan(request: PlanRequest) -> Schedule:
             "liquid in {products}",
         )
     steps, findings = _walk(
-        rx, rule, dispenser, request.at_low_doses, liquid, request.start_shares, request.first_step
+        rx,
+        rule,
+        dispenser,
+        request.at_low_doses,
+        liquid,
+        request.start_shares,
+        request.first_step,
+        dispenser_for(then, limit) if then else None,
     )
+    chosen = (*chosen, *(p for p in then if p not in chosen))
     if request.units_raised:
         findings.insert(0, request.units_raised)
     if chose is not None:
@@ -140,6 +151,12 @@ class _Trial:
     products: tuple[Product, ...]
     #: the products the walk takes, the liquid among them where it is added
     used: tuple[Product, ...]
+    #: the second set of a plan in two sets (dispensed from where the first strays), or none
+    then: tuple[Product, ...]
+    #: the step from which the second set is dispensed (0: one set)
+    switch: int
+    #: the most products in one dose
+    widest: int
     stop: Decimal
     forced: int
     #: the mean distance from the rule's dose, as a share of the start, weighted by days
@@ -185,14 +202,17 @@ def _trial(
     request: PlanRequest,
     products: tuple[Product, ...],
     liquid: Product | None = None,
+    then: tuple[Product, ...] = (),
 ) -> _Trial | None:
     """The walk with ``products`` alone (and ``liquid`` where the tablets run out of small
-    cuts), or ``None`` where they cannot plan it."""
+    cuts, or the second set ``then`` from where they stray), or ``None`` where they cannot
+    plan it."""
     dispenser = dispenser_for(products, request.max_units)
     n = len(rx.times)
     if request.start_shares is None and dispenser.split(rx.start_dose, n) is None:
         return None
     lower = with_liquid(products, liquid, request.max_units) if liquid else None
+    second = dispenser_for(then, request.max_units) if then else None
     try:
         steps, findings = _walk(
             rx,
@@ -202,17 +222,30 @@ def _trial(
             lower,
             request.start_shares,
             request.first_step,
+            second,
         )
     except PlanRefused:
         return None
     if not steps:
         return None
-    made = (lower or dispenser).daily_doses(n)
+    both = (*products, *(p for p in then if p not in products))
+    # the cuts the products force, as the checks see them: with every product the plan lists
+    made = (lower or (dispenser_for(both, request.max_units) if then else dispenser)).daily_doses(n)
+    if then and any(
+        s.cut > request.rule.max_cut
+        and not forced_cut(s.previous_dose, s.dose, request.rule.max_cut, made)
+        for s in steps
+    ):
+        return None  # a cut above the cap that one set forces and the two sets would not
     days = sum(s.days for s in steps)
     gap = sum((abs(s.dose - max(s.target, Decimal(0))) * s.days for s in steps), Decimal(0))
+    taken = {u.product for s in steps for a in s.administrations for u in a.units}
+    switch = next((f.step or 0 for f in findings if f.code == "products-from-here"), 0)
     piece = min(p.step_mg * p.split for p in products)
     uneven = lopsided = 0
     for step in steps:
+        if step.number == switch:  # the second set's smallest piece from here
+            piece = min(p.step_mg * p.split for p in then)
         shares = [a.dose for a in step.administrations]
         shares += [Decimal(0)] * (n - len(shares))
         spread = max(shares) - min(shares)
@@ -226,10 +259,12 @@ def _trial(
                 u.product.id for u in admin.units
             }:
                 changes += 1
-    taken = {u.product for s in steps for a in s.administrations for u in a.units}
     return _Trial(
         products=products,
-        used=tuple(p for p in (*products, *((liquid,) if liquid else ())) if p in taken),
+        used=tuple(p for p in (*both, *((liquid,) if liquid else ())) if p in taken),
+        then=then if switch else (),
+        switch=switch,
+        widest=max(len({u.product.id for u in a.units}) for s in steps for a in s.administrations),
         stop=steps[-1].dose,
         forced=sum(
             1
@@ -255,8 +290,9 @@ def smallest_piece(products: Sequence[Product]) -> Decimal:
 
 def product_set(
     request: PlanRequest, rx: Prescription
-) -> tuple[tuple[Product, ...], Finding | None]:
-    """The products the plan dispenses for its whole course, and the finding that says why.
+) -> tuple[tuple[Product, ...], tuple[Product, ...], Finding | None]:
+    """The products the plan dispenses, a second set of them where the plan dispenses two
+    (else none), and the finding that says why.
 
     Where the clinician named none, the fewest of the drug's that plan it as well as all of
     them would: down to the same smallest dose, with no more cuts forced above the cap, no
@@ -269,11 +305,17 @@ def product_set(
     is tried with it. The finding names the set and what one product more would gain. The
     products stay as they are where the clinician chose them, or where there are two or fewer
     (a liquid added at low doses counted among them).
+
+    Where no set of two follows the rule as well as all of them do, the plan is tried in two
+    sets of one or two products each: the first from the start, the second in its place from
+    the step where the first strays from the rule's cut (:func:`_walk`). Two sets are taken
+    where they follow the rule as well as all of the products, with fewer products in all than
+    one set that does, or as many and fewer in any one dose.
     """
     pool = tuple(p for p in request.products if p.usable)
     liquid = 1 if request.at_low_doses == "liquid" and request.liquids else 0
     if request.products_chosen or len(pool) + liquid <= 2:
-        return request.products, None
+        return request.products, request.then_products, None
     # the choice depends on the walk alone, not on the day it starts or on the patient: a
     # roster of many patients on one prescription chooses once
     key = (
@@ -295,21 +337,26 @@ def product_set(
         if len(_SETS) >= _MOST_SETS:
             del _SETS[next(iter(_SETS))]
         _SETS[key] = _choose_set(rx, request, pool)
-    chosen, said = _SETS[key]
+    chosen, then, said = _SETS[key]
     if said is None:
-        return request.products, None
-    return tuple(p for p in request.products if p in chosen), said
+        return request.products, (), None
+    return (
+        tuple(p for p in request.products if p in chosen),
+        tuple(p for p in request.products if p in then),
+        said,
+    )
 
 
 #: the sets chosen, by what the choice depends on (the oldest dropped past the bound)
-_SETS: dict[tuple[Any, ...], tuple[tuple[Product, ...], Finding | None]] = {}
+_SETS: dict[tuple[Any, ...], tuple[tuple[Product, ...], tuple[Product, ...], Finding | None]] = {}
 _MOST_SETS = 512
 
 
 def _choose_set(
     rx: Prescription, request: PlanRequest, pool: tuple[Product, ...]
-) -> tuple[tuple[Product, ...], Finding | None]:
-    """:func:`product_set`'s choice among ``pool``, and its finding (``None``: keep them all)."""
+) -> tuple[tuple[Product, ...], tuple[Product, ...], Finding | None]:
+    """:func:`product_set`'s choice among ``pool``: the set, the second set where the plan
+    dispenses two (else none), and its finding (``None``: keep them all)."""
     liquid = None
     if request.at_low_doses == "liquid" and request.liquids:
         liquid = _one_liquid(
@@ -317,7 +364,7 @@ def _choose_set(
         )
     full = _trial(rx, request, pool, liquid)
     if full is None:
-        return pool, None
+        return pool, (), None
     with_liquid = (liquid,) if liquid else ()
     terminal = smallest_piece((*pool, *with_liquid))
 
@@ -347,8 +394,16 @@ def _choose_set(
         chosen = best_of(combinations(pool, size))
         if chosen is not None:
             break
+    if liquid is None and (chosen is None or len(chosen.used) > 2):
+        two = _two_sets(rx, request, pool, terminal, keeps_up, full.uneven)
+        if two is not None and (
+            chosen is None
+            or len(two.used) < len(chosen.used)
+            or (len(two.used) == len(chosen.used) and two.widest < chosen.widest)
+        ):
+            return two.products, two.then, _two_sets_finding(rx, request, pool, two, chosen)
     if chosen is None:
-        return pool, None
+        return pool, (), None
     # what one product more would gain: each of the others added to the set, where all of
     # them keep closer to the rule than the set does (else one more is not tried)
     more = None
@@ -359,31 +414,103 @@ def _choose_set(
             if other not in chosen.products
         )
     names = ", ".join(p.name for p in chosen.used)
-    forced = (
-        "no forced cut"
-        if not chosen.forced
-        else f"{chosen.forced} forced cut{'s' if chosen.forced != 1 else ''}"
-    )
     lower = f", with the {liquid.name} where they run out of small cuts," if liquid else ""
-    forms = request.asked.get("products")
-    among = f"listed for {rx.region.upper()}"
-    if forms:  # the clinician named forms: the set is chosen among those
-        among = f"in {rx.region.upper()} of the forms asked ({', '.join(forms)})"
     message = (
         f"The plan dispenses {names} for the whole course: the fewest of the {len(pool)} "
-        f"{rx.drug} products {among}{lower} that plan it as closely as all of them (down to "
-        f"{format_mg(chosen.stop)}/day, {forced})"
+        f"{rx.drug} products {_among(rx, request)}{lower} that plan it as closely as all of "
+        f"them ({_reach(chosen)})"
     )
     if more is not None and more.gap < chosen.gap:
         extra = [p for p in more.products if p not in chosen.products]
         message += (
             f"; with {' and '.join(p.name for p in extra)} as well the doses would keep closer "
-            f"to the rule's (a mean distance of {format_percent(more.gap)} % of the starting "
-            f"dose in place of {format_percent(chosen.gap)} %): give "
+            f"to the rule's {_closer(more, chosen)}: give "
             f"{option('products', [p.id for p in more.products])} to dispense those"
         )
-    return chosen.products, finding(
-        "product-set", message + ".", "taper: a pharmacy dispenses few products for a course"
+    return chosen.products, (), finding("product-set", message + ".", PRODUCT_SET_SOURCE)
+
+
+def _two_sets(
+    rx: Prescription,
+    request: PlanRequest,
+    pool: tuple[Product, ...],
+    terminal: Decimal,
+    keeps_up: Callable[[_Trial], bool],
+    even: int,
+) -> _Trial | None:
+    """The best plan in two sets of one or two of ``pool`` each, the second dispensed in place
+    of the first from where it strays: of those that keep up with all of them, with no more
+    uneven days (``even``), and go down to ``terminal`` with the second, the one with fewest
+    products in all, then the best scored."""
+    sets = [s for size in (1, 2) for s in combinations(pool, size)]
+    found = None
+    for first in sets:
+        for then in sets:
+            if then == first or smallest_piece(then) != terminal:
+                continue
+            trial = _trial(rx, request, first, None, then)
+            if (
+                trial is None
+                or trial.switch <= request.first_step  # the second set alone, tried already
+                or not keeps_up(trial)
+                or trial.uneven > even
+            ):
+                continue
+            if found is None or (len(trial.used), trial.score) < (len(found.used), found.score):
+                found = trial
+    return found
+
+
+def _two_sets_finding(
+    rx: Prescription,
+    request: PlanRequest,
+    pool: tuple[Product, ...],
+    two: _Trial,
+    one: _Trial | None,
+) -> Finding:
+    """The product-set finding of a plan in two sets: which, from which step, and what the one
+    set that plans as closely would gain."""
+    first = " and ".join(p.name for p in two.products)
+    then = " and ".join(p.name for p in two.then)
+    message = (
+        f"The plan dispenses {first} to step {two.switch - 1}, then {then} from step "
+        f"{two.switch} on: "
+        f"no set of two of the {len(pool)} {rx.drug} products {_among(rx, request)} plans it "
+        f"as closely as all of them, and two sets of at most two each do, with "
+        f"{len(two.used)} products in all ({_reach(two)})"
+    )
+    if one is not None and one.gap < two.gap:
+        message += (
+            f"; one set of {', '.join(p.name for p in one.used)} for the whole course would "
+            f"keep closer to the rule's {_closer(one, two)}, with up to {one.widest} products in "
+            f"one dose: give {option('products', [p.id for p in one.products])} to dispense "
+            f"those"
+        )
+    return finding("product-set", message + ".", PRODUCT_SET_SOURCE)
+
+
+def _among(rx: Prescription, request: PlanRequest) -> str:
+    """The products a set is chosen among, in words: the region's, or the forms asked."""
+    forms = request.asked.get("products")
+    if forms:  # the clinician named forms: the set is chosen among those
+        return f"in {rx.region.upper()} of the forms asked ({', '.join(forms)})"
+    return f"listed for {rx.region.upper()}"
+
+
+def _reach(trial: _Trial) -> str:
+    """How far a set's plan goes down, and the cuts it forces."""
+    forced = (
+        "no forced cut"
+        if not trial.forced
+        else f"{trial.forced} forced cut{'s' if trial.forced != 1 else ''}"
+    )
+    return f"down to {format_mg(trial.stop)}/day, {forced}"
+
+
+def _closer(better: _Trial, chosen: _Trial) -> str:
+    return (
+        f"(a mean distance of {format_percent(better.gap)} % of the starting dose in place of "
+        f"{format_percent(chosen.gap)} %)"
     )
 
 
@@ -426,7 +553,14 @@ def _walk(
     liquid: Dispenser | None = None,
     start_shares: Sequence[Decimal] | None = None,
     first_step: int = 1,
+    then: Dispenser | None = None,
 ) -> tuple[list[Step], list[Finding]]:
+    """The steps from the start dose down to the terminal dose, and the findings of the walk.
+
+    ``liquid`` is the dispenser from where the tablets run out of small cuts
+    (``at_low_doses="liquid"``); ``then`` the second set of a plan in two sets of products,
+    dispensed in place of the first from the step where the first strays from the rule's cut.
+    """
     n = len(rx.times)
     start = rx.start_dose
     final = rule.final_level(start)
@@ -489,6 +623,13 @@ def _walk(
                     number,
                 )
             )
+            candidates, choice = _pick(
+                active, n, current, floor, target, proposal, rule, previous, used
+            )
+        if then is not None and active is not then and _strays(choice, candidates, current, target):
+            # the first set strays from the rule's cut: the second set from this step on
+            findings.append(_products_from_here(number, current, active, then))
+            active = then
             candidates, choice = _pick(
                 active, n, current, floor, target, proposal, rule, previous, used
             )
@@ -598,6 +739,24 @@ def _walk(
     findings += _order_findings(out_of_order, rule)
     findings += _bounded(bounded, rule)
     return steps, findings
+
+
+def _products_from_here(
+    number: int, current: Decimal, first: Dispenser, then: Dispenser
+) -> Finding:
+    """The step from which a plan in two sets dispenses its second in place of its first."""
+
+    def names(dispenser: Dispenser) -> str:
+        return " and ".join(p.name for p in dispenser.products)
+
+    return finding(
+        "products-from-here",
+        f"From step {number} ({format_mg(current)}/day) the plan dispenses {names(then)} in "
+        f"place of {names(first)}: from {format_mg(current)}/day those cannot make a cut "
+        f"close to the one the rule asks.",
+        PRODUCT_SET_SOURCE,
+        number,
+    )
 
 
 def _below(

@@ -141,6 +141,16 @@ def replan(
         for p in schedule.products
         if not (schedule.at_low_doses == "liquid" and p.is_liquid and p.id not in taking)
     )
+    then: tuple[Product, ...] = ()
+    second = _second_set(schedule)
+    if second is not None:
+        # a plan in two sets of products: the first until the step the second takes over,
+        # then the second alone
+        switch, first, then = second
+        if len(history) + 1 >= switch:
+            base, then = then, ()
+        else:
+            base = first
     taken = [p for p in base if p.is_liquid and p.id in taking]
     if schedule.at_low_doses == "liquid" and taken:
         # on the liquid already: the days held and the new part keep to it
@@ -166,27 +176,26 @@ def replan(
         )
     patient = rx.patient
     offset = len(history) + len(held)
-    new = plan_taper(
-        resolve(
-            rx.drug,
-            begin,
-            rule=the_rule,
-            per_day=len(times),
-            start=day + timedelta(days=hold_days),
-            products=[p.id for p in base],
-            region=rx.region,
-            max_units=schedule.max_units,
-            catalog=_with_products(cat, rx.drug, schedule.products),
-            indication=patient.indication,
-            age=patient.age,
-            weight_kg=patient.weight_kg,
-            use_months=patient.use_months,
-            overrides=accepted,
-            at_low_doses=schedule.at_low_doses,
-            first_step=offset + 1,
-            end_by=end_by,
-        )
+    asked = resolve(
+        rx.drug,
+        begin,
+        rule=the_rule,
+        per_day=len(times),
+        start=day + timedelta(days=hold_days),
+        products=[p.id for p in base],
+        region=rx.region,
+        max_units=schedule.max_units,
+        catalog=_with_products(cat, rx.drug, schedule.products),
+        indication=patient.indication,
+        age=patient.age,
+        weight_kg=patient.weight_kg,
+        use_months=patient.use_months,
+        overrides=accepted,
+        at_low_doses=schedule.at_low_doses,
+        first_step=offset + 1,
+        end_by=end_by,
     )
+    new = plan_taper(replace(asked, then_products=then))
     steps = [*history, *held, *new.steps]
     record = Replan(
         day,
@@ -200,6 +209,12 @@ def replan(
         schedule.rule_name,
     )
     findings = [f for f in new.findings if f.code in PLANNER_CODES]
+    # the step a plan in two sets took its second from, where that is among the steps kept
+    findings += [
+        f
+        for f in schedule.findings
+        if f.code == "products-from-here" and f.step is not None and f.step <= len(history)
+    ]
     findings.append(
         finding(
             "replanned",
@@ -367,6 +382,28 @@ def _rule(
     if every or max_cut or longest_step:
         return build_rule(schedule.rule, None, every, (), max_cut, None, longest_step)
     return schedule.rule
+
+
+def _second_set(
+    schedule: Schedule,
+) -> tuple[int, tuple[Product, ...], tuple[Product, ...]] | None:
+    """For a plan in two sets of products: the step the second takes over from, the first
+    set (the products taken before it) and the second (those taken from it); else ``None``."""
+    switch = next(
+        (f.step for f in schedule.findings if f.code == "products-from-here" and f.step), None
+    )
+    if switch is None:
+        return None
+
+    def taken(steps: Sequence[Step]) -> tuple[Product, ...]:
+        ids = {u.product.id for s in steps for a in s.administrations for u in a.units}
+        return tuple(p for p in schedule.products if p.id in ids)
+
+    before = [s for s in schedule.steps if s.number < switch]
+    after = [s for s in schedule.steps if s.number >= switch]
+    if not before or not after:
+        return None
+    return switch, taken(before), taken(after)
 
 
 def _with_products(catalog: Catalog, drug: str, products: tuple[Product, ...]) -> Catalog:

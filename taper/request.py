@@ -107,6 +107,9 @@ class PlanRequest:
     start_shares: tuple[Decimal, ...] | None = None
     #: the number of the first step (the new part of a re-plan)
     first_step: int = 1
+    #: the second set of a plan in two sets of products, dispensed in place of
+    #: :attr:`products` from where they stray (the new part of a re-plan of such a plan)
+    then_products: tuple[Product, ...] = ()
     #: who the plan is for and who prescribes it, where given
     identity: Identity = field(default_factory=Identity)
     #: the arguments as given, from which a variant is resolved (the plan's alternatives)

@@ -292,6 +292,13 @@ CODES: dict[str, Code] = {
         "with --at-low-doses liquid: from this step the tablets could not make a cut as small "
         "as the rule asks, or would force one, so the doses use the liquid as well",
     ),
+    "products-from-here": Code(
+        "info",
+        True,
+        "a plan in two sets of products: from this step the first set cannot make a cut close "
+        "to the one the rule asks (or makes nothing smaller), so the doses use the second set "
+        "in its place",
+    ),
     "stopped-at-low-dose": Code(
         "warning",
         True,
@@ -1316,6 +1323,7 @@ PLANNER_CODES = (
     "cut-capped",
     "units-limit-raised",
     "liquid-from-here",
+    "products-from-here",
     "stopped-at-low-dose",
     "rule-not-completed",
     "switch-equivalence",

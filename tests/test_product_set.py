@@ -3,18 +3,21 @@ cases: the fewest that plan it as closely as all of them, one form a dose."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 
 import taper
 from taper.dispensing import dispenser_for
 from taper.errors import PlanRefused
+from taper.plan_json import read_plan, to_json
 from taper.planner import DEPARTURES, make_plan
 from taper.request import resolve
-from taper.schedule import Schedule
+from taper.schedule import Schedule, Step
 
 from .test_doses import numbers
 
@@ -233,6 +236,109 @@ def test_a_set_that_would_leave_days_lopsided_is_not_chosen() -> None:
         assert max(doses) - min(doses) <= largest, step.number
 
 
+def _taken(steps: Sequence[Step]) -> set[str]:
+    return {u.product.id for s in steps for a in s.administrations for u in a.units}
+
+
+def _spread(step: Step, per_day: int) -> Decimal:
+    """How far a day's doses differ: its largest less its smallest (none taken is 0)."""
+    doses = [a.dose for a in step.administrations]
+    doses += [Decimal(0)] * (per_day - len(doses))
+    return max(doses) - min(doses)
+
+
+def test_clonazepam_40_mg_is_two_sets_of_two_products_at_most() -> None:
+    """The dispensing issue's 40 mg plan took three products into one dose (2 mg, 1 mg and
+    0.125 mg ODTs: "5 A + 1 C + 4 B"): no set of two follows the rule to the end as all of
+    them do, so the plan dispenses the 2 mg and 0.5 mg tablets (halved), then the 0.125 mg
+    ODT alone from the step the tablets stray from the rule's cut. Each dose is one form of at
+    most two products, each day's doses within a piece of each other, and each fill but the
+    one the change falls in dispenses at most two products."""
+    schedule = taper.plan(
+        "clonazepam", "40 mg", overrides={"dose-above-range": "transferred"}, start=START
+    )
+    switch = next(f for f in schedule.findings if f.code == "products-from-here")
+    assert switch.severity == "info" and switch.step == 32
+    assert numbers(switch.message) == ["32", "1.5", "0.125", "0.5", "2", "1.5"]
+    before = [s for s in schedule.steps if s.number < 32]
+    after = [s for s in schedule.steps if s.number >= 32]
+    assert _taken(before) == {"clonazepam-tab-2", "clonazepam-tab-0.5"}
+    assert _taken(after) == {"clonazepam-odt-0.125"}
+    assert after[-1].dose == Decimal("0.125")
+    for step in schedule.steps:
+        piece = Decimal("0.25") if step.number < 32 else Decimal("0.125")
+        assert _spread(step, schedule.prescription.doses_per_day) <= piece, step.number
+        for admin in step.administrations:
+            assert len({u.product.id for u in admin.units}) <= 2
+            assert len({u.product.taken for u in admin.units}) == 1
+    change = next(f for f in schedule.fills() if f[0] <= after[0].start < f[1])
+    for fill in schedule.fills():
+        assert len(fill[2]) <= (3 if fill is change else 2)
+    said = next(f for f in schedule.findings if f.code == "product-set")
+    assert "to step 31, then clonazepam 0.125 mg orally disintegrating tablet from step 32" in (
+        said.message
+    )
+    assert "3 products in all" in said.message
+    # what one set for the whole course would gain, and how to ask for it
+    assert "one set of" in said.message
+    assert "products=['clonazepam-odt-0.125', 'clonazepam-odt-1', 'clonazepam-odt-2']" in (
+        said.message
+    )
+    assert "mixed-forms" not in {f.code for f in schedule.findings}
+
+
+def test_two_sets_are_the_fewest_products_that_plan_as_closely_as_all() -> None:
+    """Every pair of sets of one or two of a small pool, each planned with the second taking
+    over where the first strays: the plan's choice has no more products in all than any pair
+    that keeps up with all of the pool (and with its even days), and keeps up itself."""
+    pool = [f"clonazepam-{p}" for p in ("tab-0.5", "tab-2", "odt-0.125", "odt-2")]
+    asked = resolve(
+        "clonazepam", "40 mg", products=pool, start=START,
+        overrides={"dose-above-range": "transferred"},
+    )  # fmt: skip
+    products = asked.products
+    full = make_plan(asked)
+    chosen = make_plan(replace(asked, products_chosen=False))
+    assert "products-from-here" in {f.code for f in chosen.findings}
+
+    def uneven(schedule: Schedule) -> int:
+        """The days whose doses differ by more than the smallest piece of the set taken."""
+        switch = next((f.step for f in schedule.findings if f.code == "products-from-here"), None)
+        phases = [list(schedule.steps)]
+        if switch is not None:
+            phases = [
+                [s for s in schedule.steps if s.number < switch],
+                [s for s in schedule.steps if s.number >= switch],
+            ]
+        count = 0
+        for steps in phases:
+            taken = _taken(steps)
+            piece = min(p.step_mg * p.split for p in schedule.products if p.id in taken)
+            count += sum(_spread(step, len(asked.times)) > piece for step in steps)
+        return count
+
+    sets = [s for size in (1, 2) for s in combinations(products, size)]
+    fewest = None
+    for first in sets:
+        for then in sets:
+            if first == then:
+                continue
+            try:
+                schedule = make_plan(replace(asked, products=first, then_products=then))
+            except PlanRefused:
+                continue
+            if (
+                "products-from-here" in {f.code for f in schedule.findings}
+                and _keeps_up(_measure(schedule), _measure(full))
+                and uneven(schedule) <= uneven(full)
+            ):
+                size = len(_taken(schedule.steps))
+                fewest = size if fewest is None else min(fewest, size)
+    assert fewest is not None
+    assert len(_taken(chosen.steps)) == fewest
+    assert _keeps_up(_measure(chosen), _measure(full))
+
+
 def test_a_liquid_at_low_doses_counts_among_the_products_a_plan_dispenses() -> None:
     """UK clonazepam 2 mg with the liquid at low doses dispensed both tablets (the 2 mg one
     for one step only) and the liquid, and went back from the liquid to a tablet whenever a
@@ -264,3 +370,29 @@ def test_forms_alone_let_the_plan_choose_its_set_among_them() -> None:
     assert "product-set" in {f.code for f in tablets.findings}
     named = taper.plan("clonazepam", "2 mg", products="tablet:0.5mg,odt", start=START)
     assert "product-set" not in {f.code for f in named.findings}
+
+
+@pytest.mark.parametrize("from_json", [False, True])
+def test_a_replan_of_a_plan_in_two_sets_keeps_to_them(tmp_path: Path, from_json: bool) -> None:
+    """A re-plan before the second set takes over goes on with the first and then the second;
+    a re-plan after it keeps to the second alone: a patient on the 0.125 mg ODT does not go
+    back to tablets, and no dose takes the two sets at once, in memory and from the JSON."""
+    schedule = taper.plan(
+        "clonazepam", "40 mg", overrides={"dose-above-range": "transferred"}, start=START
+    )
+    if from_json:
+        path = tmp_path / "plan.json"
+        path.write_text(to_json(schedule), encoding="utf-8")
+        schedule = read_plan(path)
+    step = {s.number: s for s in schedule.steps}
+    early = taper.replan(schedule, step[10].start, hold_days=14, reason="a hard week")
+    switch = [f for f in early.findings if f.code == "products-from-here"]
+    assert len(switch) == 1 and switch[0].step is not None and switch[0].step > 11
+    before = [s for s in early.steps if s.number < switch[0].step]
+    after = [s for s in early.steps if s.number >= switch[0].step]
+    assert _taken(before) == {"clonazepam-tab-2", "clonazepam-tab-0.5"}
+    assert _taken(after) == {"clonazepam-odt-0.125"}
+    late = taper.replan(early, step[35].start, hold_days=14, reason="a hard week")
+    assert [f.step for f in late.findings if f.code == "products-from-here"] == [switch[0].step]
+    assert _taken([s for s in late.steps if s.start >= step[35].start]) == {"clonazepam-odt-0.125"}
+    assert late.steps[-1].dose == Decimal("0.125")
