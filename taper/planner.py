@@ -197,22 +197,96 @@ DEPARTURES = (
 )
 
 
+class _Tally:
+    """The counts of a walk as it goes, step by step: what the choice of a set weighs, and
+    whether the set has fallen behind a bound (all of the products' walk), after which no
+    later step can bring it back."""
+
+    def __init__(
+        self,
+        products: tuple[Product, ...],
+        then: tuple[Product, ...],
+        n: int,
+        max_cut: Decimal,
+        made: Sequence[Decimal],
+    ) -> None:
+        self.then, self.n, self.max_cut, self.made = then, n, max_cut, made
+        self.piece = min(p.step_mg * p.split for p in products)
+        self.seen = 0  # the findings counted so far
+        self.switch = 0
+        self.departures = [0] * len(DEPARTURES)
+        self.forced = self.unforced = self.mixed = self.uneven = self.lopsided = 0
+
+    def add(self, steps: Sequence[Step], findings: Sequence[Finding]) -> None:
+        for f in findings[self.seen :]:
+            if f.code in DEPARTURES:
+                self.departures[DEPARTURES.index(f.code)] += 1
+            elif f.code == "products-from-here" and f.step:
+                self.switch = f.step  # the second set's smallest piece from here
+                self.piece = min(p.step_mg * p.split for p in self.then)
+        self.seen = len(findings)
+        step = steps[-1]
+        if step.previous_dose > step.dose:
+            if forced_cut(step.previous_dose, step.dose, self.max_cut, self.made):
+                self.forced += 1
+            elif self.then and step.cut > self.max_cut:
+                self.unforced += 1  # one set forces it, the two sets would not
+        self.mixed += sum(1 for a in step.administrations if Composition(a.units).mixed)
+        shares = [a.dose for a in step.administrations]
+        shares += [Decimal(0)] * (self.n - len(shares))
+        spread = max(shares) - min(shares)
+        self.uneven += spread > self.piece
+        self.lopsided += spread > max(
+            u.product.step_mg for a in step.administrations for u in a.units
+        )
+
+    def behind(self, bound: _Trial | None, even: int | None) -> bool:
+        """Whether the walk so far does worse than ``bound`` (and ``even`` uneven days)."""
+        return bool(self.unforced) or (
+            bound is not None
+            and (
+                self.forced > bound.forced
+                or self.mixed > bound.mixed
+                or self.lopsided > bound.lopsided
+                or any(a > b for a, b in zip(self.departures, bound.departures, strict=True))
+                or (even is not None and self.uneven > even)
+            )
+        )
+
+
+class _Behind(Exception):
+    """A set's walk given up: it has fallen behind its bound."""
+
+
 def _trial(
     rx: Prescription,
     request: PlanRequest,
     products: tuple[Product, ...],
     liquid: Product | None = None,
     then: tuple[Product, ...] = (),
+    bound: _Trial | None = None,
+    even: int | None = None,
 ) -> _Trial | None:
     """The walk with ``products`` alone (and ``liquid`` where the tablets run out of small
     cuts, or the second set ``then`` from where they stray), or ``None`` where they cannot
-    plan it."""
+    plan it, or fall behind ``bound`` (more forced cuts, doses mixing forms, lopsided days
+    or departures from the rule) or ``even`` (more uneven days) at any step."""
     dispenser = dispenser_for(products, request.max_units)
     n = len(rx.times)
     if request.start_shares is None and dispenser.split(rx.start_dose, n) is None:
         return None
     lower = with_liquid(products, liquid, request.max_units) if liquid else None
     second = dispenser_for(then, request.max_units) if then else None
+    both = (*products, *(p for p in then if p not in products))
+    # the cuts the products force, as the checks see them: with every product the plan lists
+    made = (lower or (dispenser_for(both, request.max_units) if then else dispenser)).daily_doses(n)
+    tally = _Tally(products, then, n, request.rule.max_cut, made)
+
+    def step_made(steps: Sequence[Step], findings: Sequence[Finding]) -> None:
+        tally.add(steps, findings)
+        if tally.behind(bound, even):
+            raise _Behind
+
     try:
         steps, findings = _walk(
             rx,
@@ -223,34 +297,19 @@ def _trial(
             request.start_shares,
             request.first_step,
             second,
+            step_made,
         )
-    except PlanRefused:
+    except (PlanRefused, _Behind):
         return None
     if not steps:
         return None
-    both = (*products, *(p for p in then if p not in products))
-    # the cuts the products force, as the checks see them: with every product the plan lists
-    made = (lower or (dispenser_for(both, request.max_units) if then else dispenser)).daily_doses(n)
-    if then and any(
-        s.cut > request.rule.max_cut
-        and not forced_cut(s.previous_dose, s.dose, request.rule.max_cut, made)
-        for s in steps
-    ):
-        return None  # a cut above the cap that one set forces and the two sets would not
+    # the findings the walk adds at its end (a cut order not kept, steps held to the longest)
+    tally.departures = [sum(1 for f in findings if f.code == c) for c in DEPARTURES]
+    if tally.behind(bound, None):
+        return None
     days = sum(s.days for s in steps)
     gap = sum((abs(s.dose - max(s.target, Decimal(0))) * s.days for s in steps), Decimal(0))
     taken = {u.product for s in steps for a in s.administrations for u in a.units}
-    switch = next((f.step or 0 for f in findings if f.code == "products-from-here"), 0)
-    piece = min(p.step_mg * p.split for p in products)
-    uneven = lopsided = 0
-    for step in steps:
-        if step.number == switch:  # the second set's smallest piece from here
-            piece = min(p.step_mg * p.split for p in then)
-        shares = [a.dose for a in step.administrations]
-        shares += [Decimal(0)] * (n - len(shares))
-        spread = max(shares) - min(shares)
-        uneven += spread > piece
-        lopsided += spread > max(u.product.step_mg for a in step.administrations for u in a.units)
     changes = 0
     for before, after in pairwise(steps):
         for admin in after.administrations:
@@ -262,21 +321,16 @@ def _trial(
     return _Trial(
         products=products,
         used=tuple(p for p in (*both, *((liquid,) if liquid else ())) if p in taken),
-        then=then if switch else (),
-        switch=switch,
+        then=then if tally.switch else (),
+        switch=tally.switch,
         widest=max(len({u.product.id for u in a.units}) for s in steps for a in s.administrations),
         stop=steps[-1].dose,
-        forced=sum(
-            1
-            for s in steps
-            if s.previous_dose > s.dose
-            and forced_cut(s.previous_dose, s.dose, request.rule.max_cut, made)
-        ),
+        forced=tally.forced,
         gap=gap / days / rx.start_dose,
-        mixed=sum(1 for s in steps for a in s.administrations if Composition(a.units).mixed),
-        departures=tuple(sum(1 for f in findings if f.code == code) for code in DEPARTURES),
-        uneven=uneven,
-        lopsided=lopsided,
+        mixed=tally.mixed,
+        departures=tuple(tally.departures),
+        uneven=tally.uneven,
+        lopsided=tally.lopsided,
         changes=changes,
         pieces=sum(u.pieces for s in steps for a in s.administrations for u in a.units),
     )
@@ -382,7 +436,7 @@ def _choose_set(
         for subset in sets:
             if smallest_piece((*subset, *with_liquid)) != terminal:
                 continue
-            trial = _trial(rx, request, subset, liquid)
+            trial = _trial(rx, request, subset, liquid, bound=full)
             if trial is None or not keeps_up(trial):
                 continue
             if found is None or trial.score < found.score:
@@ -395,7 +449,7 @@ def _choose_set(
         if chosen is not None:
             break
     if liquid is None and (chosen is None or len(chosen.used) > 2):
-        two = _two_sets(rx, request, pool, terminal, keeps_up, full.uneven)
+        two = _two_sets(rx, request, pool, terminal, keeps_up, full, full.uneven)
         if two is not None and (
             chosen is None
             or len(two.used) < len(chosen.used)
@@ -436,6 +490,7 @@ def _two_sets(
     pool: tuple[Product, ...],
     terminal: Decimal,
     keeps_up: Callable[[_Trial], bool],
+    bound: _Trial,
     even: int,
 ) -> _Trial | None:
     """The best plan in two sets of one or two of ``pool`` each, the second dispensed in place
@@ -448,7 +503,7 @@ def _two_sets(
         for then in sets:
             if then == first or smallest_piece(then) != terminal:
                 continue
-            trial = _trial(rx, request, first, None, then)
+            trial = _trial(rx, request, first, None, then, bound, even)
             if (
                 trial is None
                 or trial.switch <= request.first_step  # the second set alone, tried already
@@ -554,12 +609,15 @@ def _walk(
     start_shares: Sequence[Decimal] | None = None,
     first_step: int = 1,
     then: Dispenser | None = None,
+    step_made: Callable[[Sequence[Step], Sequence[Finding]], None] | None = None,
 ) -> tuple[list[Step], list[Finding]]:
     """The steps from the start dose down to the terminal dose, and the findings of the walk.
 
     ``liquid`` is the dispenser from where the tablets run out of small cuts
     (``at_low_doses="liquid"``); ``then`` the second set of a plan in two sets of products,
     dispensed in place of the first from the step where the first strays from the rule's cut.
+    ``step_made`` is called with the steps and findings so far after each step (it may raise
+    to give the walk up).
     """
     n = len(rx.times)
     start = rx.start_dose
@@ -720,6 +778,8 @@ def _walk(
                 held,
             )
         )
+        if step_made is not None:
+            step_made(steps, findings)
         day += timedelta(days=days)
         previous, current = shares, choice.dose
         used = frozenset(u.product.id for a in administrations for u in a.units)
