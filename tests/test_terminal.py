@@ -40,6 +40,49 @@ def test_every_line_fits_the_width(name: str, width: int) -> None:
     assert too_long == []
 
 
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("name", PLANS)
+def test_a_table_keeps_each_date_and_dose_whole(name: str, width: int) -> None:
+    """A table too wide for two spaces between columns closes them to one, then wraps a cell
+    between words: no date, dose or percentage is broken over two lines."""
+    schedule = PLANS[name]()
+    dates = [s.start.isoformat() for s in schedule.steps]
+    if schedule.switch is not None:
+        dates += [s.start.isoformat() for s in schedule.switch.stages]
+    tables = _tables(render_text(schedule, width))
+    rows = [line for table in tables for line in table if line[:1].isdigit()]
+    assert sorted(line.split()[1] for line in rows) == sorted(dates)
+    wrapped = [line for table in tables for line in table if line[:1] == " "]
+    assert not [line for line in wrapped if {"mg", "%"} & set(line.split())]
+
+
+def _tables(text: str) -> list[list[str]]:
+    """Each table of ``text``: its lines after the heading, to the blank line after it."""
+    tables: list[list[str]] = []
+    table: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith(("Step ", "Stage ")):
+            table = []
+            tables.append(table)
+        elif not line.strip():
+            table = None
+        elif table is not None:
+            table.append(line)
+    return tables
+
+
+def test_the_switch_stages_fit_80_columns_one_space_apart() -> None:
+    text = render_text(PLANS["a switch"](), 80)
+    stages = text.splitlines()[text.splitlines().index("") + 1 :]
+    head = next(line for line in stages if line.startswith("Stage"))
+    assert head.split() == [
+        "Stage", "From", "Days", "Morning", "Midday", "Bedtime", "alprazolam", "diazepam",
+        "Equivalent",
+    ]  # fmt: skip
+    assert head.startswith("Stage From       Days Morning")
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
 def test_the_table_names_each_product_once_in_a_legend() -> None:
     schedule = PLANS["clonazepam 2 mg"]()
     text = render_text(schedule, 80)

@@ -144,9 +144,17 @@ def _table_width(header: list[str], body: list[list[str]], columns: Sequence[int
 
 
 def _table(header: list[str], body: list[list[str]], width: int = WIDTH) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    while sum(widths) + 2 * (len(widths) - 1) > width and max(widths) > 8:
-        widths[widths.index(max(widths))] -= 1  # the widest column wraps its cells
+    """The rows in columns two spaces apart, or one where two do not fit ``width``; a table
+    still too wide wraps its widest column whose cells wrap between words (a heading may
+    break; a date, a number or a product's letter only where no column wraps so)."""
+    rows = [header, *body]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    gap = 2 if sum(widths) + 2 * (len(widths) - 1) <= width else 1
+    words = [max(len(w) for r in body for w in r[i].split() or [""]) for i in range(len(header))]
+    while sum(widths) + gap * (len(widths) - 1) > width and max(widths) > 8:
+        wraps = [i for i, w in enumerate(widths) if words[i] < w]
+        i = max(wraps or range(len(widths)), key=lambda i: widths[i])
+        widths[i] -= 1  # the column wraps its cells
     import textwrap
 
     out = []
@@ -159,7 +167,7 @@ def _table(header: list[str], body: list[list[str]], width: int = WIDTH) -> list
             parts = [
                 (c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths, strict=True)
             ]
-            out.append("  ".join(parts).rstrip())
+            out.append((" " * gap).join(parts).rstrip())
     return out
 
 
