@@ -162,7 +162,8 @@ class _Trial:
     #: the mean distance from the rule's dose, as a share of the start, weighted by days
     gap: Decimal
     mixed: int
-    #: how often the walk departs from the rule, by each code of :data:`DEPARTURES`
+    #: how often the walk departs from the rule, by each code of :data:`DEPARTURES`, then how
+    #: many steps stray from the rule's cut
     departures: tuple[int, ...]
     #: steps whose doses of the day differ by more than the set's smallest piece
     uneven: int
@@ -184,10 +185,12 @@ class _Trial:
         )
 
 
-#: the findings of a walk that depart from the rule: a set of products plans as well as all of
-#: them only where it has none of these more often
+#: the findings of a walk that depart from the rule's pace or order: a set of products plans as
+#: well as all of them only where it has none of these more often, nor more steps that stray
+#: from the rule's cut (see :class:`_Tally`). A dose near the rule's, its step lengthened to
+#: keep the pace (``target-adjusted``), is not a departure: how near the doses keep to the
+#: rule's is weighed among sets as small, and the finding says what more would gain.
 DEPARTURES = (
-    "target-adjusted",
     "per-dose-not-kept",
     "cut-order-not-kept",
     "kept-dose-raised",
@@ -216,6 +219,9 @@ class _Tally:
         self.switch = 0
         self.departures = [0] * len(DEPARTURES)
         self.forced = self.unforced = self.mixed = self.uneven = self.lopsided = 0
+        #: steps not forced whose cut strays from the rule's: above RUN_OUT_FACTOR times the
+        #: cut asked, or below it divided by RUN_OUT_FACTOR
+        self.strayed = 0
 
     def add(self, steps: Sequence[Step], findings: Sequence[Finding]) -> None:
         for f in findings[self.seen :]:
@@ -229,8 +235,12 @@ class _Tally:
         if step.previous_dose > step.dose:
             if forced_cut(step.previous_dose, step.dose, self.max_cut, self.made):
                 self.forced += 1
-            elif self.then and step.cut > self.max_cut:
-                self.unforced += 1  # one set forces it, the two sets would not
+            else:
+                if self.then and step.cut > self.max_cut:
+                    self.unforced += 1  # one set forces it, the two sets would not
+                asked = step.previous_dose - max(step.target, Decimal(0))
+                made = step.previous_dose - step.dose
+                self.strayed += made > asked * RUN_OUT_FACTOR or made * RUN_OUT_FACTOR < asked
         self.mixed += sum(1 for a in step.administrations if Composition(a.units).mixed)
         shares = [a.dose for a in step.administrations]
         shares += [Decimal(0)] * (self.n - len(shares))
@@ -240,6 +250,12 @@ class _Tally:
             u.product.step_mg for a in step.administrations for u in a.units
         )
 
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """The departures from the rule by each code of :data:`DEPARTURES`, then the steps
+        that stray from its cut."""
+        return (*self.departures, self.strayed)
+
     def behind(self, bound: _Trial | None, even: int | None) -> bool:
         """Whether the walk so far does worse than ``bound`` (and ``even`` uneven days)."""
         return bool(self.unforced) or (
@@ -248,7 +264,7 @@ class _Tally:
                 self.forced > bound.forced
                 or self.mixed > bound.mixed
                 or self.lopsided > bound.lopsided
-                or any(a > b for a, b in zip(self.departures, bound.departures, strict=True))
+                or any(a > b for a, b in zip(self.counts, bound.departures, strict=True))
                 or (even is not None and self.uneven > even)
             )
         )
@@ -328,7 +344,7 @@ def _trial(
         forced=tally.forced,
         gap=gap / days / rx.start_dose,
         mixed=tally.mixed,
-        departures=tuple(tally.departures),
+        departures=tally.counts,
         uneven=tally.uneven,
         lopsided=tally.lopsided,
         changes=changes,
@@ -351,8 +367,10 @@ def product_set(
     Where the clinician named none, the fewest of the drug's that plan it as well as all of
     them would: down to the same smallest dose, with no more cuts forced above the cap, no
     more doses that mix forms, no more days whose doses differ by more than the largest
-    tablet taken that day, and no more departures from the rule (:data:`DEPARTURES`: a dose
-    not the rule's, a cut order not kept, a step held to the longest). Of sets as small,
+    tablet taken that day, no more departures from the rule's pace or order
+    (:data:`DEPARTURES`: a cut order not kept, a step held to the longest), and no more steps
+    whose cut strays from the rule's (more than RUN_OUT_FACTOR times the cut asked, or less
+    than the cut asked divided by it). Of sets as small,
     the one with fewest doses that mix forms, then with fewest days whose doses differ by more
     than a piece, then closest to the rule's doses, then with fewest changes of products from
     step to step; where a liquid is added at low doses (``at_low_doses="liquid"``), each set
@@ -471,8 +489,8 @@ def _choose_set(
     lower = f", with the {liquid.name} where they run out of small cuts," if liquid else ""
     message = (
         f"The plan dispenses {names} for the whole course: the fewest of the {len(pool)} "
-        f"{rx.drug} products {_among(rx, request)}{lower} that plan it as closely as all of "
-        f"them ({_reach(chosen)})"
+        f"{rx.drug} products {_among(rx, request)}{lower} that follow the rule within its cap "
+        f"as all of them do ({_reach(chosen)})"
     )
     if more is not None and more.gap < chosen.gap:
         extra = [p for p in more.products if p not in chosen.products]
@@ -524,14 +542,14 @@ def _two_sets_finding(
     one: _Trial | None,
 ) -> Finding:
     """The product-set finding of a plan in two sets: which, from which step, and what the one
-    set that plans as closely would gain."""
+    set that plans as well would gain."""
     first = " and ".join(p.name for p in two.products)
     then = " and ".join(p.name for p in two.then)
     message = (
         f"The plan dispenses {first} to step {two.switch - 1}, then {then} from step "
         f"{two.switch} on: "
-        f"no set of two of the {len(pool)} {rx.drug} products {_among(rx, request)} plans it "
-        f"as closely as all of them, and two sets of at most two each do, with "
+        f"no set of two of the {len(pool)} {rx.drug} products {_among(rx, request)} follows "
+        f"the rule within its cap as all of them do, and two sets of at most two each do, with "
         f"{len(two.used)} products in all ({_reach(two)})"
     )
     if one is not None and one.gap < two.gap:

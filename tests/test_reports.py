@@ -365,8 +365,12 @@ def test_the_dispensing_note_says_what_is_supplied() -> None:
     odts = taper.plan("clonazepam", "2 mg", start="2027-01-04")
     assert note(odts).startswith("Whole tablets to supply, for every 28 days and in all.")
     assert "A half tablet" not in note(odts)
+    alone = taper.plan("clonazepam", "2 mg", region="uk", at_low_doses="liquid",
+                       start="2027-01-04")  # fmt: skip
+    assert note(alone).startswith("Millilitres of a liquid to supply, for every 28 days")
+    assert "tablet" not in note(alone)
     liquid = taper.plan("clonazepam", "2 mg", region="uk", at_low_doses="liquid",
-                        start="2027-01-04")  # fmt: skip
+                        products="clonazepam-tab-0.5-uk", start="2027-01-04")  # fmt: skip
     said = note(liquid)
     assert said.startswith("Whole tablets, and millilitres of a liquid, to supply")
     assert "A half tablet is half of a tablet supplied whole." in said
