@@ -48,8 +48,21 @@ class TaperError(Exception):
     def render(self, names: Mapping[str, str]) -> str:
         """The one-line message, each parameter said by ``names`` (the command line's flags,
         say) or else by the library's own name."""
-        text = f"{_name(self.field, names)}: got {self.given!r}; {_said(self.allowed, names)}"
+        text = f"{_name(self.field, names)}: got {_given(self.given)}; {_said(self.allowed, names)}"
         return f"{text} ({_said(self.hint, names)})" if self.hint else text
+
+
+#: the most of a value an error line repeats (a pasted file or a number of thousands of digits
+#: is said by its start and its length)
+SHOWN = 100
+
+
+def _given(given: object) -> str:
+    """What was given, quoted as written; a very long text by its start and its length."""
+    text = given if isinstance(given, str) else None
+    if text is None or len(text) <= SHOWN:
+        return repr(given)
+    return f"{text[:40]!r}... ({len(text):,} characters)"
 
 
 def _name(field: str, names: Mapping[str, str]) -> str:

@@ -635,8 +635,11 @@ def parse(text: str, origin: str) -> dict[str, Any]:
     dose passes through a float), the format checked."""
     import json
 
+    def constant(name: str) -> object:
+        raise InputError(origin, name, "a JSON file: NaN and Infinity are not JSON numbers")
+
     try:
-        data = json.loads(text, parse_float=Number, parse_int=Number)
+        data = json.loads(text, parse_float=Number, parse_int=Number, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise InputError(origin, "", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except RecursionError:

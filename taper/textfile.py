@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from .doses import normalize
+from .doses import LARGEST_MG, normalize
 from .errors import InputError, TaperError
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ def parse_toml(
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(origin, "", f"not valid TOML: {exc}") from None
+    except ValueError:  # a whole number of thousands of digits, past what int reads
+        raise error(origin, "", "not valid TOML: a number far too long") from None
     except RecursionError:
         raise error(origin, "", "not valid TOML: nested too deeply") from None
 
@@ -133,8 +135,10 @@ def comma_hint(header: Sequence[str]) -> str:
 
 
 def digits(text: str) -> bool:
-    """Whether ``text`` is a whole number in ASCII digits (``"²"`` is a digit to Python)."""
-    return text.isascii() and text.isdigit()
+    """Whether ``text`` is a whole number in ASCII digits (``"²"`` is a digit to Python), of
+    at most 18 of them: no count, day or limit in a file comes near, and a longer one would be
+    past what ``int`` reads at once."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
@@ -146,6 +150,8 @@ def number(raw: object, where: str, allow_zero: bool = False) -> Decimal:
         value = Decimal("NaN")
     if not value.is_finite() or value < 0 or (value == 0 and not allow_zero) or "e" in text.lower():
         raise InputError(where, text, "a number of mg such as 0.5")
+    if value >= LARGEST_MG:
+        raise InputError(where, text, "a number far too large to be a dose")
     return normalize(value)
 
 

@@ -90,3 +90,78 @@ def test_bad_input_in_a_real_process(case: dict[str, object], tmp_path: Path) ->
     assert result.returncode == case["exit"]
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(str(case["error"]))
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (("steps", 0, "daily_dose_mg"), "steps[1].daily_dose_mg: got '999999999999"),
+        (("steps", 0, "administrations", 0, "dose_mg"), "steps[1].administrations[1].dose_mg"),
+        (("steps", 0, "administrations", 0, "units", 0, "count"), "units[1].count: got '9999"),
+        (("start_dose_mg",), "start_dose_mg: got '999999999999"),
+    ],
+    ids=["daily dose", "dose", "count", "start dose"],
+)
+@pytest.mark.parametrize("command", ["replan", "check"])
+def test_a_number_of_thirty_digits_in_a_plan_is_refused(
+    tmp_path: Path, change: tuple[object, ...], said: str, command: str
+) -> None:
+    """A plan JSON number past the 28 digits of decimal arithmetic failed behind "unexpected
+    failure" (InvalidOperation) in replan and check: it is far too large to be a dose."""
+    import taper
+    from taper.plan_json import to_json
+
+    data = json.loads(to_json(taper.plan("clonazepam", "2 mg", start="2027-01-04")))
+    place = data
+    for key in change[:-1]:
+        place = place[key]
+    place[change[-1]] = "9" * 30
+    (tmp_path / "p.json").write_text(json.dumps(data), "utf-8")
+    args = ["check", "p.json"]
+    if command == "replan":
+        args = ["replan", "p.json", "--on", "2027-03-01"]
+    before = _contents(tmp_path)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(cli, args)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: p.json: ") and said in line, line
+    assert line.endswith("a number far too large to be a dose")
+    assert _contents(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (lambda t: t.replace('"doses_per_day": 2', '"doses_per_day": ' + "9" * 5000, 1),
+         "doses_per_day: got '9999999999999999999999999999999999999999'... (5,000 characters)"),
+        (lambda t: t.replace('"rule": {', '"rule": NaN, "was": {', 1),
+         "got 'NaN'; a JSON file: NaN and Infinity are not JSON numbers"),
+    ],
+    ids=["5000 digits", "NaN"],
+)  # fmt: skip
+def test_a_plan_json_number_no_reader_can_hold_is_one_line(
+    tmp_path: Path, text: object, said: str
+) -> None:
+    """A whole number of 5,000 digits failed in int() (past its digit limit), and a NaN
+    rule was said to be "an object"; the line quotes a long value by its start and length."""
+    import taper
+    from taper.plan_json import to_json
+
+    plan = to_json(taper.plan("clonazepam", "2 mg", start="2027-01-04"))
+    (tmp_path / "p.json").write_text(text(plan), "utf-8")  # type: ignore[operator]
+    cwd = os.getcwd()
+    for args in (["replan", "p.json", "--on", "2027-03-01"], ["check", "p.json"]):
+        os.chdir(tmp_path)
+        try:
+            result = CliRunner().invoke(cli, args)
+        finally:
+            os.chdir(cwd)
+        assert result.exit_code == 2, result.output
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith("Error: p.json: ") and said in line, line
+        assert len(line) < 200
