@@ -7,6 +7,7 @@ place (:class:`_Group`): 2 for a usage error, 1 for a refused plan.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -108,7 +109,7 @@ class _Outputs:
                 # the findings (and any override reasons) still reach the clinician
                 findings = render_findings(schedule.sorted_findings(), _width())
                 click.echo(printable("\n".join(findings)), err=True)
-            sys.stdout.flush()
+            _flush()
         except BrokenPipeError:
             # the reader stopped reading (taper plan ... | head): the plan is whole, so its
             # files are written; a full disk or another failure leaves none
@@ -118,6 +119,14 @@ class _Outputs:
         for _, path, _ in contents:
             if path != "-":
                 click.echo(f"Wrote {path}", err=True)
+
+
+def _flush() -> None:
+    """What the command shows, sent: an error where standard output cannot take it (a full
+    disk), or is closed (``taper plan ... >&-``)."""
+    if sys.stdout is None:
+        raise OSError(errno.EBADF, "closed")
+    sys.stdout.flush()
 
 
 def _width() -> int:
@@ -364,7 +373,7 @@ def plan_command(
         rule=the_rule,
         per_day=per_day,
         start=start,
-        products=_split_list(products) or None,
+        products=",".join(products) if products else None,
         region=region,
         max_units=max_units,
         catalog=catalog_path,
@@ -380,7 +389,7 @@ def plan_command(
         table=table,
         stage_days=stage_days,
         switch_order=switch_order,
-        switch_products=_split_list(switch_products) or None,
+        switch_products=",".join(switch_products) if switch_products else None,
         liquid_increment=liquid_increment,
         patient_name=patient_name,
         patient_id=patient_id,
@@ -552,7 +561,7 @@ def check_command(
         click.echo(printable(f"{file}: {checked.drug}, {checked.steps} steps"))
         click.echo(printable("\n".join(render_findings(checked.findings, _width()))))
         # written once what it says is shown: a failing standard output leaves no file
-        sys.stdout.flush()
+        _flush()
         if json_path:
             files.write_atomic(json_path, text.encode("utf-8"))
     if checked.refused:

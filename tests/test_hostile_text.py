@@ -4,6 +4,7 @@ standard output fails leaves no file."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,30 @@ def test_a_plan_in_latin_text_has_no_such_note() -> None:
     schedule = taper.plan("clonazepam", "2 mg", start=START, patient_name="Zoë Brontë")
     first = PdfReader(BytesIO(pdf_bytes(schedule))).pages[0].extract_text() or ""
     assert "cannot be printed" not in first and "Zoë Brontë" in first
+
+
+@pytest.mark.parametrize("command", [["plan", "clonazepam", "2mg", "--csv", "p.csv"], ["check"]])
+def test_a_closed_standard_output_is_an_error_and_leaves_no_file(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """``taper plan ... >&-`` failed behind "unexpected failure" (standard output is None to
+    Python): it is one line naming standard output, and no file is written."""
+    if command == ["check"]:
+        (tmp_path / "s.csv").write_text(
+            "drug,start_date,days,daily_dose_mg\nclonazepam,2027-01-04,14,1.75\n", "utf-8"
+        )
+        command = ["check", "s.csv", "--json", "f.json"]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = subprocess.run(
+        [sys.executable, "-m", "taper", *command],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        close_fds=True,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == ["Error: standard output: closed"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
