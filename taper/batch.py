@@ -493,6 +493,12 @@ def remove_stale(batch: Batch, outcomes: Sequence[Outcome]) -> list[Path]:
     return removed
 
 
+def _inode(path: Path) -> tuple[int, int]:
+    """Which file ``path`` is, whatever its name (a link or another spelling of it)."""
+    found = path.stat()
+    return found.st_dev, found.st_ino
+
+
 def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
     """Refuse a folder that cannot be one, files that exist unless ``force``, and the
     roster itself among the outputs."""
@@ -518,6 +524,17 @@ def _check_outputs(batch: Batch, force: bool, roster: Path) -> None:
     existing = [t for t in targets if t.exists()]
     if any(t.samefile(roster) for t in existing):
         raise InputError("out_dir", str(folder), "a folder where no output is the roster itself")
+    settings = batch.settings
+    named = {settings.rule, settings.catalog, settings.formulary}
+    named |= {row.cells.get("rule", "") for row in batch.rows}
+    read = {_inode(Path(p)) for p in named if p and Path(p).is_file()}
+    hit = next((t for t in existing if _inode(t) in read), None)
+    if hit is not None:
+        raise InputError(
+            "out_dir",
+            str(hit),
+            "a folder where no output is a file the batch reads (a rule, catalog or formulary)",
+        )
     if existing and not force:
         more = f" ({len(existing) - 1} more after it)" if len(existing) > 1 else ""
         raise InputError(
@@ -628,7 +645,6 @@ def _plan(row: Row, settings: Settings, context: _Context) -> Schedule:
     for column in ("drug", "dose", "start"):
         if not cells.get(column):
             raise InputError(column, "", f"a {column} is needed in every row")
-    products = [p.strip() for p in cells.get("products", "").split(",") if p.strip()]
     return plan(
         cells["drug"],
         cells["dose"],
@@ -637,7 +653,7 @@ def _plan(row: Row, settings: Settings, context: _Context) -> Schedule:
             cells.get("per_day", ""), "per_day", "a whole number of doses a day, 1 to 4"
         ),
         start=cells["start"],
-        products=products or None,
+        products=cells.get("products", "").strip() or None,
         region=settings.region,
         catalog=context.catalog,
         indication=cells.get("indication") or None,

@@ -129,3 +129,32 @@ def test_an_output_named_as_a_folder_is_refused(tmp_path: Path, name: str) -> No
         f"Error: --json: got '{name}'; a file name is needed, not a folder",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("roster", "more"),
+    [
+        ("reference,drug,dose,per_day,start\nR0000,clonazepam,2 mg,2,2027-01-04\n",
+         ["--rule", "own/R0000.csv"]),
+        ("reference,drug,dose,per_day,start,rule\n"
+         "R0000,clonazepam,2 mg,2,2027-01-04,own/R0000.csv\n", []),
+    ],
+    ids=["--rule", "a row's rule"],
+)  # fmt: skip
+def test_a_batch_never_replaces_a_file_it_reads(
+    tmp_path: Path, roster: str, more: list[str]
+) -> None:
+    """``batch --force`` into a folder holding the table of doses it was given as a rule
+    replaced the table with row R0000's plan: an output that is a file the batch reads is
+    refused, as the roster is."""
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "R0000.csv").write_text("days,dose\n14,1.75 mg\n14,1.5 mg\n", "utf-8")
+    (tmp_path / "r.csv").write_text(roster, "utf-8")
+    before = _snapshot(tmp_path / "own")
+    code, err = _run(tmp_path, "batch", "r.csv", "--out-dir", "own", "--force", *more)
+    assert (code, err.splitlines()[-1]) == (
+        2,
+        "Error: --out-dir: got 'own/R0000.csv'; a folder where no output is a file the batch "
+        "reads (a rule, catalog or formulary)",
+    )
+    assert _snapshot(tmp_path / "own") == before
