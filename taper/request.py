@@ -177,9 +177,9 @@ def resolve(
     # a single string names one or more, separated by commas, as on the command line; a
     # string is not taken as a sequence of one-letter names
     products, switch_products, halve = (
-        _names(products),
-        _names(switch_products),
-        _names(halve) or (),
+        _names(products, "products"),
+        _names(switch_products, "switch_products"),
+        _names(halve, "halve") or (),
     )
     asked = dict(locals())
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -342,12 +342,16 @@ def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
     return TIMES_BY_COUNT[per_day]
 
 
-def _names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """Names given as one string (``"tablet,odt"``) or a sequence of them."""
+def _names(value: str | Sequence[str] | None, field: str) -> tuple[str, ...] | None:
+    """Names given as one string (``"tablet,odt"``) or a sequence of them; a string that
+    names nothing (blank, or commas alone) is refused rather than read as no choice."""
     if value is None:
         return None
     if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
+        names = tuple(v.strip() for v in value.split(",") if v.strip())
+        if not names:
+            raise InputError(field, value, "names separated by commas, such as tablet,odt")
+        return names
     return tuple(value)
 
 
