@@ -158,3 +158,34 @@ def test_a_batch_never_replaces_a_file_it_reads(
         "reads (a rule, catalog or formulary)",
     )
     assert _snapshot(tmp_path / "own") == before
+
+
+def test_a_file_that_cannot_be_replaced_leaves_every_output_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--force`` over a JSON file that may not be replaced (immutable), the CSV files
+    were left written and the error named a temporary file: those moved into place are put
+    back, the new ones removed, and the line names ``--json``."""
+    import errno
+
+    from taper.reports import files
+
+    (tmp_path / "m.csv").write_text("an earlier plan\n", "utf-8")
+    (tmp_path / "m.json").write_text("{}", "utf-8")
+    before = _snapshot(tmp_path)
+    real = os.replace
+
+    def refuse(src: str, dst: object) -> None:
+        if str(dst).endswith("m.json"):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files.os, "replace", refuse)
+    code, err = _run(tmp_path, "plan", "clonazepam", "2mg", "--start", START, "--csv", "m.csv",
+                     "--json", "m.json", "--force")  # fmt: skip
+    monkeypatch.undo()
+    assert (code, err.splitlines()[-1]) == (
+        2,
+        "Error: --json: got 'm.json'; cannot write it (Operation not permitted)",
+    )
+    assert _snapshot(tmp_path) == before

@@ -79,22 +79,59 @@ def check_outputs(
 
 def write_all(items: list[tuple[str, str, bytes]]) -> None:
     """Write several files, all or none: each goes to a temporary file first, and only when
-    every one is written are they moved into place. A failure names the field."""
-    temps: list[tuple[str, Path]] = []
+    every one is written are they moved into place. Where one cannot be moved into place (a
+    file that may not be replaced), those moved already are put back as they were. A failure
+    names the field."""
+    temps: list[tuple[str, str, Path, str]] = []
+    done: list[tuple[Path, str | None]] = []  # each file moved into place, and what it held
     try:
         for field, path, data in items:
             try:
-                temps.append((_write_temp(_path(path), data), _path(path)))
+                temps.append((field, path, _path(path), _write_temp(_path(path), data)))
             except OSError as exc:
                 raise InputError(field, path, f"cannot write it ({exc.strerror})") from None
-        while temps:
-            tmp, target = temps[0]
-            os.replace(tmp, target)
-            temps.pop(0)
+        for field, path, target, tmp in temps:
+            held = _kept(target)
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                if held is not None:
+                    os.unlink(held)
+                raise InputError(field, path, f"cannot write it ({exc.strerror})") from None
+            done.append((target, held))
+    except BaseException:
+        for target, held in reversed(done):
+            with contextlib.suppress(OSError):
+                if held is None:
+                    os.unlink(target)
+                else:
+                    os.replace(held, target)
+        done.clear()
+        raise
     finally:
-        for tmp, _ in temps:
+        for _, _, _, tmp in temps:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        for _, held in done:
+            if held is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(held)
+
+
+def _kept(target: Path) -> str | None:
+    """A second name for what ``target`` holds, beside it, to put back if a later file of the
+    same command cannot be written; ``None`` where there is nothing (or no second name can
+    be made: a file system without links)."""
+    import secrets
+
+    if not target.is_file():
+        return None
+    name = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.old")
+    try:
+        os.link(target, name)  # never onto a file there: an existing name fails
+    except OSError:
+        return None
+    return name
 
 
 def _write_temp(target: Path, data: bytes) -> str:
