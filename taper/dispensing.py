@@ -18,7 +18,7 @@ from functools import cached_property, lru_cache, reduce
 from typing import Any
 
 from .catalog import Product
-from .doses import ceil_int, format_number, normalize
+from .doses import ceil_int, format_mg, format_number, normalize
 from .errors import InputError
 
 #: a default that keeps a dose to a handful of tablets; clinicians may change it
@@ -26,6 +26,10 @@ DEFAULT_MAX_UNITS = 4
 #: the most pieces at one administration taper will plan with
 MAX_UNITS_LIMIT = 20
 CUT_ORDERS = ("even", "morning-first", "bedtime-last")
+#: taper's own bound on a day's dose counted in the finest step the products measure (a
+#: catalog's 999,999 mg tablet beside its 0.0001 mg one would need billions): far above any
+#: real plan's, so that every daily dose is still counted exactly, and in time
+MOST_QUANTA = 10**7
 
 
 @dataclass(frozen=True)
@@ -236,15 +240,22 @@ class Dispenser:
             # sums of n shares, as a bit set over whole quanta: bit k means k quanta a day
             quantum = self._quantum
             steps = [int(v / quantum) for v in self.values]
+            if steps[-1] * n > MOST_QUANTA:
+                names = ", ".join(p.name for p in self.products)
+                raise InputError(
+                    "the products",
+                    names,
+                    f"products whose largest day is at most {MOST_QUANTA:,} times the finest "
+                    f"step they measure (taper's own bound; here {format_mg(quantum)})",
+                )
             total = 1
             for _ in range(n):
                 acc = 0
                 for k in steps:
                     acc |= total << k
                 total = acc
-            self._daily[n] = [
-                normalize(quantum * k) for k in range(total.bit_length()) if total >> k & 1
-            ]
+            bits = bin(total)[:1:-1]  # bit k first: read once, not shifted for each k
+            self._daily[n] = [normalize(quantum * k) for k, bit in enumerate(bits) if bit == "1"]
         return self._daily[n]
 
     def compose(self, dose: Decimal) -> Composition:

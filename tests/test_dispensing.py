@@ -326,3 +326,27 @@ def test_one_form_compositions_match_an_exhaustive_search(max_units: int) -> Non
     if max_units >= 2:
         assert {u.product.id for u in dispenser.compose(D("1.25")).units} == {"o", "p"}
         assert not dispenser.compose(D("1.25")).mixed
+
+
+def test_a_day_counted_in_too_fine_a_step_is_refused_not_counted() -> None:
+    """A catalog's 999,999 mg tablet beside its 0.0001 mg one needed a bit set of billions to
+    count the day's doses (the machine's memory ran out): past taper's own bound it is one
+    refusal naming the products; a 30,000 mg tablet beside 0.125 mg ones still counts."""
+    from dataclasses import replace as changed
+
+    from taper.catalog import load_catalog
+    from taper.dispensing import MOST_QUANTA, dispenser_for
+
+    drug = load_catalog().drug("clonazepam")
+    tablets = [p for p in drug.products_in("us") if p.form == "tablet"]
+    huge = changed(tablets[0], strength_mg=Decimal(999999))
+    fine = changed(tablets[1], strength_mg=Decimal("0.0001"))
+    with pytest.raises(InputError) as refused:
+        dispenser_for((huge, fine), 4).daily_doses(2)
+    assert refused.value.field == "the products"
+    assert f"at most {MOST_QUANTA:,} times the finest step" in str(refused.value)
+    large = changed(tablets[0], strength_mg=Decimal(30000))
+    odt = next(p for p in drug.products_in("us") if p.id == "clonazepam-odt-0.125")
+    days = dispenser_for((large, odt), 4).daily_doses(2)
+    assert days[:3] == [Decimal(0), Decimal("0.125"), Decimal("0.25")]
+    assert Decimal(240000) in days
