@@ -785,7 +785,40 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
         stated_stop_asked=asked if isinstance(asked, str) else "",
         identity=identity,
     )
-    return _known_rule(loaded, stated_source)
+    schedule = _known_rule(loaded, stated_source)
+    fill = str(data.get("fill_days", FILL_DAYS))
+    if not digits(fill) or not 1 <= int(fill) <= 366:
+        raise InputError(f"{origin}: fill_days", _said(data.get("fill_days")), "1 to 366 days")
+    import json
+
+    # what taper writes for it, its numbers kept as text as the file's are
+    written = json.loads(to_json(schedule, int(fill)), parse_float=Number, parse_int=Number)
+    _as_written(data, written, origin)
+    return schedule
+
+
+def _as_written(data: object, written: object, origin: str, path: str = "") -> None:
+    """Refuse a plan whose JSON is not what taper writes for the schedule it describes: a
+    field taper does not write, or one whose value is not what the plan's own steps, products
+    and findings make (a duration, a stop date, a quantity to supply). A field the file leaves
+    out is let be (a plan written before the field was)."""
+    if isinstance(data, dict) and isinstance(written, dict):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in written:
+                raise InputError(f"{origin}: {where}", _said(value), "no such field in a plan")
+            _as_written(value, written[key], origin, where)
+        return
+    if isinstance(data, list) and isinstance(written, list) and len(data) == len(written):
+        for i, (value, made) in enumerate(zip(data, written, strict=True), 1):
+            _as_written(value, made, origin, f"{path}[{i}]")
+        return
+    if data != written or type(data) is not type(written):
+        raise InputError(
+            f"{origin}: {path}",
+            _said(data),
+            f"{_said(written)}, as the plan's own steps and products make it",
+        )
 
 
 def _known_rule(loaded: Schedule, stated_source: object) -> Schedule:

@@ -165,3 +165,56 @@ def test_a_plan_json_number_no_reader_can_hold_is_one_line(
         line = result.stderr.strip().splitlines()[-1]
         assert line.startswith("Error: p.json: ") and said in line, line
         assert len(line) < 200
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda d: d.update(foo=1), "foo: got 'the number 1'; no such field in a plan"),
+        (lambda d: d["steps"][0].update(foo=1), "steps[1].foo: got 'the number 1'; no such field"),
+        (lambda d: d["rule"].update(foo=1), "rule.foo: got 'the number 1'; no such field"),
+        (lambda d: d.update(duration_days=d["duration_days"] + 1), "duration_days: got "),
+        (lambda d: d.update(stop_date="2030-01-01"), "stop_date: got '2030-01-01'; 20"),
+        (lambda d: d["dispensing"][0].update(quantity="999999"), "dispensing[1].quantity: got"),
+        (lambda d: d["fills"][0]["supply"][0].update(quantity="-3"), "fills[1].supply[1].quantity"),
+    ],
+    ids=["field", "step field", "rule field", "duration", "stop date", "quantity", "fill"],
+)  # fmt: skip
+def test_a_plan_json_taper_would_not_write_is_refused_by_replan_and_said_by_check(
+    tmp_path: Path, change: object, said: str
+) -> None:
+    """A field taper does not write, or a duration, stop date or quantity that its steps do
+    not make, was read past by replan and check: replan refuses it naming the field, and
+    check says not-as-written and checks it as a schedule made elsewhere."""
+    import taper
+    from taper.plan_json import to_json
+
+    data = json.loads(to_json(taper.plan("clonazepam", "2 mg", start="2027-01-04")))
+    change(data)  # type: ignore[operator]
+    (tmp_path / "p.json").write_text(json.dumps(data), "utf-8")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        replanned = CliRunner().invoke(cli, ["replan", "p.json", "--on", "2027-03-01"])
+        checked = CliRunner().invoke(cli, ["check", "p.json"])
+    finally:
+        os.chdir(cwd)
+    assert replanned.exit_code == 2, replanned.output
+    assert replanned.stderr.strip().startswith(f"Error: p.json: {said}"), replanned.stderr
+    assert "WARNING not-as-written" in checked.stdout
+    assert said.split(":")[0] in " ".join(checked.stdout.split())
+
+
+def test_a_plan_json_leaving_out_a_field_taper_adds_is_read() -> None:
+    """A plan written before a field was added (the dispensing, the fills) is read back."""
+    import taper
+    from taper.plan_json import load_plan, parse, to_json
+
+    schedule = taper.plan("clonazepam", "2 mg", start="2027-01-04")
+    data = parse(to_json(schedule), "p.json")
+    for key in ("dispensing", "fills", "fill_days", "stop_date"):
+        data.pop(key, None)
+    loaded = load_plan(data, taper.load_catalog(), "p.json")
+    assert [(s.start, s.days, s.dose) for s in loaded.steps] == [
+        (s.start, s.days, s.dose) for s in schedule.steps
+    ]
