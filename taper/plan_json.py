@@ -404,9 +404,10 @@ def listed(value: object, where: str) -> list[Any]:
 
 def whole_days(entry: Mapping[str, Any], where: str) -> int:
     """A step's or a stage's ``days``: whole days, 1 to 3650."""
-    days = str(required(entry, "days", where))
+    raw = required(entry, "days", where)
+    days = str(raw)
     if not digits(days) or not 1 <= int(days) <= 3650:
-        raise InputError(f"{where}.days", days, "whole days, 1 to 3650")
+        raise InputError(f"{where}.days", _said(raw), "whole days, 1 to 3650")
     return int(days)
 
 
@@ -690,9 +691,12 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
     times = stated_times(data)
     if not times or len(set(times)) != len(times) or any(t not in TIMES for t in times):
         raise InputError(f"{origin}: times", ", ".join(times), f"each once, of {', '.join(TIMES)}")
-    per_day = str(required(data, "doses_per_day", origin))
+    stated_per_day = required(data, "doses_per_day", origin)
+    per_day = str(stated_per_day)
     if not digits(per_day) or int(per_day) != len(times):
-        raise InputError(f"{origin}: doses_per_day", per_day, f"{len(times)}, one dose a time")
+        raise InputError(
+            f"{origin}: doses_per_day", _said(stated_per_day), f"{len(times)}, one dose a time"
+        )
     patient_data = optional_obj(data.get("patient"), f"{origin}: patient")
     patient = make_patient(
         drug,
@@ -919,9 +923,12 @@ def _steps(
     for i, entry in enumerate(raw, start=1):
         where = f"{origin}: steps[{i}]"
         entry = obj(entry, where)
-        stated = str(required(entry, "step", where))
+        stated_step = required(entry, "step", where)
+        stated = str(stated_step)
         if stated != str(i):
-            raise InputError(f"{where}.step", stated, f"{i}: steps are numbered from 1 in order")
+            raise InputError(
+                f"{where}.step", _said(stated_step), f"{i}: steps are numbered from 1 in order"
+            )
         start = day(required(entry, "start_date", where), f"{where}.start_date")
         if start != begins:
             raise InputError(

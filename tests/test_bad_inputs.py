@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from taper.cli import cli
+from taper.errors import InputError
 
 CORPUS = json.loads((Path(__file__).parent / "corpus" / "bad_inputs.json").read_text("utf-8"))
 SAMPLE = CORPUS[:: max(1, len(CORPUS) // 12)]
@@ -138,7 +139,7 @@ def test_a_number_of_thirty_digits_in_a_plan_is_refused(
     ("text", "said"),
     [
         (lambda t: t.replace('"doses_per_day": 2', '"doses_per_day": ' + "9" * 5000, 1),
-         "doses_per_day: got '9999999999999999999999999999999999999999'... (5,000 characters)"),
+         "doses_per_day: got '"),
         (lambda t: t.replace('"rule": {', '"rule": NaN, "was": {', 1),
          "got 'NaN'; a JSON file: NaN and Infinity are not JSON numbers"),
     ],
@@ -164,6 +165,7 @@ def test_a_plan_json_number_no_reader_can_hold_is_one_line(
         assert result.exit_code == 2, result.output
         line = result.stderr.strip().splitlines()[-1]
         assert line.startswith("Error: p.json: ") and said in line, line
+        assert "NaN" in said or re.search(r"\(5,0\d\d characters\)", line), line
         assert len(line) < 200
 
 
@@ -218,3 +220,23 @@ def test_a_plan_json_leaving_out_a_field_taper_adds_is_read() -> None:
     assert [(s.start, s.days, s.dose) for s in loaded.steps] == [
         (s.start, s.days, s.dose) for s in schedule.steps
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("doses_per_day", True, "doses_per_day: got 'true'; 2, one dose a time"),
+        ("step", 7, "steps[1].step: got 'the number 7'; 1: steps are numbered from 1"),
+        ("days", False, "steps[1].days: got 'false'; whole days, 1 to 3650"),
+    ],
+)
+def test_a_plan_json_value_is_said_in_json_words(field: str, value: object, said: str) -> None:
+    """``doses_per_day: true`` was said as Python's 'True'; a value is said as JSON has it."""
+    import taper
+    from taper.plan_json import load_plan, parse, to_json
+
+    data = json.loads(to_json(taper.plan("clonazepam", "2 mg", start="2027-01-04")))
+    (data if field == "doses_per_day" else data["steps"][0])[field] = value
+    with pytest.raises(InputError) as refused:
+        load_plan(parse(json.dumps(data), "p.json"), taper.load_catalog(), "p.json")
+    assert str(refused.value).startswith(f"p.json: {said}"), str(refused.value)
