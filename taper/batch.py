@@ -255,8 +255,13 @@ class Batch:
         self.staging = None
         remove_stale(self, outcomes)
 
-    def write_reports(self, outcomes: Sequence[Outcome]) -> tuple[Path, Path]:
-        """Write summary.csv, errors.csv and supply.csv (all or none); the first two's paths."""
+    def write_reports(
+        self, outcomes: Sequence[Outcome], shown: Callable[[], object] | None = None
+    ) -> tuple[Path, Path]:
+        """Write summary.csv, errors.csv and supply.csv (all or none); the first two's paths.
+        ``shown`` is called before the fresh folder is moved into place (the command line
+        shows its summary there): where it fails (standard output on a full disk), the fresh
+        folder is removed and the target is as it was."""
         from .reports import files
 
         staging = self.staging
@@ -269,6 +274,8 @@ class Batch:
                     ("out_dir", str(staging / SUPPLY), supply_csv(outcomes).encode("utf-8")),
                 ]
             )
+            if shown is not None:
+                shown()
             self._move_into_place(outcomes)
         except BaseException:
             self.abandon()

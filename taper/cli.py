@@ -688,7 +688,12 @@ def batch_command(
         batch = prepare(roster, settings, force)
         with click.progressbar(length=len(batch.rows), label="Planning", file=sys.stderr) as bar:
             outcomes = batch.run(jobs or os.cpu_count() or 1, progress=bar.update)
-        batch.write_reports(outcomes)
+
+        def shown() -> None:
+            click.echo(summary_line(outcomes, out_dir))
+            _flush()
+
+        batch.write_reports(outcomes, shown)
     except (KeyboardInterrupt, _Stopped) as stop:
         # the run wrote into a fresh folder, now removed: the target is as it was
         if batch is not None:
@@ -698,7 +703,6 @@ def batch_command(
         ctx.exit(code)
     finally:
         signal.signal(signal.SIGTERM, earlier)
-    click.echo(summary_line(outcomes, out_dir))
     if not all(o.planned for o in outcomes):
         ctx.exit(1)
 

@@ -185,3 +185,36 @@ def test_a_closed_standard_output_is_an_error_and_leaves_no_file(
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines() == ["Error: standard output: closed"]
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_batch_whose_summary_cannot_be_shown_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``taper batch r.csv --out-dir out > /dev/full``: the folder was written although the
+    command failed; it is moved into place only once its summary line is shown."""
+    import errno
+
+    import click
+    from click.testing import CliRunner
+
+    from taper import cli as cli_module
+
+    real = click.echo
+
+    def full(message: object = None, *args: object, err: bool = False, **kw: object) -> None:
+        if not err:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(message, *args, err=err, **kw)  # type: ignore[arg-type]
+
+    (tmp_path / "r.csv").write_text(
+        "reference,drug,dose,per_day,start\nR1,clonazepam,2 mg,2,2027-01-04\n", "utf-8"
+    )
+    monkeypatch.setattr(cli_module.click, "echo", full)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli_module.cli, ["batch", "r.csv", "--out-dir", "out"])
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: standard output: No space left on device"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
