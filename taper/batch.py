@@ -20,7 +20,7 @@ import io
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -219,13 +219,15 @@ class Batch:
         return [done[r.number] for r in self.rows]
 
     def abandon(self) -> None:
-        """Remove the fresh folder of a run that will not be moved into place."""
+        """Remove the fresh folder of a run that will not be moved into place (a second
+        Ctrl-C meanwhile does not leave part of it)."""
         import shutil
 
         if self.staging is not None:
-            self._let_go()
-            shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
+            with signals_held():
+                self._let_go()
+                shutil.rmtree(self.staging, ignore_errors=True)
+                self.staging = None
 
     def _let_go(self) -> None:
         """Give up the fresh folder's lock, and its lock file, which is not an output."""
@@ -784,11 +786,31 @@ def _run_in_processes(
             tick(len(done))
     except BaseException:
         # interrupted: no chunk not yet started runs, and none writes after the caller
-        # has removed what the run wrote
-        pool.shutdown(wait=True, cancel_futures=True)
+        # has removed what the run wrote; a second Ctrl-C does not cut the shutdown short
+        with signals_held():
+            pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
     return outcomes
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored for a moment (in the main thread, where signals are
+    handled): a stopping batch finishes stopping, its workers joined and its fresh folder
+    removed, however often the user presses Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in held.items():
+            signal.signal(number, handler)
 
 
 def _quiet_worker() -> None:

@@ -151,3 +151,20 @@ def test_a_batch_runs_where_the_file_system_has_no_locks(
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plans", "small.csv"]
     assert not [p for p in (tmp_path / "plans").iterdir() if p.name.startswith(".")]
+
+
+def test_a_second_ctrl_c_while_a_batch_stops_is_held_until_it_has_stopped() -> None:
+    """A second Ctrl-C with --jobs 2 cut the pool's shutdown short: the batch hung on exit and
+    left its fresh folder. While a batch stops, Ctrl-C and SIGTERM wait; then they are as
+    they were."""
+    import os
+    import signal
+
+    from taper.batch import signals_held
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with signals_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
