@@ -93,6 +93,18 @@ def test_bad_input_in_a_real_process(case: dict[str, object], tmp_path: Path) ->
     assert result.stderr.strip().splitlines()[-1].startswith(str(case["error"]))
 
 
+def _refused(folder: Path, args: list[str]) -> str:
+    """The error line of a command run in ``folder`` that must exit 2."""
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(cli, args)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2, result.output
+    return str(result.stderr.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize(
     ("change", "said"),
     [
@@ -122,14 +134,7 @@ def test_a_number_of_thirty_digits_in_a_plan_is_refused(
     if command == "replan":
         args = ["replan", "p.json", "--on", "2027-03-01"]
     before = _contents(tmp_path)
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        result = CliRunner().invoke(cli, args)
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 2, result.output
-    line = result.stderr.strip().splitlines()[-1]
+    line = _refused(tmp_path, args)
     assert line.startswith("Error: p.json: ") and said in line, line
     assert line.endswith("a number far too large to be a dose")
     assert _contents(tmp_path) == before
@@ -155,15 +160,8 @@ def test_a_plan_json_number_no_reader_can_hold_is_one_line(
 
     plan = to_json(taper.plan("clonazepam", "2 mg", start="2027-01-04"))
     (tmp_path / "p.json").write_text(text(plan), "utf-8")  # type: ignore[operator]
-    cwd = os.getcwd()
     for args in (["replan", "p.json", "--on", "2027-03-01"], ["check", "p.json"]):
-        os.chdir(tmp_path)
-        try:
-            result = CliRunner().invoke(cli, args)
-        finally:
-            os.chdir(cwd)
-        assert result.exit_code == 2, result.output
-        line = result.stderr.strip().splitlines()[-1]
+        line = _refused(tmp_path, args)
         assert line.startswith("Error: p.json: ") and said in line, line
         assert "NaN" in said or re.search(r"\(5,0\d\d characters\)", line), line
         assert len(line) < 200
