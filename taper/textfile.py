@@ -136,8 +136,8 @@ def comma_hint(header: Sequence[str]) -> str:
 
 def digits(text: str) -> bool:
     """Whether ``text`` is a whole number in ASCII digits (``"²"`` is a digit to Python), of
-    at most 18 of them: no count, day or limit in a file comes near, and a longer one would be
-    past what ``int`` reads at once."""
+    at most 18 of them: no count, day or limit in a file comes near, and the bound keeps a
+    number of thousands of digits from ``int``, which refuses them."""
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
