@@ -16,6 +16,7 @@ from .doses import format_mg, format_percent, normalize, plain_number
 from .errors import InputError
 from .schedule import (
     FILL_DAYS,
+    MOST_FILL_DAYS,
     SEVERITIES,
     Administration,
     Finding,
@@ -791,8 +792,10 @@ def load_plan(data: Mapping[str, Any], catalog: Catalog, origin: str = "plan") -
     )
     schedule = _known_rule(loaded, stated_source)
     fill = str(data.get("fill_days", FILL_DAYS))
-    if not digits(fill) or not 1 <= int(fill) <= 366:
-        raise InputError(f"{origin}: fill_days", _said(data.get("fill_days")), "1 to 366 days")
+    if not digits(fill) or not 1 <= int(fill) <= MOST_FILL_DAYS:
+        raise InputError(
+            f"{origin}: fill_days", _said(data.get("fill_days")), f"1 to {MOST_FILL_DAYS} days"
+        )
     import json
 
     # what taper writes for it, its numbers kept as text as the file's are

@@ -23,6 +23,8 @@ SEVERITIES = ("error", "warning", "info")
 #: the days one fill supplies, where none is given (``--fill-days``): four weeks, a common
 #: supply of a controlled drug; taper's own default, not a clinical figure
 FILL_DAYS = 28
+#: the longest fill a plan's supply is counted in: a year
+MOST_FILL_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -406,8 +408,8 @@ class Schedule:
         Each period's supply covers its own days; a split tablet counts as its share
         of a tablet dispensed whole, rounded up once per product and period.
         """
-        if not 1 <= fill_days <= 366:
-            raise ValueError(f"fill_days: got {fill_days}; 1 to 366 days")
+        if not 1 <= fill_days <= MOST_FILL_DAYS:
+            raise ValueError(f"fill_days: got {fill_days}; 1 to {MOST_FILL_DAYS} days")
         out = []
         first = self.first_day
         while first < self.stop_date:

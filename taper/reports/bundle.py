@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..schedule import FILL_DAYS
+from ..schedule import FILL_DAYS, MOST_FILL_DAYS
 from . import files
 
 if TYPE_CHECKING:
@@ -92,8 +92,8 @@ class Bundle:
                     "it sets the supply per fill in the PDF, the JSON and the CSV's supply "
                     "file: give {pdf}, {json} or {csv} as well",
                 )
-            if not 1 <= self.fill_days <= 366:
-                raise InputError("fill_days", self.fill_days, "1 to 366 days")
+            if not 1 <= self.fill_days <= MOST_FILL_DAYS:
+                raise InputError("fill_days", self.fill_days, f"1 to {MOST_FILL_DAYS} days")
         files.check_outputs(self.targets(), force, inputs)
 
     def contents(self, schedule: Schedule) -> list[File]:
