@@ -198,10 +198,7 @@ def resolve(
             raise InputError("cut_order", cut_order, f"one of {', '.join(CUT_ORDERS)}")
         the_rule = replace(the_rule, cut_order=cut_order)
     if halve:
-        more = tuple(h.strip().lower() for h in halve if h.strip())
-        the_rule = replace(
-            the_rule, halve=(*the_rule.halve, *(h for h in more if h not in the_rule.halve))
-        )
+        the_rule = the_rule.halving(halve)
     tapered = switch.to if switch is not None else the_drug
     if the_rule.drugs and tapered.name not in the_rule.drugs:
         raise InputError(

@@ -11,7 +11,7 @@ starting daily dose.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -506,6 +506,11 @@ class Rule:
             if i not in holds_done and current > level > target:
                 target = level
         return replace(proposal, target=target)
+
+    def halving(self, names: Sequence[str]) -> Rule:
+        """The rule that also allows halving the tablets named (ids, any case)."""
+        more = tuple(h.strip().lower() for h in names if h.strip())
+        return replace(self, halve=(*self.halve, *(h for h in more if h not in self.halve)))
 
     def describe(self) -> str:
         """The rule in plain words."""
@@ -1137,8 +1142,7 @@ def build_rule(
     if longest_step is not None:
         base = replace(base, longest_step_days=parse_days(longest_step, "longest_step"))
     if halve:
-        more = tuple(h.strip().lower() for h in halve if h.strip())
-        base = replace(base, halve=(*base.halve, *(h for h in more if h not in base.halve)))
+        base = base.halving(halve)
     if end_by is not None:
         base = replace(base, end_by=_end_date(end_by, "end_by"))
     if final_dose is not None:

@@ -941,3 +941,11 @@ def test_the_protocol_keys_that_are_allowed_are_read() -> None:
     )
     final = parse_protocol({"cut": "10%", "every": "14d", "final_dose": "0.5 mg"}, "p.toml")
     assert (final.final_mg, final.final_note) == (D("0.5"), "the protocol's final dose")
+
+
+def test_halving_adds_each_tablet_once_in_lower_case() -> None:
+    rule = build_rule("joint-guideline-2025", halve=("Diazepam-Tab-2",))
+    assert rule.halve == ("diazepam-tab-2",)
+    more = rule.halving(["diazepam-tab-2", " DIAZEPAM-TAB-5 ", " "])
+    assert more.halve == ("diazepam-tab-2", "diazepam-tab-5")
+    assert rule.halve == ("diazepam-tab-2",)
