@@ -227,10 +227,6 @@ def _refuse_options(words: Sequence[str]) -> None:
         raise click.NoSuchOption(unknown)
 
 
-def _split_list(values: Sequence[str]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
 @cli.command("plan", context_settings={"ignore_unknown_options": True})
 @click.argument("drug")
 @click.argument("dose", nargs=-1, required=True)
@@ -364,9 +360,7 @@ def plan_command(
 
     out = _Outputs(Bundle(csv_path, json_path, pdf_path, chart_path, ics_path, paper, fill_days))
     out.check(force, tuple(p for p in (rule, catalog_path, formulary) if p))
-    the_rule = build_rule(
-        rule, reduce, every, hold, max_cut, final_dose, longest_step, tuple(_split_list(halve))
-    )
+    the_rule = build_rule(rule, reduce, every, hold, max_cut, final_dose, longest_step)
     schedule = plan(
         drug,
         " ".join(dose),
@@ -374,6 +368,7 @@ def plan_command(
         per_day=per_day,
         start=start,
         products=",".join(products) if products else None,
+        halve=",".join(halve) if halve else (),
         region=region,
         max_units=max_units,
         catalog=catalog_path,

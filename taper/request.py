@@ -179,7 +179,7 @@ def resolve(
     products, switch_products, halve = (
         _names(products, "products"),
         _names(switch_products, "switch_products"),
-        _names(halve, "halve") or (),
+        _names(halve, "halve", "diazepam-tab-2") or (),
     )
     asked = dict(locals())
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -339,7 +339,9 @@ def administration_times(drug: Drug, per_day: int) -> tuple[str, ...]:
     return TIMES_BY_COUNT[per_day]
 
 
-def _names(value: str | Sequence[str] | None, field: str) -> tuple[str, ...] | None:
+def _names(
+    value: str | Sequence[str] | None, field: str, example: str = "tablet,odt"
+) -> tuple[str, ...] | None:
     """Names given as one string (``"tablet,odt"``) or a sequence of them; a string that
     names nothing (blank, or commas alone) is refused rather than read as no choice."""
     if value is None:
@@ -347,7 +349,7 @@ def _names(value: str | Sequence[str] | None, field: str) -> tuple[str, ...] | N
     if isinstance(value, str):
         names = tuple(v.strip() for v in value.split(",") if v.strip())
         if not names:
-            raise InputError(field, value, "names separated by commas, such as tablet,odt")
+            raise InputError(field, value, f"names separated by commas, such as {example}")
         return names
     return tuple(value)
 
