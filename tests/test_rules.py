@@ -22,6 +22,8 @@ from taper.rules import (
     Phases,
     Proposal,
     Rule,
+    Table,
+    TableRow,
     build_rule,
     load_protocol,
     parse_hold,
@@ -949,3 +951,24 @@ def test_halving_adds_each_tablet_once_in_lower_case() -> None:
     more = rule.halving(["diazepam-tab-2", " DIAZEPAM-TAB-5 ", " "])
     assert more.halve == ("diazepam-tab-2", "diazepam-tab-5")
     assert rule.halve == ("diazepam-tab-2",)
+
+
+def test_a_table_read_as_a_pace_goes_to_its_next_row_below_the_dose() -> None:
+    table = Table((TableRow(14, D("1.5")), TableRow(7, share=D("0.25")), TableRow(28, D("0.25"))))
+    assert table.propose(D(2), D(2)) == Proposal(D("1.5"), 14)
+    assert table.propose(D("1.5"), D(2)) == Proposal(D("0.5"), 7)
+    assert table.propose(D("0.5"), D(2)) == Proposal(D("0.25"), 28)
+    # below the last row, the stop
+    assert table.propose(D("0.25"), D(2)) == Proposal(D(0), 1)
+
+
+def test_every_sets_the_interval_of_a_share_of_the_start_and_not_of_a_table() -> None:
+    rule = build_rule(str(DOCS / "percent-of-start.toml"), every="7d")
+    base = load_protocol(DOCS / "percent-of-start.toml").pace
+    assert isinstance(rule.pace, PercentOfStart) and isinstance(base, PercentOfStart)
+    assert (rule.pace.fraction, rule.pace.every_days) == (base.fraction, 7)
+    assert rule.name.endswith("(modified)")
+    with pytest.raises(InputError) as raised:
+        build_rule(str(DOCS / "table.toml"), every="7d")
+    assert (raised.value.field, raised.value.given) == ("every", 7)
+    assert "own days" in raised.value.allowed
