@@ -144,11 +144,6 @@ def parse_percent(text: str, field: str = "reduce") -> Decimal:
     return normalize(value / 100)
 
 
-def is_percent(text: str) -> bool:
-    """Whether ``text`` is written as a percentage."""
-    return _clean(text).endswith("%")
-
-
 def normalize(value: Decimal) -> Decimal:
     """An exact decimal with no trailing zeros and no exponent."""
     try:
