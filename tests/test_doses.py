@@ -137,6 +137,7 @@ def test_an_interval_is_at_most_ten_years() -> None:
     with pytest.raises(InputError) as caught:
         parse_days("3651d")
     assert refusal(caught.value) == ("every", "3651d", ["3650"])
+    assert caught.value.allowed == "an interval must be at most 3650 days"
     with pytest.raises(InputError) as caught:
         parse_days("522 weeks", "--hold")
     assert refusal(caught.value) == ("--hold", "522 weeks", ["3650"])

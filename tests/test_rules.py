@@ -26,6 +26,7 @@ from taper.rules import (
     TableRow,
     build_rule,
     load_protocol,
+    load_table,
     parse_hold,
     parse_protocol,
     preset,
@@ -972,3 +973,40 @@ def test_every_sets_the_interval_of_a_share_of_the_start_and_not_of_a_table() ->
         build_rule(str(DOCS / "table.toml"), every="7d")
     assert (raised.value.field, raised.value.given) == ("every", 7)
     assert "own days" in raised.value.allowed
+
+
+def test_a_table_row_of_no_dose_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "z.csv"
+    path.write_text("days,dose\n14,1 mg\n14,0\n", "utf-8")
+    with pytest.raises(CatalogError) as raised:
+        load_table(path)
+    assert (raised.value.field, raised.value.given) == (f"{path}: row 3.dose", "0 mg")
+    assert raised.value.allowed == "a dose must be above zero"
+
+
+def test_a_table_not_in_utf8_is_refused_as_a_csv(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"days,dose\n14,\xff\xfe\n")
+    with pytest.raises(CatalogError) as raised:
+        load_table(path)
+    assert (raised.value.field, raised.value.given) == ("rule", str(path))
+    assert raised.value.allowed.endswith("save it as CSV in UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (
+            {"hyperbolic": {"ed50": 5, "every": "14d", "points": "4", "ed50_source": "x"}},
+            "p.toml: hyperbolic: ed50",
+        ),
+        ({"cut": "10%", "every": "14d", "final_dose": 5}, "p.toml: final_dose"),
+    ],
+    ids=["ed50", "final dose"],
+)
+def test_a_number_where_text_is_needed_is_refused_naming_where(
+    data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(CatalogError) as raised:
+        parse_protocol({"name": "p", **data}, "p.toml")
+    assert (raised.value.field, raised.value.given) == (field, 5)
