@@ -350,3 +350,20 @@ def test_a_day_counted_in_too_fine_a_step_is_refused_not_counted() -> None:
     days = dispenser_for((large, odt), 4).daily_doses(2)
     assert days[:3] == [Decimal(0), Decimal("0.125"), Decimal("0.25")]
     assert Decimal(240000) in days
+
+
+@pytest.mark.parametrize(
+    ("order", "previous", "daily", "shares"),
+    [
+        ("bedtime-last", ("0.75", "0", "0.25"), "0.75", ("0", "0", "0.75")),
+        ("bedtime-last", ("1", "0", "0.25"), "1", ("0", "0", "1")),
+        ("bedtime-last", ("0.75", "0.25", "0"), "0.75", ("0.25", "0.5", "0")),
+    ],
+)
+def test_a_dose_stopped_stays_stopped_while_another_can_rise(
+    order: str, previous: tuple[str, ...], daily: str, shares: tuple[str, ...]
+) -> None:
+    """Where no dose can stay as it was, the others rise by as little as the products allow;
+    a time already stopped is not started again."""
+    dispenser = Dispenser([product("half", "0.5", "0.5"), product("two", "2")], max_units=3)
+    assert dispenser.split(D(daily), 3, order, mg(*previous)) == mg(*shares)
