@@ -318,6 +318,7 @@ def test_clonazepam_20_mg_by_eighths_takes_two_products_a_dose_not_five() -> Non
     assert "cut-above-cap" not in codes
     said = next(f for f in schedule.findings if f.code == "product-set")
     assert "follows the rule within its cap as all of them do" in said.message
+    assert "3 products in all (down to 0.125 mg/day, 2 forced cuts)" in said.message
     assert "would keep closer to the rule's" in said.message
 
 

@@ -393,6 +393,27 @@ def test_a_switch_above_the_range_for_its_indication_is_named_at_each_level() ->
     ]
 
 
+def test_the_first_drug_is_held_to_its_indication_and_the_second_to_its_own() -> None:
+    """Alprazolam for panic disorder (up to 10 mg/day) switched to diazepam, which has no
+    range for panic disorder: 6 mg/day of alprazolam is within its range, and the stages'
+    diazepam is held to the range the taper's own checks use (40 mg/day, anxiety)."""
+    schedule = taper.plan(
+        "alprazolam",
+        "6 mg",
+        indication="panic-disorder",
+        per_day=3,
+        switch_to="diazepam",
+        table="va-dod-2021",
+        rule="nhs-scotland-diazepam",
+        overrides={"dose-above-range": "transferred"},
+        start=START,
+    )
+    valium = "Valium (diazepam) tablets, US label"
+    assert [
+        (numbers(f.message), f.source) for f in check(schedule) if f.code == "dose-above-range"
+    ] == [(["60", "40"], valium), (["3", "60", "40"], valium)]
+
+
 def test_the_pdf_names_each_drug_in_the_dispensing_table() -> None:
     schedule = taper.plan(
         "clonazepam", "4 mg", switch_to="diazepam", table="va-dod-2021", start=START

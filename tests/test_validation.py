@@ -986,6 +986,7 @@ def test_min_pieces() -> None:
 
 SCORED_HALF = Product("half", "test 0.5 mg tablet", "tablet", "T1", D("0.5"), D("0.5"))
 WHOLE_2 = Product("two", "test 2 mg tablet", "tablet", "T1", D(2), D(1))
+QUARTERED_10 = Product("ten", "test 10 mg tablet", "tablet", "T1", D(10), D("0.25"))
 
 
 @pytest.mark.parametrize(
@@ -999,6 +1000,8 @@ WHOLE_2 = Product("two", "test 2 mg tablet", "tablet", "T1", D(2), D(1))
         (D(1), [WHOLE_2], None),  # an unscored 2 mg tablet cannot make 1 mg
         (D(0), [WHOLE_2], 0),
         (D(4), [], None),
+        (D("7.5"), [QUARTERED_10], 1),  # three quarters of a tablet in one piece
+        (D("12.5"), [QUARTERED_10], 2),  # a whole and a quarter
     ],
 )
 def test_min_pieces_is_the_fewest_tablets_and_halves(
