@@ -95,6 +95,30 @@ def test_identity_that_cannot_be_right_is_refused(given: dict[str, object], fiel
     assert refused.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("date_of_birth", "age"),
+    [
+        ("1960-12-10", 66),  # the start, 4 January 2027, is after the birthday of 2026
+        ("1960-01-04", 67),  # the start is the 67th birthday
+        ("1960-01-05", 66),  # the day before the 67th birthday
+        ("1900-01-01", 127),  # the first date of birth taken
+    ],
+)
+def test_a_date_of_birth_and_an_age_that_agree_are_taken(date_of_birth: str, age: int) -> None:
+    schedule = taper.plan("clonazepam", "2 mg", start=START, date_of_birth=date_of_birth, age=age)
+    assert schedule.identity.born is not None
+    assert schedule.identity.born.isoformat() == date_of_birth
+    with pytest.raises(InputError) as refused:
+        taper.plan("clonazepam", "2 mg", start=START, date_of_birth=date_of_birth, age=age + 1)
+    assert refused.value.field == "date_of_birth"
+
+
+def test_a_date_of_birth_before_1900_is_refused() -> None:
+    with pytest.raises(InputError) as refused:
+        taper.plan("clonazepam", "2 mg", start=START, date_of_birth="1899-12-31")
+    assert (refused.value.field, refused.value.given) == ("date_of_birth", "1899-12-31")
+
+
 def test_the_command_line_and_a_roster_take_identity(tmp_path: Path) -> None:
     out = tmp_path / "p.pdf"
     result = CliRunner().invoke(

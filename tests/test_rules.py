@@ -951,6 +951,7 @@ def test_halving_adds_each_tablet_once_in_lower_case() -> None:
     assert rule.halve == ("diazepam-tab-2",)
     more = rule.halving(["diazepam-tab-2", " DIAZEPAM-TAB-5 ", " "])
     assert more.halve == ("diazepam-tab-2", "diazepam-tab-5")
+    assert "halving allowed: diazepam-tab-2, diazepam-tab-5;" in more.describe()
     assert rule.halve == ("diazepam-tab-2",)
 
 

@@ -236,9 +236,10 @@ def test_liquid_strategy_names_the_liquid_and_tapers_in_its_measures() -> None:
     assert found(schedule, "liquid-from-here") == [
         ("info", "liquid-from-here", ["0.5", "1", "0.1"], OWN, 1)
     ]
-    assert "clonazepam 0.1 mg/mL oral suspension (benchmark)" in (
-        finding(schedule, "liquid-from-here").message
-    )
+    said = finding(schedule, "liquid-from-here").message
+    assert "clonazepam 0.1 mg/mL oral suspension (benchmark)" in said
+    # the option that asked for it, in the library's words
+    assert said.endswith("as well (at_low_doses='liquid').")
 
 
 def test_stretch_is_the_default_and_never_switches_to_a_liquid() -> None:
