@@ -161,6 +161,29 @@ def test_switch_options() -> None:
         taper.plan("clonazepam", "2 mg", switch_to="diazepam", table="mine", start=START)
 
 
+@pytest.mark.parametrize(
+    ("options", "field", "given"),
+    [
+        ({"switch_order": "sideways"}, "switch_order", "sideways"),
+        ({"stage_days": 0}, "stage_days", 0),
+        ({"stage_days": 29}, "stage_days", 29),
+        ({"per_day": 2.5}, "per_day", 2.5),
+    ],
+)
+def test_a_switch_option_out_of_bounds_is_refused_naming_it(
+    options: dict[str, object], field: str, given: object
+) -> None:
+    with pytest.raises(InputError) as refused:
+        taper.plan("alprazolam", "2 mg", switch_to="diazepam", start=START, **options)  # type: ignore[arg-type]
+    assert (refused.value.field, refused.value.given) == (field, given)
+
+
+def test_a_switch_of_one_day_a_stage_is_made() -> None:
+    schedule = taper.plan("alprazolam", "2 mg", switch_to="diazepam", start=START, stage_days=1)
+    assert schedule.switch is not None
+    assert {s.days for s in schedule.switch.stages} == {1}
+
+
 def test_switch_dose_dropped() -> None:
     dropped = taper.plan(
         "clonazepam",
