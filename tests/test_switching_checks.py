@@ -367,11 +367,35 @@ def test_a_switch_that_loses_half_the_equivalent_is_reported(switched: Schedule)
     assert found[1] == ("error", "cut-above-cap", ["1", "120", "15", "87.5", "50"], cap)
 
 
-def test_a_switch_above_the_range_for_its_indication_is_named_at_each_level() -> None:
+VALIUM_LABEL = "Valium (diazepam) tablets, US label"
+
+
+@pytest.mark.parametrize(
+    ("indication", "above"),
+    [
+        # 60 mg/day of diazepam above its maximum of 40 mg/day, 6 mg/day of alprazolam above
+        # 4 mg, and switch stage 3's 60 mg/day of diazepam above 40 mg/day
+        (
+            "anxiety",
+            [
+                (["60", "40"], VALIUM_LABEL),
+                (["6", "4"], XANAX_LABEL),
+                (["3", "60", "40"], VALIUM_LABEL),
+            ],
+        ),
+        # alprazolam for panic disorder (up to 10 mg/day) switched to diazepam, which has no
+        # range for panic disorder: 6 mg/day of alprazolam is within its range, and the
+        # stages' diazepam is held to the range the taper's own checks use (40 mg/day, anxiety)
+        ("panic-disorder", [(["60", "40"], VALIUM_LABEL), (["3", "60", "40"], VALIUM_LABEL)]),
+    ],
+)
+def test_a_switch_above_the_range_for_its_indication_is_named_at_each_level(
+    indication: str, above: list[tuple[list[str], str]]
+) -> None:
     schedule = taper.plan(
         "alprazolam",
         "6 mg",
-        indication="anxiety",
+        indication=indication,
         per_day=3,
         switch_to="diazepam",
         table="va-dod-2021",
@@ -379,39 +403,9 @@ def test_a_switch_above_the_range_for_its_indication_is_named_at_each_level() ->
         overrides={"dose-above-range": "transferred"},
         start=START,
     )
-    valium = "Valium (diazepam) tablets, US label"
-    # 60 mg/day of diazepam above its maximum of 40 mg/day, 6 mg/day of alprazolam above 4 mg,
-    # and switch stage 3's 60 mg/day of diazepam above 40 mg/day
-    assert [
-        (numbers(f.message), f.source, f.override)
-        for f in check(schedule)
-        if f.code == "dose-above-range"
-    ] == [
-        (["60", "40"], valium, "transferred"),
-        (["6", "4"], XANAX_LABEL, "transferred"),
-        (["3", "60", "40"], valium, "transferred"),
-    ]
-
-
-def test_the_first_drug_is_held_to_its_indication_and_the_second_to_its_own() -> None:
-    """Alprazolam for panic disorder (up to 10 mg/day) switched to diazepam, which has no
-    range for panic disorder: 6 mg/day of alprazolam is within its range, and the stages'
-    diazepam is held to the range the taper's own checks use (40 mg/day, anxiety)."""
-    schedule = taper.plan(
-        "alprazolam",
-        "6 mg",
-        indication="panic-disorder",
-        per_day=3,
-        switch_to="diazepam",
-        table="va-dod-2021",
-        rule="nhs-scotland-diazepam",
-        overrides={"dose-above-range": "transferred"},
-        start=START,
-    )
-    valium = "Valium (diazepam) tablets, US label"
-    assert [
-        (numbers(f.message), f.source) for f in check(schedule) if f.code == "dose-above-range"
-    ] == [(["60", "40"], valium), (["3", "60", "40"], valium)]
+    found = [f for f in check(schedule) if f.code == "dose-above-range"]
+    assert [(numbers(f.message), f.source) for f in found] == above
+    assert {f.override for f in found} == {"transferred"}
 
 
 def test_the_pdf_names_each_drug_in_the_dispensing_table() -> None:
